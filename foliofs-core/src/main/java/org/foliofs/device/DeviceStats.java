@@ -1,0 +1,83 @@
+package org.foliofs.device;
+
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Counters of what was submitted to a device: requests and bytes per operation, FUA, PREFLUSH and
+ * ATOMIC writes, and failures. Tests use them to assert how many device requests an operation
+ * issued. Updates are LongAdder increments: cheap and allocation-free after warm-up.
+ */
+public final class DeviceStats {
+    private final LongAdder[] requests = adders(IoOp.values().length);
+    private final LongAdder[] bytes = adders(IoOp.values().length);
+    private final LongAdder fuaWrites = new LongAdder();
+    private final LongAdder preflushWrites = new LongAdder();
+    private final LongAdder atomicWrites = new LongAdder();
+    private final LongAdder errors = new LongAdder();
+
+    private static LongAdder[] adders(int n) {
+        LongAdder[] a = new LongAdder[n];
+        for (int i = 0; i < n; i++) a[i] = new LongAdder();
+        return a;
+    }
+
+    /** Counts a request that passed validation and was queued. */
+    void recordSubmit(IoRequest r) {
+        int i = r.op().ordinal();
+        requests[i].increment();
+        bytes[i].add(r.length());
+        int f = r.flags();
+        if (f != 0) {
+            if ((f & IoRequest.FUA) != 0) fuaWrites.increment();
+            if ((f & IoRequest.PREFLUSH) != 0) preflushWrites.increment();
+            if ((f & IoRequest.ATOMIC) != 0) atomicWrites.increment();
+        }
+    }
+
+    void recordError() { errors.increment(); }
+
+    public long requests(IoOp op) { return requests[op.ordinal()].sum(); }
+    public long bytes(IoOp op) { return bytes[op.ordinal()].sum(); }
+    public long fuaWrites() { return fuaWrites.sum(); }
+    public long preflushWrites() { return preflushWrites.sum(); }
+    public long atomicWrites() { return atomicWrites.sum(); }
+    public long errors() { return errors.sum(); }
+
+    /** All requests of every operation. */
+    public long totalRequests() {
+        long n = 0;
+        for (LongAdder a : requests) n += a.sum();
+        return n;
+    }
+
+    public Snapshot snapshot() {
+        return new Snapshot(requests(IoOp.READ), requests(IoOp.WRITE), requests(IoOp.FLUSH),
+                requests(IoOp.DISCARD), bytes(IoOp.READ), bytes(IoOp.WRITE), fuaWrites(),
+                preflushWrites(), atomicWrites(), errors());
+    }
+
+    public void reset() {
+        for (LongAdder a : requests) a.reset();
+        for (LongAdder a : bytes) a.reset();
+        fuaWrites.reset();
+        preflushWrites.reset();
+        atomicWrites.reset();
+        errors.reset();
+    }
+
+    /** A point-in-time copy; {@link #minus} gives what an operation issued. */
+    public record Snapshot(long reads, long writes, long flushes, long discards, long bytesRead,
+                           long bytesWritten, long fuaWrites, long preflushWrites, long atomicWrites,
+                           long errors) {
+        public Snapshot minus(Snapshot before) {
+            return new Snapshot(reads - before.reads, writes - before.writes, flushes - before.flushes,
+                    discards - before.discards, bytesRead - before.bytesRead,
+                    bytesWritten - before.bytesWritten, fuaWrites - before.fuaWrites,
+                    preflushWrites - before.preflushWrites, atomicWrites - before.atomicWrites,
+                    errors - before.errors);
+        }
+    }
+
+    @Override
+    public String toString() { return snapshot().toString(); }
+}

@@ -1,0 +1,324 @@
+package org.foliofs.device;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+/**
+ * A {@link BlockDevice} over an image file or a raw block device, opened with O_DIRECT.
+ *
+ * <ul>
+ *   <li>Geometry from statx(STATX_DIOALIGN | STATX_WRITE_ATOMIC), and for block devices the
+ *       BLKGETSIZE64 / BLKSSZGET / BLKPBSZGET ioctls.</li>
+ *   <li>Write cache and native FUA from sysfs ({@code /sys/dev/block/M:m/queue/write_cache},
+ *       {@code .../fua}) of the device holding the file (or of the raw device itself).</li>
+ *   <li>FUA is RWF_DSYNC (the kernel uses native FUA or write + cache flush), ATOMIC is
+ *       RWF_ATOMIC, FLUSH is fdatasync, DISCARD is fallocate(PUNCH_HOLE) on files and BLKDISCARD
+ *       on raw devices.</li>
+ *   <li>Engines: {@link Engine#SYNC} performs each request on the submitting thread;
+ *       {@link Engine#IO_URING} queues it on an io_uring and completes it on a reaper thread.</li>
+ * </ul>
+ */
+public final class FileDevice implements BlockDevice {
+    /** Most segments one request may carry (the kernel's IOV_MAX). */
+    public static final int MAX_SEGMENTS = 1024;
+
+    /** Which engine performs the I/O. */
+    public enum Engine {
+        /** preadv2/pwritev2 on the submitting thread; completion runs before submit returns. */
+        SYNC,
+        /** io_uring through raw syscalls; completion runs on the device's reaper thread. */
+        IO_URING
+    }
+
+    /**
+     * How to open a device. Immutable; each {@code with} method checks its argument.
+     *
+     * @param engine            the I/O engine
+     * @param queueDepth        io_uring submission queue depth: most requests in flight at once
+     * @param registeredBuffers a pool to register with io_uring as a fixed buffer (may be null):
+     *                          single-segment requests inside it use READ_FIXED/WRITE_FIXED
+     */
+    public record Options(Engine engine, int queueDepth, BufferPool registeredBuffers) {
+        public Options {
+            if (engine == null) throw new IllegalArgumentException("engine must not be null");
+            if (queueDepth < 1 || queueDepth > 4096) {
+                throw new IllegalArgumentException("queueDepth (" + queueDepth + ") must be between 1 and 4096");
+            }
+        }
+
+        public static Options defaults() { return new Options(Engine.IO_URING, 128, null); }
+        public Options withEngine(Engine e) { return new Options(e, queueDepth, registeredBuffers); }
+        public Options withQueueDepth(int d) { return new Options(engine, d, registeredBuffers); }
+        public Options withRegisteredBuffers(BufferPool p) { return new Options(engine, queueDepth, p); }
+    }
+
+    private final String path;
+    private final int fd;
+    private final boolean blockDevice;
+    private final long capacity;
+    private final int logicalBlockSize;
+    private final int physicalBlockSize;
+    private final int memoryAlignment;
+    private final boolean volatileWriteCache;
+    private final boolean hardwareFua;
+    private final int atomicMin;
+    private final int atomicMax;
+    private final int atomicSegmentsMax;
+    private final Engine engineKind;
+    private final IoEngine engine;
+    private final DeviceStats stats = new DeviceStats();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final String description;
+
+    private FileDevice(String path, int fd, Geometry g, Options options) throws IOException {
+        this.path = path;
+        this.fd = fd;
+        this.blockDevice = g.blockDevice;
+        this.capacity = g.capacity;
+        this.logicalBlockSize = g.logicalBlockSize;
+        this.physicalBlockSize = g.physicalBlockSize;
+        this.memoryAlignment = g.memoryAlignment;
+        this.volatileWriteCache = g.volatileWriteCache;
+        this.hardwareFua = g.hardwareFua;
+        this.atomicMin = g.atomicMin;
+        this.atomicMax = g.atomicMax;
+        this.atomicSegmentsMax = g.atomicSegmentsMax;
+        this.engineKind = options.engine();
+        this.description = (blockDevice ? "blockdev " : "image ") + path + " [" + engineKind.name().toLowerCase()
+                + ", capacity=" + capacity + ", lbs=" + logicalBlockSize + ", pbs=" + physicalBlockSize
+                + ", cache=" + (volatileWriteCache ? "write-back" : "write-through")
+                + ", fua=" + (hardwareFua ? "native" : "emulated")
+                + ", atomic=" + (atomicMax == 0 ? "none" : atomicMin + ".." + atomicMax) + "]";
+        this.engine = switch (engineKind) {
+            case SYNC -> new SyncEngine(this, fd);
+            case IO_URING -> new UringEngine(this, fd, options.queueDepth(), options.registeredBuffers());
+        };
+    }
+
+    /**
+     * Opens an existing image file or block device for reading and writing with O_DIRECT.
+     *
+     * @throws NoSuchFileException   when the path does not exist
+     * @throws AccessDeniedException when it is not writable
+     * @throws IOException           when it is empty, not a file or block device, or O_DIRECT is unsupported
+     */
+    public static FileDevice open(Path path, Options options) throws IOException {
+        String p = path.toAbsolutePath().toString();
+        int fd = Native.open(p, Native.O_RDWR | Native.O_DIRECT | Native.O_CLOEXEC, 0);
+        if (fd < 0) throw openError(path, -fd);
+        try {
+            Geometry g = Geometry.probe(fd, path);
+            return new FileDevice(p, fd, g, options);
+        } catch (IOException | RuntimeException e) {
+            Native.close(fd);
+            throw e;
+        }
+    }
+
+    /**
+     * Creates a new sparse image file of the given size (a positive multiple of 4096) and fails
+     * if the file exists, so nothing already written is ever overwritten.
+     */
+    public static void createImage(Path path, long size) throws IOException {
+        if (size <= 0 || size % 4096 != 0) {
+            throw new IllegalArgumentException("image size (" + size + ") must be a positive multiple of 4096");
+        }
+        String p = path.toAbsolutePath().toString();
+        int fd = Native.open(p, Native.O_RDWR | Native.O_CREAT | Native.O_EXCL | Native.O_CLOEXEC, 0644);
+        if (fd < 0) {
+            if (-fd == Errno.EEXIST) throw new FileAlreadyExistsException(p, null, "image already exists; not overwriting it");
+            throw openError(path, -fd);
+        }
+        try {
+            int r = Native.ftruncate(fd, size);
+            if (r < 0) {
+                Files.deleteIfExists(path);
+                throw new DeviceException("ftruncate of " + p + " to " + size + " bytes", -r);
+            }
+        } finally {
+            Native.close(fd);
+        }
+    }
+
+    private static IOException openError(Path path, int errno) {
+        String p = path.toString();
+        return switch (errno) {
+            case Errno.ENOENT -> new NoSuchFileException(p, null, "image or device does not exist");
+            case Errno.EACCES, Errno.EPERM, Errno.EROFS ->
+                    new AccessDeniedException(p, null, "not writable: " + Errno.describe(errno));
+            case Errno.EINVAL -> new IOException("cannot open " + p + " with O_DIRECT: its file system does not support direct I/O ("
+                    + Errno.describe(errno) + ")");
+            default -> new DeviceException("open of " + p, errno);
+        };
+    }
+
+    // ---- BlockDevice ------------------------------------------------------------------------
+
+    @Override public int logicalBlockSize() { return logicalBlockSize; }
+    @Override public int physicalBlockSize() { return physicalBlockSize; }
+    @Override public int memoryAlignment() { return memoryAlignment; }
+    @Override public long capacity() { return capacity; }
+    @Override public boolean volatileWriteCache() { return volatileWriteCache; }
+    /** Always true: FUA is RWF_DSYNC, durable at completion (native FUA or a cache flush by the kernel). */
+    @Override public boolean supportsFua() { return true; }
+    /** True when the underlying disk does FUA itself (no extra cache flush per FUA write). */
+    public boolean hardwareFua() { return hardwareFua; }
+    @Override public int atomicWriteUnitMin() { return atomicMin; }
+    @Override public int atomicWriteUnitMax() { return atomicMax; }
+    /** Most segments an ATOMIC write may carry (statx stx_atomic_write_segments_max). */
+    public int atomicWriteSegmentsMax() { return atomicSegmentsMax; }
+    public Engine engine() { return engineKind; }
+    public Path path() { return Path.of(path); }
+    boolean isBlockDevice() { return blockDevice; }
+    @Override public DeviceStats stats() { return stats; }
+    @Override public String describe() { return description; }
+
+    @Override
+    public void submit(IoRequest r) {
+        if (closed.get()) throw RequestValidator.closed(this, r);
+        r.beginSubmit(path);
+        try {
+            RequestValidator.validate(this, r);
+            if (r.segmentCount() > MAX_SEGMENTS) {
+                throw new IllegalArgumentException(r + " on " + description + ": " + r.segmentCount()
+                        + " segments exceed the limit of " + MAX_SEGMENTS);
+            }
+            if (r.hasFlag(IoRequest.ATOMIC) && r.segmentCount() > atomicSegmentsMax) {
+                throw new IllegalArgumentException(r + " on " + description + ": an ATOMIC write may carry at most "
+                        + atomicSegmentsMax + " segment(s), not " + r.segmentCount());
+            }
+        } catch (RuntimeException e) {
+            r.abortSubmit();
+            throw e;
+        }
+        stats.recordSubmit(r);
+        engine.submit(r);
+    }
+
+    /** Completes a request with a system call's result (bytes or -errno), naming the call on failure. */
+    void finish(IoRequest r, long result, String call) {
+        if (result < 0) {
+            r.failedCall(call);
+            stats.recordError();
+        } else if (r.op() == IoOp.FLUSH || r.op() == IoOp.DISCARD) {
+            result = r.length();
+        }
+        r.complete(result);
+    }
+
+    /** Kernel RWF_* flags for a write's FUA and ATOMIC flags. */
+    static int rwFlags(IoRequest r) {
+        int f = r.flags();
+        if (f == 0) return 0;
+        int rwf = 0;
+        if ((f & IoRequest.FUA) != 0) rwf |= Native.RWF_DSYNC;
+        if ((f & IoRequest.ATOMIC) != 0) rwf |= Native.RWF_ATOMIC;
+        return rwf;
+    }
+
+    /** Discards a range synchronously: PUNCH_HOLE on files, BLKDISCARD on block devices; 0 or -errno. */
+    long discardNow(long offset, long length) {
+        if (length == 0) return 0;
+        if (!blockDevice) {
+            return Native.fallocate(fd, Native.FALLOC_FL_PUNCH_HOLE | Native.FALLOC_FL_KEEP_SIZE, offset, length);
+        }
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment range = a.allocate(16, 8);
+            range.set(JAVA_LONG, 0, offset);
+            range.set(JAVA_LONG, 8, length);
+            return Native.ioctl(fd, Native.BLKDISCARD, range);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) return;
+        try {
+            engine.close();
+        } finally {
+            Native.close(fd);
+        }
+    }
+
+    @Override
+    public String toString() { return description; }
+
+    /** What statx, the block ioctls and sysfs say about the open file. */
+    private record Geometry(boolean blockDevice, long capacity, int logicalBlockSize, int physicalBlockSize,
+                            int memoryAlignment, boolean volatileWriteCache, boolean hardwareFua,
+                            int atomicMin, int atomicMax, int atomicSegmentsMax) {
+
+        static Geometry probe(int fd, Path path) throws IOException {
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment stx = a.allocate(Native.STATX_SIZE, 8);
+                int r = Native.fstatx(fd, Native.STATX_BASIC_STATS | Native.STATX_DIOALIGN | Native.STATX_WRITE_ATOMIC, stx);
+                if (r < 0) throw new DeviceException("statx of " + path, -r);
+                int mask = stx.get(JAVA_INT, Native.STX_MASK);
+                int mode = Short.toUnsignedInt(stx.get(JAVA_SHORT, Native.STX_MODE));
+                int type = mode & Native.S_IFMT;
+                boolean blk = type == Native.S_IFBLK;
+                if (!blk && type != Native.S_IFREG) {
+                    throw new IOException(path + " is neither a regular file nor a block device (mode 0"
+                            + Integer.toOctalString(mode) + ")");
+                }
+                int dioMem = 0, dioOff = 0;
+                if ((mask & Native.STATX_DIOALIGN) != 0) {
+                    dioMem = stx.get(JAVA_INT, Native.STX_DIO_MEM_ALIGN);
+                    dioOff = stx.get(JAVA_INT, Native.STX_DIO_OFFSET_ALIGN);
+                }
+                long size;
+                int lbs, pbs;
+                int major, minor;
+                if (blk) {
+                    MemorySegment out = a.allocate(8, 8);
+                    int e = Native.ioctl(fd, Native.BLKGETSIZE64, out);
+                    if (e < 0) throw new DeviceException("ioctl(BLKGETSIZE64) on " + path, -e);
+                    size = out.get(JAVA_LONG, 0);
+                    e = Native.ioctl(fd, Native.BLKSSZGET, out);
+                    if (e < 0) throw new DeviceException("ioctl(BLKSSZGET) on " + path, -e);
+                    lbs = out.get(JAVA_INT, 0);
+                    e = Native.ioctl(fd, Native.BLKPBSZGET, out);
+                    pbs = e < 0 ? lbs : out.get(JAVA_INT, 0);
+                    major = stx.get(JAVA_INT, Native.STX_RDEV_MAJOR);
+                    minor = stx.get(JAVA_INT, Native.STX_RDEV_MINOR);
+                } else {
+                    size = stx.get(JAVA_LONG, Native.STX_SIZE);
+                    lbs = dioOff > 0 ? dioOff : 512;
+                    pbs = Math.max(lbs, stx.get(JAVA_INT, Native.STX_BLKSIZE));
+                    major = stx.get(JAVA_INT, Native.STX_DEV_MAJOR);
+                    minor = stx.get(JAVA_INT, Native.STX_DEV_MINOR);
+                }
+                if (lbs < 512 || Integer.bitCount(lbs) != 1) {
+                    throw new IOException(path + ": unexpected logical block size " + lbs);
+                }
+                int memAlign = Math.max(dioMem > 0 ? dioMem : lbs, 1);
+                long cap = size - size % lbs;
+                if (cap <= 0) {
+                    throw new IOException(path + " is empty (" + size + " bytes); an image needs a size (foliofs mkfs, or truncate -s)");
+                }
+                int amin = 0, amax = 0, asegs = 0;
+                if ((mask & Native.STATX_WRITE_ATOMIC) != 0) {
+                    amin = stx.get(JAVA_INT, Native.STX_ATOMIC_MIN);
+                    amax = stx.get(JAVA_INT, Native.STX_ATOMIC_MAX);
+                    asegs = stx.get(JAVA_INT, Native.STX_ATOMIC_SEGMENTS_MAX);
+                    if (amax == 0 || amin == 0 || asegs == 0) { amin = 0; amax = 0; asegs = 0; }
+                }
+                Path queue = SysfsQueue.of(major, minor);
+                boolean wb = SysfsQueue.writeBack(queue);
+                boolean fua = SysfsQueue.fua(queue);
+                return new Geometry(blk, cap, lbs, pbs, memAlign, wb, fua, amin, amax, asegs);
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+package org.foliofs.device;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The synchronous engine: each request is performed with one system call on the submitting
+ * thread (preadv2/pwritev2, fdatasync, fallocate or BLKDISCARD), then completed there. iovec
+ * arrays are per-thread scratch memory, so the hot path does not allocate.
+ */
+final class SyncEngine implements IoEngine {
+    private static final ThreadLocal<MemorySegment> IOVECS =
+            ThreadLocal.withInitial(() -> Arena.global().allocate(FileDevice.MAX_SEGMENTS * Native.IOVEC_SIZE, 8));
+
+    private final FileDevice dev;
+    private final int fd;
+
+    SyncEngine(FileDevice dev, int fd) {
+        this.dev = dev;
+        this.fd = fd;
+    }
+
+    @Override
+    public void submit(IoRequest r) {
+        long res;
+        String call;
+        switch (r.op()) {
+            case READ -> {
+                call = "preadv2";
+                MemorySegment iov = fillIovecs(r);
+                res = Native.preadv2(fd, iov, r.segmentCount(), r.offset(), 0);
+            }
+            case WRITE -> {
+                call = "pwritev2";
+                res = 0;
+                if (r.hasFlag(IoRequest.PREFLUSH)) {
+                    res = Native.fdatasync(fd);
+                    if (res < 0) call = "fdatasync (PREFLUSH)";
+                }
+                if (res >= 0) {
+                    MemorySegment iov = fillIovecs(r);
+                    res = Native.pwritev2(fd, iov, r.segmentCount(), r.offset(), FileDevice.rwFlags(r));
+                }
+            }
+            case FLUSH -> {
+                call = "fdatasync";
+                res = Native.fdatasync(fd);
+            }
+            case DISCARD -> {
+                call = dev.isBlockDevice() ? "ioctl(BLKDISCARD)" : "fallocate(PUNCH_HOLE)";
+                res = dev.discardNow(r.offset(), r.length());
+            }
+            default -> throw new AssertionError(r.op());
+        }
+        dev.finish(r, res, call);
+    }
+
+    private static MemorySegment fillIovecs(IoRequest r) {
+        MemorySegment iov = IOVECS.get();
+        for (int i = 0, n = r.segmentCount(); i < n; i++) {
+            Native.putIovec(iov, i, r.segment(i));
+        }
+        return iov;
+    }
+
+    @Override
+    public void close() {
+        // Nothing is ever in flight once submit() returns.
+    }
+}
