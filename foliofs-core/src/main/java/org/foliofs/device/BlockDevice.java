@@ -43,7 +43,11 @@ public interface BlockDevice extends Closeable {
     /** True when completed writes may sit in a volatile cache until a FLUSH or FUA write. */
     boolean volatileWriteCache();
 
-    /** True when the FUA flag is honoured: a FUA write is durable when it completes. */
+    /**
+     * True when the device performs FUA natively. The FUA flag is honoured on every device (a FUA
+     * write is durable when it completes); without native support it costs a write plus a cache
+     * flush, so a caller choosing between "FUA write" and "write, then FLUSH" may prefer batching.
+     */
     boolean supportsFua();
 
     /** Smallest untorn write unit in bytes, 0 when ATOMIC writes are unsupported. */

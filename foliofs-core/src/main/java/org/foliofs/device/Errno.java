@@ -3,7 +3,7 @@ package org.foliofs.device;
 /** Linux errno values the stack produces or interprets, with their names for messages. */
 public final class Errno {
     public static final int EPERM = 1, ENOENT = 2, EINTR = 4, EIO = 5, EBADF = 9, EAGAIN = 11,
-            ENOMEM = 12, EACCES = 13, EFAULT = 14, EBUSY = 16, EEXIST = 17, EINVAL = 22,
+            ENOMEM = 12, EACCES = 13, EFAULT = 14, EBUSY = 16, EEXIST = 17, EISDIR = 21, EINVAL = 22,
             EFBIG = 27, ENOSPC = 28, EROFS = 30, ENOTTY = 25, EOPNOTSUPP = 95, ETIMEDOUT = 110,
             ECANCELED = 125;
 
@@ -22,6 +22,7 @@ public final class Errno {
             case EFAULT -> "EFAULT";
             case EBUSY -> "EBUSY";
             case EEXIST -> "EEXIST";
+            case EISDIR -> "EISDIR";
             case EINVAL -> "EINVAL";
             case EFBIG -> "EFBIG";
             case ENOSPC -> "ENOSPC";
@@ -36,7 +37,12 @@ public final class Errno {
 
     /** "EIO (Input/output error)", using the C library's strerror when it is available. */
     public static String describe(int errno) {
-        String text = Native.strerror(errno);
+        String text;
+        try {
+            text = Native.strerror(errno);
+        } catch (LinkageError e) { // native access unavailable: names are still fine
+            text = null;
+        }
         return text == null ? name(errno) : name(errno) + " (" + text + ")";
     }
 }

@@ -157,6 +157,7 @@ public final class FileDevice implements BlockDevice {
             case Errno.ENOENT -> new NoSuchFileException(p, null, "image or device does not exist");
             case Errno.EACCES, Errno.EPERM, Errno.EROFS ->
                     new AccessDeniedException(p, null, "not writable: " + Errno.describe(errno));
+            case Errno.EISDIR -> new IOException(p + " is a directory, not an image file or block device");
             case Errno.EINVAL -> new IOException("cannot open " + p + " with O_DIRECT: its file system does not support direct I/O ("
                     + Errno.describe(errno) + ")");
             default -> new DeviceException("open of " + p, errno);
@@ -170,10 +171,11 @@ public final class FileDevice implements BlockDevice {
     @Override public int memoryAlignment() { return memoryAlignment; }
     @Override public long capacity() { return capacity; }
     @Override public boolean volatileWriteCache() { return volatileWriteCache; }
-    /** Always true: FUA is RWF_DSYNC, durable at completion (native FUA or a cache flush by the kernel). */
-    @Override public boolean supportsFua() { return true; }
-    /** True when the underlying disk does FUA itself (no extra cache flush per FUA write). */
-    public boolean hardwareFua() { return hardwareFua; }
+    /**
+     * True when the disk under the file does FUA natively (sysfs queue/fua). FUA writes are
+     * RWF_DSYNC either way, durable at completion; without native FUA the kernel adds a flush.
+     */
+    @Override public boolean supportsFua() { return hardwareFua; }
     @Override public int atomicWriteUnitMin() { return atomicMin; }
     @Override public int atomicWriteUnitMax() { return atomicMax; }
     /** Most segments an ATOMIC write may carry (statx stx_atomic_write_segments_max). */

@@ -61,9 +61,7 @@ public final class IoRequest {
 
     /** Resets this request for a new operation; segments are cleared. Must not be in flight. */
     public IoRequest prepare(IoOp op, long offset, int flags, IoCompletion callback) {
-        if ((int) STATE.getAcquire(this) == IN_FLIGHT) {
-            throw new IllegalStateException("request " + this + " is still in flight; wait for it before reusing it");
-        }
+        checkNotInFlight("prepare");
         if ((flags & ~ALL_FLAGS) != 0) {
             throw new IllegalArgumentException("flags (0x" + Integer.toHexString(flags) + ") has unknown bits; allowed are FUA, PREFLUSH, ATOMIC");
         }
@@ -87,6 +85,7 @@ public final class IoRequest {
 
     /** Appends a memory segment to the scatter/gather vector (READ and WRITE). */
     public IoRequest add(MemorySegment segment) {
+        checkNotInFlight("add a segment to");
         if (op != IoOp.READ && op != IoOp.WRITE) {
             throw new IllegalArgumentException("segments are only valid on READ and WRITE, not " + op);
         }
@@ -100,6 +99,7 @@ public final class IoRequest {
 
     /** Sets the byte length of a DISCARD. */
     public IoRequest discardLength(long bytes) {
+        checkNotInFlight("change the length of");
         if (op != IoOp.DISCARD) throw new IllegalArgumentException("discardLength is only valid on DISCARD, not " + op);
         if (bytes < 0) throw new IllegalArgumentException("discard length (" + bytes + ") must not be negative");
         this.discardLength = bytes;
@@ -108,7 +108,11 @@ public final class IoRequest {
     }
 
     /** Free slot for the submitter's own use (e.g. the folio or context the request belongs to). */
-    public IoRequest attach(Object attachment) { this.attachment = attachment; return this; }
+    public IoRequest attach(Object attachment) {
+        checkNotInFlight("attach to");
+        this.attachment = attachment;
+        return this;
+    }
 
     public static IoRequest read(long offset, MemorySegment into, IoCompletion callback) {
         return new IoRequest().prepare(IoOp.READ, offset, 0, callback).add(into);
@@ -199,14 +203,22 @@ public final class IoRequest {
      * waiter, then runs the callback.
      */
     void complete(long result) {
+        // Read the callback before publishing DONE: once DONE is visible, a woken waiter may
+        // prepare() this request with a new callback, which must not be called for this I/O.
+        IoCompletion cb = callback;
         this.result = result;
         if (!STATE.compareAndSet(this, IN_FLIGHT, DONE)) {
             throw new IllegalStateException("request " + this + " completed twice");
         }
-        Thread w = waiter;
+        Thread w = waiter; // after DONE (volatile): pairs with await() writing waiter before checking DONE
         if (w != null) LockSupport.unpark(w);
-        IoCompletion cb = callback;
         if (cb != null) cb.complete(this, result);
+    }
+
+    private void checkNotInFlight(String what) {
+        if ((int) STATE.getAcquire(this) == IN_FLIGHT) {
+            throw new IllegalStateException("cannot " + what + " request " + this + " while it is in flight");
+        }
     }
 
     static String flagString(int flags) {

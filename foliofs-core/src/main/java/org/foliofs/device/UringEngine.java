@@ -77,6 +77,7 @@ final class UringEngine implements IoEngine {
         this.depth = depth;
         int entries = Integer.highestOneBit(Math.max(2 * depth, 2) - 1) << 1; // room for PREFLUSH pairs
         MemorySegment params = arena.allocate(PARAMS_SIZE, 8);
+        params.set(JAVA_INT, P_FLAGS, Integer.getInteger("foliofs.uring.flags", 0));
         long r = Native.syscall(Native.SYS_IO_URING_SETUP, entries, params.address(), 0, 0, 0, 0);
         if (r < 0) {
             arena.close();

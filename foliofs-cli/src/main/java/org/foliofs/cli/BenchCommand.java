@@ -1,0 +1,112 @@
+package org.foliofs.cli;
+
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.foliofs.bench.DeviceBench;
+import org.foliofs.device.FileDevice;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code foliofs bench}: benchmarks the device layer on a temporary volume. */
+@Command(name = "bench",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Benchmarks the device layer on a temporary volume file, optionally beside fio.",
+            "The volume is created in --dir and removed afterwards."
+        })
+public final class BenchCommand implements Callable<Integer> {
+
+    /** Which I/O engines of the device layer to measure. */
+    public enum Engine {
+        SYNC, URING, BOTH;
+
+        @Override
+        public String toString() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--dir", paramLabel = "<path>", defaultValue = "${sys:java.io.tmpdir}",
+            description = "Directory for the temporary volume (default: ${DEFAULT-VALUE}).")
+    Path dir;
+
+    @Option(names = "--size", paramLabel = "<bytes>", defaultValue = "1G",
+            converter = SizeConverter.class,
+            description = "Size of the temporary volume, K/M/G/T suffixes allowed (default: ${DEFAULT-VALUE}).")
+    long size;
+
+    int seconds = 5;
+
+    @Option(names = "--no-fio", description = "Do not run the fio comparison even when fio is installed.")
+    boolean noFio;
+
+    @Option(names = "--engine", paramLabel = "<engine>", defaultValue = "both",
+            description = "I/O engine to measure: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+    Engine engine;
+
+    @Option(names = "--output", paramLabel = "<file.md>",
+            description = "Also write the results as Markdown to this file.")
+    Path output;
+
+    @Option(names = "--seconds", paramLabel = "<n>", defaultValue = "5",
+            description = "Seconds per test (default: ${DEFAULT-VALUE}).")
+    void setSeconds(int n) {
+        if (n < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "invalid value for --seconds: " + n + " (must be at least 1)");
+        }
+        seconds = n;
+    }
+
+    int trials = 3;
+
+    @Option(names = "--trials", paramLabel = "<n>", defaultValue = "3",
+            description = "Trials per case, ours and fio alternating; the median is reported (default: ${DEFAULT-VALUE}).")
+    void setTrials(int n) {
+        if (n < 1 || n > 99) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "invalid value for --trials: " + n + " (must be between 1 and 99)");
+        }
+        trials = n;
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        List<FileDevice.Engine> engines = switch (engine) {
+            case SYNC -> List.of(FileDevice.Engine.SYNC);
+            case URING -> List.of(FileDevice.Engine.IO_URING);
+            case BOTH -> List.of(FileDevice.Engine.SYNC, FileDevice.Engine.IO_URING);
+        };
+        DeviceBench.Config cfg = new DeviceBench.Config(dir, size, seconds, 1, trials, !noFio, engines);
+        PrintWriter out = spec.commandLine().getOut();
+        PrintStream log = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
+        String report = DeviceBench.run(cfg, log);
+        String human = Sizes.format(size);
+        String sizeArg = human.contains(".") ? Long.toString(size) : human.replace(" ", "").replace("iB", "");
+        String command = "./foliofs bench --size " + sizeArg
+                + " --seconds " + seconds + " --trials " + trials + " --engine " + engine + (noFio ? " --no-fio" : "");
+        report = report + "\nReproduce with: `" + command + "`\n";
+        out.println();
+        out.println(report);
+        out.flush();
+        if (output != null) {
+            Files.writeString(output, report, StandardCharsets.UTF_8);
+            out.println("written to " + output);
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,35 @@
+package org.foliofs.device;
+
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+
+/** The BlockDevice contract on an image file on the host file system, with each engine. */
+class FileDeviceContractTest {
+    @TempDir
+    static Path dir;
+    private static int counter;
+
+    static BlockDevice open(FileDevice.Engine engine, long capacity) throws Exception {
+        Path img = dir.resolve("contract-" + engine + "-" + (counter++) + ".img");
+        FileDevice.createImage(img, capacity);
+        return FileDevice.open(img, FileDevice.Options.defaults().withEngine(engine).withQueueDepth(32));
+    }
+
+    @Nested
+    class Sync extends BlockDeviceContractTest {
+        @Override
+        protected BlockDevice createDevice(long capacity) throws Exception {
+            return open(FileDevice.Engine.SYNC, capacity);
+        }
+    }
+
+    @Nested
+    class IoUring extends BlockDeviceContractTest {
+        @Override
+        protected BlockDevice createDevice(long capacity) throws Exception {
+            return open(FileDevice.Engine.IO_URING, capacity);
+        }
+    }
+}

@@ -1,0 +1,231 @@
+package org.foliofs.device;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** What only a FileDevice does: opening, geometry probing, raw block devices, atomic-unit detection. */
+class FileDeviceTest {
+    @TempDir Path dir;
+
+    private static FileDevice.Options opts(FileDevice.Engine e) {
+        return FileDevice.Options.defaults().withEngine(e).withQueueDepth(16);
+    }
+
+    @Test
+    void missingImageIsNamed() {
+        Path p = dir.resolve("nope.img");
+        assertThatThrownBy(() -> FileDevice.open(p, FileDevice.Options.defaults()))
+                .isInstanceOf(NoSuchFileException.class).hasMessageContaining(p.toString()).hasMessageContaining("does not exist");
+    }
+
+    @Test
+    void emptyImageIsRejected() throws IOException {
+        Path p = Files.createFile(dir.resolve("empty.img"));
+        assertThatThrownBy(() -> FileDevice.open(p, FileDevice.Options.defaults()))
+                .isInstanceOf(IOException.class).hasMessageContaining(p.toString()).hasMessageContaining("empty (0 bytes)");
+    }
+
+    @Test
+    void directoryIsRejected() {
+        assertThatThrownBy(() -> FileDevice.open(dir, FileDevice.Options.defaults()))
+                .isInstanceOf(IOException.class).hasMessageContaining(dir.toString());
+    }
+
+    @Test
+    void immutableImageIsNotWritable() throws Exception {
+        Path p = dir.resolve("ro.img");
+        FileDevice.createImage(p, 1 << 20);
+        try {
+            LoopDevices.run("chattr", "+i", p.toString());
+        } catch (IOException e) {
+            assumeTrue(false, "chattr +i unavailable here: " + e.getMessage());
+        }
+        try {
+            assertThatThrownBy(() -> FileDevice.open(p, FileDevice.Options.defaults()))
+                    .isInstanceOf(AccessDeniedException.class).hasMessageContaining(p.toString()).hasMessageContaining("not writable");
+        } finally {
+            LoopDevices.run("chattr", "-i", p.toString());
+        }
+    }
+
+    @Test
+    void createImageNeverOverwrites() throws Exception {
+        Path p = dir.resolve("keep.img");
+        FileDevice.createImage(p, 1 << 20);
+        Files.write(p, new byte[] {7}, java.nio.file.StandardOpenOption.WRITE);
+        assertThatThrownBy(() -> FileDevice.createImage(p, 2 << 20))
+                .isInstanceOf(FileAlreadyExistsException.class).hasMessageContaining(p.toString());
+        assertThat(Files.size(p)).isEqualTo(1 << 20);
+        assertThat(Files.readAllBytes(p)[0]).isEqualTo((byte) 7);
+        assertThatThrownBy(() -> FileDevice.createImage(dir.resolve("odd.img"), 1000))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("(1000)");
+    }
+
+    @Test
+    void optionsNameBadValues() {
+        assertThatThrownBy(() -> FileDevice.Options.defaults().withQueueDepth(0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("queueDepth (0)");
+    }
+
+    @Test
+    void heapSegmentsAreRejectedForDirectIo() throws Exception {
+        Path p = dir.resolve("heap.img");
+        FileDevice.createImage(p, 1 << 20);
+        try (FileDevice d = FileDevice.open(p, opts(FileDevice.Engine.SYNC))) {
+            IoRequest r = IoRequest.write(0, MemorySegment.ofArray(new byte[4096]), 0, null);
+            assertThatThrownBy(() -> d.submit(r)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Java heap");
+            assertThat(d.stats().totalRequests()).isZero();
+        }
+    }
+
+    /** On the host's ext4 (no atomic write support for this file) the device reports none. */
+    @Test
+    void hostFileSystemReportsItsAtomicUnits() throws Exception {
+        Path p = dir.resolve("atomic.img");
+        FileDevice.createImage(p, 1 << 20);
+        try (FileDevice d = FileDevice.open(p, FileDevice.Options.defaults())) {
+            System.out.println("host image: " + d.describe());
+            if (d.atomicWriteUnitMax() == 0) {
+                assertThat(d.atomicWriteUnitMin()).isZero();
+                assertThat(d.atomicWriteSegmentsMax()).isZero();
+            } else {
+                assertThat(d.atomicWriteUnitMin()).isPositive().isLessThanOrEqualTo(d.atomicWriteUnitMax());
+            }
+        }
+    }
+
+    /** XFS on a loop device reports statx atomic limits (CoW-based software atomics, Linux 6.16+). */
+    @ParameterizedTest
+    @EnumSource(FileDevice.Engine.class)
+    void xfsOnLoopReportsAtomicUnitsAndAtomicWriteSucceeds(FileDevice.Engine engine) throws Exception {
+        String why = LoopDevices.unavailableReason(true);
+        if (why != null) System.out.println("SKIP xfs atomic test: " + why);
+        assumeTrue(why == null, why);
+        try (LoopDevices loops = new LoopDevices(); Arena arena = Arena.ofShared()) {
+            Path mnt = loops.xfs(dir.resolve("xfs.img"), 512L << 20, dir.resolve("mnt"));
+            Path f = mnt.resolve("data");
+            FileDevice.createImage(f, 8L << 20);
+            try (FileDevice d = FileDevice.open(f, opts(engine))) {
+                System.out.println("xfs file: " + d.describe() + ", atomic segments max " + d.atomicWriteSegmentsMax());
+                if (d.atomicWriteUnitMax() == 0) {
+                    System.out.println("SKIP: this kernel's XFS reports no atomic write unit for " + f);
+                    assumeTrue(false, "kernel XFS without atomic writes");
+                }
+                int unit = d.atomicWriteUnitMin();
+                assertThat(Integer.bitCount(unit)).isEqualTo(1);
+                assertThat(d.atomicWriteUnitMax()).isGreaterThanOrEqualTo(unit);
+                int size = Math.min(d.atomicWriteUnitMax(), 64 << 10);
+                MemorySegment buf = arena.allocate(size, 4096);
+                for (int i = 0; i < size; i++) buf.set(JAVA_BYTE, i, (byte) (i * 31));
+                IoRequest w = IoRequest.write(size, buf, IoRequest.ATOMIC, null);
+                d.submit(w);
+                assertThat(w.await()).isEqualTo(size);
+                assertThat(d.stats().atomicWrites()).isEqualTo(1);
+                MemorySegment back = arena.allocate(size, 4096);
+                IoRequest r = IoRequest.read(size, back, null);
+                d.submit(r);
+                r.await();
+                assertThat(back.mismatch(buf)).isEqualTo(-1);
+                IoRequest misaligned = IoRequest.write(unit * 3L, buf.asSlice(0, 2L * unit), IoRequest.ATOMIC, null);
+                if (2 * unit <= d.atomicWriteUnitMax()) {
+                    assertThatThrownBy(() -> d.submit(misaligned)).isInstanceOf(IllegalArgumentException.class)
+                            .hasMessageContaining("not naturally aligned");
+                }
+            }
+        }
+    }
+
+    /** A raw block device: geometry from the block ioctls, discard through BLKDISCARD. */
+    @ParameterizedTest
+    @EnumSource(FileDevice.Engine.class)
+    void loopBlockDevice(FileDevice.Engine engine) throws Exception {
+        String why = LoopDevices.unavailableReason(false);
+        if (why != null) System.out.println("SKIP loop block device test: " + why);
+        assumeTrue(why == null, why);
+        try (LoopDevices loops = new LoopDevices(); Arena arena = Arena.ofShared()) {
+            Path dev = loops.attach(dir.resolve("loop.img"), 16L << 20);
+            try (FileDevice d = FileDevice.open(dev, opts(engine))) {
+                System.out.println("loop: " + d.describe());
+                assertThat(d.capacity()).isEqualTo(16L << 20);
+                assertThat(d.logicalBlockSize()).isIn(512, 4096);
+                MemorySegment buf = arena.allocate(8192, 4096);
+                buf.fill((byte) 0x5a);
+                IoRequest w = IoRequest.write(4096, buf, IoRequest.FUA | IoRequest.PREFLUSH, null);
+                d.submit(w);
+                assertThat(w.await()).isEqualTo(8192);
+                d.flush();
+                d.discard(4096, 8192);
+                MemorySegment back = arena.allocate(8192, 4096);
+                IoRequest r = IoRequest.read(4096, back, null);
+                d.submit(r);
+                r.await();
+                // Loop devices implement discard as a hole punch in the backing file: zeros.
+                assertThat(back.mismatch(arena.allocate(8192, 4096))).isEqualTo(-1);
+            }
+        }
+    }
+
+    /**
+     * Real device errors: a loop device whose backing tmpfs is full fails writes with ENOSPC.
+     * The error arrives through the completion (never from submit), names the call, offset and
+     * errno, is counted, and leaves the data written before it intact.
+     */
+    @ParameterizedTest
+    @EnumSource(FileDevice.Engine.class)
+    void deviceErrorArrivesThroughTheCompletion(FileDevice.Engine engine) throws Exception {
+        String why = LoopDevices.unavailableReason(false);
+        if (why != null) System.out.println("SKIP device error test: " + why);
+        assumeTrue(why == null, why);
+        try (LoopDevices loops = new LoopDevices(); Arena arena = Arena.ofShared()) {
+            Path dev = loops.attachOnSmallTmpfs(dir.resolve("small"), 1 << 20, 8L << 20);
+            try (FileDevice d = FileDevice.open(dev, opts(engine))) {
+                MemorySegment buf = arena.allocate(64 << 10, 4096);
+                buf.fill((byte) 0x33);
+                IoRequest ok = IoRequest.write(0, buf, 0, null);
+                d.submit(ok);
+                assertThat(ok.await()).isEqualTo(64 << 10);
+                long failed = 0;
+                DeviceException error = null;
+                IoRequest w = new IoRequest();
+                for (long off = 1 << 20; off < d.capacity() && error == null; off += buf.byteSize()) {
+                    w.prepare(IoOp.WRITE, off, 0, null).add(buf);
+                    d.submit(w); // must not throw: the error comes with the completion
+                    try {
+                        w.await();
+                    } catch (DeviceException e) {
+                        error = e;
+                        failed = off;
+                    }
+                }
+                assertThat(error).as("a write past the tmpfs room must fail").isNotNull();
+                System.out.println("device error: " + error.getMessage());
+                assertThat(error.errno()).isIn(Errno.ENOSPC, Errno.EIO);
+                assertThat(error.offset()).isEqualTo(failed);
+                assertThat(error.getMessage()).contains(String.valueOf(failed), Errno.name(error.errno()),
+                        engine == FileDevice.Engine.SYNC ? "pwritev2" : "io_uring WRITE", dev.toString());
+                assertThat(d.stats().errors()).isEqualTo(1);
+                MemorySegment back = arena.allocate(64 << 10, 4096);
+                IoRequest r = IoRequest.read(0, back, null);
+                d.submit(r);
+                r.await();
+                assertThat(back.mismatch(buf)).isEqualTo(-1);
+            }
+        }
+    }
+}
