@@ -17,7 +17,7 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * Runs a {@link Workload} against our device layer as a closed loop: io_uring keeps {@code depth}
- * requests in flight, each completion submitting the next from the reaper thread; the sync
+ * requests in flight, each completion submitting the next from the ring thread; the sync
  * engine runs {@code depth} threads, each doing one pwritev2 after another. A warm-up second
  * (JIT) precedes the measured interval. Buffers come from a registered {@link BufferPool}.
  */
@@ -94,8 +94,8 @@ final class DeviceRunner {
                 LockSupport.unpark(main);
             }
         };
-        // The first round is prepared here; after that only the reaper touches `offsets` (the
-        // submit path's lock orders these writes before the reaper's reads).
+        // The first round is prepared here; after that only the ring thread touches `offsets` (the
+        // hand-over queue's volatile publication orders these writes before its reads).
         for (int i = 0; i < reqs.length; i++) {
             reqs[i] = new IoRequest().prepare(IoOp.WRITE, offsets.next(), 0, cb[0]).add(bufs[i]).attach(bufs[i]);
         }

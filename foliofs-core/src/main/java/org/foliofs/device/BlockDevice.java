@@ -66,7 +66,7 @@ public interface BlockDevice extends Closeable {
         r.await();
     }
 
-    /** Discards a range (it then reads as zeros), waiting for it. */
+    /** Discards a range, waiting for it (see {@link IoOp#DISCARD} for what it then reads). */
     default void discard(long offset, long length) throws DeviceException {
         IoRequest r = IoRequest.discard(offset, length, null);
         submit(r);

@@ -26,7 +26,8 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  *       RWF_ATOMIC, FLUSH is fdatasync, DISCARD is fallocate(PUNCH_HOLE) on files and BLKDISCARD
  *       on raw devices.</li>
  *   <li>Engines: {@link Engine#SYNC} performs each request on the submitting thread;
- *       {@link Engine#IO_URING} queues it on an io_uring and completes it on a reaper thread.</li>
+ *       {@link Engine#IO_URING} queues it on an io_uring owned by one ring thread, which also
+ *       runs the completions.</li>
  * </ul>
  */
 public final class FileDevice implements BlockDevice {
@@ -37,7 +38,7 @@ public final class FileDevice implements BlockDevice {
     public enum Engine {
         /** preadv2/pwritev2 on the submitting thread; completion runs before submit returns. */
         SYNC,
-        /** io_uring through raw syscalls; completion runs on the device's reaper thread. */
+        /** io_uring through raw syscalls; completion runs on the device's ring thread. */
         IO_URING
     }
 
@@ -48,8 +49,12 @@ public final class FileDevice implements BlockDevice {
      * @param queueDepth        io_uring submission queue depth: most requests in flight at once
      * @param registeredBuffers a pool to register with io_uring as a fixed buffer (may be null):
      *                          single-segment requests inside it use READ_FIXED/WRITE_FIXED
+     * @param batchSubmissions  io_uring: gather the requests queued while the ring thread is busy
+     *                          into one io_uring_enter (fewer system calls) instead of submitting
+     *                          each at once (lower latency; faster on virtio disks, see
+     *                          docs/BENCHMARKS.md)
      */
-    public record Options(Engine engine, int queueDepth, BufferPool registeredBuffers) {
+    public record Options(Engine engine, int queueDepth, BufferPool registeredBuffers, boolean batchSubmissions) {
         public Options {
             if (engine == null) throw new IllegalArgumentException("engine must not be null");
             if (queueDepth < 1 || queueDepth > 4096) {
@@ -57,10 +62,11 @@ public final class FileDevice implements BlockDevice {
             }
         }
 
-        public static Options defaults() { return new Options(Engine.IO_URING, 128, null); }
-        public Options withEngine(Engine e) { return new Options(e, queueDepth, registeredBuffers); }
-        public Options withQueueDepth(int d) { return new Options(engine, d, registeredBuffers); }
-        public Options withRegisteredBuffers(BufferPool p) { return new Options(engine, queueDepth, p); }
+        public static Options defaults() { return new Options(Engine.IO_URING, 128, null, false); }
+        public Options withEngine(Engine e) { return new Options(e, queueDepth, registeredBuffers, batchSubmissions); }
+        public Options withQueueDepth(int d) { return new Options(engine, d, registeredBuffers, batchSubmissions); }
+        public Options withRegisteredBuffers(BufferPool p) { return new Options(engine, queueDepth, p, batchSubmissions); }
+        public Options withBatchSubmissions(boolean b) { return new Options(engine, queueDepth, registeredBuffers, b); }
     }
 
     private final String path;
@@ -79,6 +85,8 @@ public final class FileDevice implements BlockDevice {
     private final IoEngine engine;
     private final DeviceStats stats = new DeviceStats();
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Requests past the closed check and not yet completed; close() waits for zero. */
+    private final java.util.concurrent.atomic.AtomicInteger active = new java.util.concurrent.atomic.AtomicInteger();
     private final String description;
 
     private FileDevice(String path, int fd, Geometry g, Options options) throws IOException {
@@ -102,7 +110,7 @@ public final class FileDevice implements BlockDevice {
                 + ", atomic=" + (atomicMax == 0 ? "none" : atomicMin + ".." + atomicMax) + "]";
         this.engine = switch (engineKind) {
             case SYNC -> new SyncEngine(this, fd);
-            case IO_URING -> new UringEngine(this, fd, options.queueDepth(), options.registeredBuffers());
+            case IO_URING -> new UringEngine(this, fd, options.queueDepth(), options.registeredBuffers(), options.batchSubmissions());
         };
     }
 
@@ -188,8 +196,19 @@ public final class FileDevice implements BlockDevice {
 
     @Override
     public void submit(IoRequest r) {
-        if (closed.get()) throw RequestValidator.closed(this, r);
-        r.beginSubmit(path);
+        // Count first, then check: close() sets `closed` first, then waits for `active` to drain
+        // (both volatile), so a request either sees the device closed or is waited for.
+        active.incrementAndGet();
+        if (closed.get()) {
+            active.decrementAndGet();
+            throw RequestValidator.closed(this, r);
+        }
+        try {
+            r.beginSubmit(path);
+        } catch (RuntimeException e) {
+            active.decrementAndGet();
+            throw e;
+        }
         try {
             RequestValidator.validate(this, r);
             if (r.segmentCount() > MAX_SEGMENTS) {
@@ -202,9 +221,14 @@ public final class FileDevice implements BlockDevice {
             }
         } catch (RuntimeException e) {
             r.abortSubmit();
+            active.decrementAndGet();
             throw e;
         }
         stats.recordSubmit(r);
+        if (r.op() == IoOp.DISCARD && r.length() == 0) {
+            finish(r, 0, null); // nothing to do, and fallocate would reject a zero length
+            return;
+        }
         engine.submit(r);
     }
 
@@ -214,8 +238,9 @@ public final class FileDevice implements BlockDevice {
             r.failedCall(call);
             stats.recordError();
         } else if (r.op() == IoOp.FLUSH || r.op() == IoOp.DISCARD) {
-            result = r.length();
+            result = 0; // no bytes transferred, as on every device
         }
+        active.decrementAndGet(); // before the callback, which may be what close() waits behind
         r.complete(result);
     }
 
@@ -243,10 +268,20 @@ public final class FileDevice implements BlockDevice {
         }
     }
 
+    /**
+     * Refuses new requests, waits for those in flight, then stops the engine and closes the file.
+     * Must not be called from a completion callback on the io_uring ring thread (it would wait
+     * for itself): that throws IllegalStateException.
+     */
     @Override
     public void close() {
+        if (engine.isCompletionThread()) {
+            throw new IllegalStateException("close() of " + description + " from a completion callback on the io_uring ring "
+                    + "thread would wait for itself; close the device from another thread");
+        }
         if (!closed.compareAndSet(false, true)) return;
         try {
+            while (active.get() > 0) java.util.concurrent.locks.LockSupport.parkNanos(100_000);
             engine.close();
         } finally {
             Native.close(fd);
@@ -307,7 +342,7 @@ public final class FileDevice implements BlockDevice {
                 int memAlign = Math.max(dioMem > 0 ? dioMem : lbs, 1);
                 long cap = size - size % lbs;
                 if (cap <= 0) {
-                    throw new IOException(path + " is empty (" + size + " bytes); an image needs a size (foliofs mkfs, or truncate -s)");
+                    throw new IOException(path + " is empty (" + size + " bytes); an image needs a size (create it with FileDevice.createImage or truncate -s)");
                 }
                 int amin = 0, amax = 0, asegs = 0;
                 if ((mask & Native.STATX_WRITE_ATOMIC) != 0) {

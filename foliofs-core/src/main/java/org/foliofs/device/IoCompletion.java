@@ -2,8 +2,11 @@ package org.foliofs.device;
 
 /**
  * Called exactly once when a submitted {@link IoRequest} completes. It runs on the device's
- * completion thread (the io_uring reaper), or on the submitting thread for synchronous engines;
- * it must not block for long. It may submit further requests.
+ * completion thread (the io_uring ring thread, SimDevice's completion thread), or on the
+ * submitting thread for synchronous engines and inline SimDevice; it must not block for long. It
+ * may submit further requests; it must not close the device. An exception it throws propagates
+ * out of submit() where the completion runs inline, and is logged where it runs on a completion
+ * thread (which carries on).
  */
 @FunctionalInterface
 public interface IoCompletion {

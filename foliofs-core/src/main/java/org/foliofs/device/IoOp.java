@@ -8,6 +8,9 @@ public enum IoOp {
     WRITE,
     /** Make every write completed before this flush was submitted durable (drain the volatile cache). */
     FLUSH,
-    /** Tell the device the range's contents are no longer needed; it then reads back as zeros. */
+    /**
+     * Tell the device the range's contents are no longer needed. Image files (hole punch), loop
+     * devices and SimDevice then read zeros; on other raw disks the contents are unspecified.
+     */
     DISCARD
 }

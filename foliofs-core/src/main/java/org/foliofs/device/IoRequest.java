@@ -73,6 +73,7 @@ public final class IoRequest {
         this.flags = flags;
         this.callback = callback;
         this.discardLength = 0;
+        this.attachment = null;
         this.length = 0;
         Arrays.fill(segments, 0, segmentCount, null);
         this.segmentCount = 0;
@@ -169,10 +170,13 @@ public final class IoRequest {
     public long await() throws DeviceException {
         if (!isDone()) {
             waiter = Thread.currentThread();
+            boolean interrupted = false;
             while (!isDone()) {
                 LockSupport.park(this);
+                if (Thread.interrupted()) interrupted = true; // keep waiting: the I/O is in flight regardless
             }
             waiter = null;
+            if (interrupted) Thread.currentThread().interrupt();
         }
         if (result < 0) throw error();
         return result;

@@ -74,6 +74,8 @@ final class Native {
     private static final MethodHandle MMAP = bind("mmap",
             FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG), CCS);
     private static final MethodHandle MUNMAP = bind("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG), CCS);
+    private static final MethodHandle EVENTFD = bind("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), CCS);
+    private static final MethodHandle WRITE = bind("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), CCS);
     private static final MethodHandle STRERROR = bind("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
     private static final MethodHandle SYSCALL6 = bind("syscall",
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
@@ -190,6 +192,24 @@ final class Native {
         try {
             MemorySegment cap = capture();
             int r = (int) MUNMAP.invokeExact(cap, addr, length);
+            return r < 0 ? -errno(cap) : r;
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
+    static final int EFD_CLOEXEC = 0x80000, EFD_NONBLOCK = 0x800;
+
+    static int eventfd(int initval, int flags) {
+        try {
+            MemorySegment cap = capture();
+            int r = (int) EVENTFD.invokeExact(cap, initval, flags);
+            return r < 0 ? -errno(cap) : r;
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
+    static long write(int fd, MemorySegment buf, long len) {
+        try {
+            MemorySegment cap = capture();
+            long r = (long) WRITE.invokeExact(cap, fd, buf, len);
             return r < 0 ? -errno(cap) : r;
         } catch (Throwable t) { throw unexpected(t); }
     }

@@ -10,7 +10,7 @@ import java.lang.foreign.MemorySegment;
  */
 final class SyncEngine implements IoEngine {
     private static final ThreadLocal<MemorySegment> IOVECS =
-            ThreadLocal.withInitial(() -> Arena.global().allocate(FileDevice.MAX_SEGMENTS * Native.IOVEC_SIZE, 8));
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(FileDevice.MAX_SEGMENTS * Native.IOVEC_SIZE, 8)); // freed by GC with its thread
 
     private final FileDevice dev;
     private final int fd;

@@ -44,7 +44,8 @@ final class UringLayout {
     static final byte IOSQE_IO_LINK = 1 << 2;
     static final int IORING_FSYNC_DATASYNC = 1;
     // setup flags, features, enter flags, register opcodes, mmap offsets
-    static final int IORING_SETUP_CQSIZE = 1 << 3, IORING_SETUP_CLAMP = 1 << 4;
+    static final int IORING_SETUP_CQSIZE = 1 << 3, IORING_SETUP_CLAMP = 1 << 4, IORING_SETUP_SUBMIT_ALL = 1 << 7,
+            IORING_SETUP_COOP_TASKRUN = 1 << 8, IORING_SETUP_SINGLE_ISSUER = 1 << 12, IORING_SETUP_DEFER_TASKRUN = 1 << 13;
     static final int IORING_FEAT_SINGLE_MMAP = 1, IORING_FEAT_NODROP = 1 << 1;
     static final int IORING_ENTER_GETEVENTS = 1;
     static final int IORING_REGISTER_BUFFERS = 0;

@@ -12,9 +12,13 @@ class FileDeviceContractTest {
     private static int counter;
 
     static BlockDevice open(FileDevice.Engine engine, long capacity) throws Exception {
-        Path img = dir.resolve("contract-" + engine + "-" + (counter++) + ".img");
+        return open(FileDevice.Options.defaults().withEngine(engine).withQueueDepth(32), capacity);
+    }
+
+    static BlockDevice open(FileDevice.Options options, long capacity) throws Exception {
+        Path img = dir.resolve("contract-" + options.engine() + "-" + (counter++) + ".img");
         FileDevice.createImage(img, capacity);
-        return FileDevice.open(img, FileDevice.Options.defaults().withEngine(engine).withQueueDepth(32));
+        return FileDevice.open(img, options);
     }
 
     @Nested
@@ -30,6 +34,15 @@ class FileDeviceContractTest {
         @Override
         protected BlockDevice createDevice(long capacity) throws Exception {
             return open(FileDevice.Engine.IO_URING, capacity);
+        }
+    }
+
+    /** io_uring gathering submissions into one enter per batch, with a small depth (back-pressure). */
+    @Nested
+    class IoUringBatchedDepth4 extends BlockDeviceContractTest {
+        @Override
+        protected BlockDevice createDevice(long capacity) throws Exception {
+            return open(FileDevice.Options.defaults().withQueueDepth(4).withBatchSubmissions(true), capacity);
         }
     }
 }

@@ -228,4 +228,67 @@ class FileDeviceTest {
             }
         }
     }
+
+    /**
+     * Many threads hand requests to the one ring thread at a small depth (permits park them):
+     * every write lands where it was aimed and reads back intact; nothing waits forever.
+     */
+    @Test
+    void manyThreadsShareTheRingThread() throws Exception {
+        Path p = dir.resolve("mt.img");
+        int threads = 8, perThread = 1500, block = 4096;
+        FileDevice.createImage(p, (long) threads * 64 * block);
+        try (FileDevice d = FileDevice.open(p, FileDevice.Options.defaults().withQueueDepth(4));
+             BufferPool pool = new BufferPool(block, 2 * threads)) {
+            java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+            Thread[] ts = new Thread[threads];
+            for (int t = 0; t < threads; t++) {
+                final int id = t;
+                ts[t] = Thread.ofPlatform().start(() -> {
+                    MemorySegment w = pool.acquire(), r = pool.acquire();
+                    IoRequest req = new IoRequest();
+                    java.util.SplittableRandom rnd = new java.util.SplittableRandom(id);
+                    try {
+                        for (int i = 0; i < perThread; i++) {
+                            long off = ((long) id * 64 + rnd.nextInt(64)) * block; // own region: no races between threads
+                            w.fill((byte) (i * 7 + id));
+                            d.submit(req.prepare(IoOp.WRITE, off, 0, null).add(w));
+                            req.await();
+                            d.submit(req.prepare(IoOp.READ, off, 0, null).add(r));
+                            req.await();
+                            if (r.mismatch(w) != -1) throw new AssertionError("thread " + id + " op " + i + " read back other data at " + off);
+                        }
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                });
+            }
+            for (Thread t : ts) {
+                t.join(60_000);
+                assertThat(t.isAlive()).as("a submitter is stuck").isFalse();
+            }
+            assertThat(failure.get()).isNull();
+            assertThat(d.stats().requests(IoOp.WRITE)).isEqualTo((long) threads * perThread);
+        }
+    }
+
+    @Test
+    void closeFromTheRingThreadIsRefused() throws Exception {
+        Path p = dir.resolve("cb.img");
+        FileDevice.createImage(p, 1 << 20);
+        try (FileDevice d = FileDevice.open(p, FileDevice.Options.defaults()); Arena arena = Arena.ofShared()) {
+            java.util.concurrent.CompletableFuture<Throwable> seen = new java.util.concurrent.CompletableFuture<>();
+            IoRequest r = IoRequest.read(0, arena.allocate(4096, 4096), (req, res) -> {
+                try {
+                    d.close();
+                    seen.complete(null);
+                } catch (Throwable t) {
+                    seen.complete(t);
+                }
+            });
+            d.submit(r);
+            Throwable t = seen.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(t).isInstanceOf(IllegalStateException.class).hasMessageContaining("completion callback");
+        }
+    }
 }
