@@ -76,6 +76,7 @@ final class Native {
     private static final MethodHandle MUNMAP = bind("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG), CCS);
     private static final MethodHandle EVENTFD = bind("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), CCS);
     private static final MethodHandle WRITE = bind("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), CCS);
+    private static final MethodHandle MADVISE = bind("madvise", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), CCS);
     private static final MethodHandle STRERROR = bind("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
     private static final MethodHandle SYSCALL6 = bind("syscall",
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
@@ -185,6 +186,16 @@ final class Native {
             return p.reinterpret(length);
         } catch (DeviceException e) {
             throw e;
+        } catch (Throwable t) { throw unexpected(t); }
+    }
+
+    static final int MAP_PRIVATE = 2, MAP_ANONYMOUS = 0x20, MADV_HUGEPAGE = 14;
+
+    static int madvise(MemorySegment addr, long length, int advice) {
+        try {
+            MemorySegment cap = capture();
+            int r = (int) MADVISE.invokeExact(cap, addr, length, advice);
+            return r < 0 ? -errno(cap) : r;
         } catch (Throwable t) { throw unexpected(t); }
     }
 
