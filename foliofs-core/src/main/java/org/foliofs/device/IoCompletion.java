@@ -4,7 +4,8 @@ package org.foliofs.device;
  * Called exactly once when a submitted {@link IoRequest} completes. It runs on the device's
  * completion thread (the io_uring ring thread, SimDevice's completion thread), or on the
  * submitting thread for synchronous engines and inline SimDevice; it must not block for long. It
- * may submit further requests; it must not close the device. An exception it throws propagates
+ * may submit further requests. It should not close the device: a FileDevice refuses that on
+ * its io_uring ring thread (IllegalStateException), SimDevice allows it without waiting for itself. An exception it throws propagates
  * out of submit() where the completion runs inline, and is logged where it runs on a completion
  * thread (which carries on).
  */

@@ -1,0 +1,177 @@
+package org.foliofs.iomap;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.foliofs.device.BlockDevice;
+
+/**
+ * Direct I/O over mappings (Linux's iomap_dio_rw): file ranges go straight between the caller's
+ * memory and the device, one device request per mapping chunk of at most
+ * {@link Options#maxRequestBytes()}; no page cache (see {@link CacheRangeSync} for coherence).
+ *
+ * <h2>Rules</h2>
+ * <ul>
+ *   <li>Alignment: the file position, the length and the buffer address must be multiples of the
+ *       device's logical block size (the address also of its memory alignment), else
+ *       {@link IllegalArgumentException} naming the value. Length 0 returns 0 at once.</li>
+ *   <li>Reads stop at {@link IoInode#size()} (a read at or past it returns 0; one crossing it
+ *       returns the bytes up to it); HOLE and UNWRITTEN ranges are zero-filled without device I/O;
+ *       a DELALLOC mapping fails the read with an IOException (as Linux: dirty cached data must
+ *       have been written back by {@link CacheRangeSync#writeAndWait} first).</li>
+ *   <li>Writes: {@code begin} must return allocated space (MAPPED or UNWRITTEN). After every
+ *       request of the call completed, {@link IoEndHandler#ioEnd} runs once per mapping. Sub-block
+ *       writes into NEW or UNWRITTEN blocks (and the tail block of a write ending past the size)
+ *       are zero-padded to the file system block with extra device writes.</li>
+ *   <li>{@link #DSYNC}: a chunk that is a pure overwrite (MAPPED, none of NEW, SHARED, DIRTY) is
+ *       written with FUA when the device {@code supportsFua()} or has no volatile write cache; once
+ *       one chunk is not, the call needs a sync: after ioEnd, {@link IoEndHandler#sync} and one
+ *       FLUSH (skipped on a device without volatile write cache) before success is reported.</li>
+ *   <li>Errors: the first failed device request fails the call with its DeviceException; no
+ *       further chunk is issued; requests in flight are waited for; ioEnd gets the errno. A
+ *       request completing short (no errno) makes the call return the bytes up to it.</li>
+ *   <li>Asynchronous calls return a future that never completes on the calling thread; it
+ *       completes on the executor after ioEnd/sync. The mapping loop still runs on the caller
+ *       (begin may block), which may also block for a free request slot
+ *       ({@link Options#maxInFlight()} per call). Errors found before the first request
+ *       (alignment, bad flags) are thrown, later ones complete the future exceptionally.</li>
+ * </ul>
+ * Thread-safe: one instance per device, any number of concurrent calls. It takes no lock; the
+ * caller holds the inode lock (package documentation).
+ */
+public final class DirectIo {
+    /** Write flag: data durable when the call succeeds (O_DSYNC / RWF_DSYNC). */
+    public static final int DSYNC = 1;
+    /** Passed to {@code begin} as {@link IoMapOps#NOWAIT}; the engine itself may still block in submit. */
+    public static final int NOWAIT = 2;
+    static final int ALL_FLAGS = DSYNC | NOWAIT;
+
+    /**
+     * Engine settings. {@code maxRequestBytes}: largest device request (a positive multiple of 4096,
+     * default 1 MiB); {@code maxInFlight}: requests one call keeps in flight (1..1024, default 32);
+     * {@code executor}: runs asynchronous completions and their end-of-I/O work (default: a shared
+     * pool of daemon threads named {@code foliofs-ioend-N}).
+     */
+    public record Options(int maxRequestBytes, int maxInFlight, Executor executor) {
+        public Options {
+            if (maxRequestBytes <= 0 || maxRequestBytes % 4096 != 0) {
+                throw new IllegalArgumentException("maxRequestBytes (" + maxRequestBytes + ") must be a positive multiple of 4096");
+            }
+            if (maxInFlight < 1 || maxInFlight > 1024) {
+                throw new IllegalArgumentException("maxInFlight (" + maxInFlight + ") must be between 1 and 1024");
+            }
+            Objects.requireNonNull(executor, "executor");
+        }
+
+        public static Options defaults() { return new Options(1 << 20, 32, DefaultPool.EXECUTOR); }
+
+        public Options withMaxRequestBytes(int bytes) { return new Options(bytes, maxInFlight, executor); }
+        public Options withMaxInFlight(int n) { return new Options(maxRequestBytes, n, executor); }
+        public Options withExecutor(Executor e) { return new Options(maxRequestBytes, maxInFlight, e); }
+    }
+
+    /** Shared default completion pool: created on first use, daemon threads. */
+    private static final class DefaultPool {
+        private static final AtomicInteger THREADS = new AtomicInteger();
+        static final ExecutorService EXECUTOR = Executors.newFixedThreadPool(
+                Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors())), r -> {
+                    Thread t = new Thread(r, "foliofs-ioend-" + THREADS.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+    }
+
+    final BlockDevice device;
+    final Options options;
+    final int lbs;
+    final int memAlign;
+    final boolean fuaUsable; // a FUA write is durable at completion and worth issuing
+
+    public DirectIo(BlockDevice device) { this(device, Options.defaults()); }
+
+    public DirectIo(BlockDevice device, Options options) {
+        this.device = Objects.requireNonNull(device, "device");
+        this.options = Objects.requireNonNull(options, "options");
+        this.lbs = device.logicalBlockSize();
+        this.memAlign = Math.max(1, device.memoryAlignment());
+        this.fuaUsable = device.supportsFua() || !device.volatileWriteCache();
+        if (options.maxRequestBytes() % lbs != 0) {
+            throw new IllegalArgumentException("maxRequestBytes (" + options.maxRequestBytes()
+                    + ") must be a multiple of the logical block size " + lbs + " of " + device.describe());
+        }
+    }
+
+    public BlockDevice device() { return device; }
+    public Options options() { return options; }
+
+    /** Reads {@code dst.byteSize()} bytes at {@code pos}; returns the bytes read (short at the file size). */
+    public long read(IoInode inode, IoMapOps ops, long pos, MemorySegment dst) throws IOException {
+        return start(inode, ops, IoEndHandler.NONE, pos, dst, false, 0, false).awaitSync();
+    }
+
+    /** Writes {@code src} at {@code pos}; returns the bytes written. {@code flags}: {@link #DSYNC}, {@link #NOWAIT}. */
+    public long write(IoInode inode, IoMapOps ops, IoEndHandler ioEnd, long pos, MemorySegment src, int flags)
+            throws IOException {
+        return start(inode, ops, ioEnd, pos, src, true, flags, false).awaitSync();
+    }
+
+    /** Asynchronous {@link #read}: the future completes on the executor with the bytes or the exception. */
+    public CompletableFuture<Long> readAsync(IoInode inode, IoMapOps ops, long pos, MemorySegment dst) {
+        return start(inode, ops, IoEndHandler.NONE, pos, dst, false, 0, true).future();
+    }
+
+    /** Asynchronous {@link #write}: the future completes on the executor after ioEnd (and sync for DSYNC). */
+    public CompletableFuture<Long> writeAsync(IoInode inode, IoMapOps ops, IoEndHandler ioEnd, long pos,
+                                              MemorySegment src, int flags) {
+        return start(inode, ops, ioEnd, pos, src, true, flags, true).future();
+    }
+
+    private DioCall start(IoInode inode, IoMapOps ops, IoEndHandler ioEnd, long pos, MemorySegment buf, boolean write,
+                          int flags, boolean async) {
+        Objects.requireNonNull(inode, "inode");
+        Objects.requireNonNull(ops, "ops");
+        Objects.requireNonNull(ioEnd, "ioEnd");
+        Objects.requireNonNull(buf, write ? "src" : "dst");
+        checkArguments(write, pos, buf, flags);
+        DioCall call = new DioCall(this, inode, ops, ioEnd, pos, buf, write, flags, async);
+        call.run();
+        return call;
+    }
+
+    private void checkArguments(boolean write, long pos, MemorySegment buf, int flags) {
+        String what = write ? "direct write" : "direct read";
+        long len = buf.byteSize();
+        if ((flags & ~ALL_FLAGS) != 0) {
+            throw new IllegalArgumentException(what + " flags (0x" + Integer.toHexString(flags)
+                    + ") has unknown bits; allowed are DSYNC, NOWAIT");
+        }
+        if (!write && flags != 0) throw new IllegalArgumentException(what + " takes no flags, not 0x" + Integer.toHexString(flags));
+        if (pos < 0) throw new IllegalArgumentException(what + " position (" + pos + ") must not be negative");
+        if (pos + len < 0) throw new IllegalArgumentException(what + " of " + len + " bytes at " + pos + " overflows");
+        if (pos % lbs != 0 || len % lbs != 0) {
+            throw new IllegalArgumentException(what + " of " + len + " bytes at " + pos
+                    + " is not aligned to the logical block size " + lbs);
+        }
+        long align = Math.max(lbs, memAlign);
+        if (buf.address() % align != 0) {
+            throw new IllegalArgumentException(what + " buffer address 0x" + Long.toHexString(buf.address())
+                    + " is not aligned to " + align + " bytes");
+        }
+        if (memAlign > 1 && !buf.isNative()) {
+            throw new IllegalArgumentException(what + " buffer is on the Java heap; " + device.describe()
+                    + " needs native memory aligned to " + memAlign + " bytes (use a BufferPool)");
+        }
+        if (!write && buf.isReadOnly()) throw new IllegalArgumentException(what + " buffer is read-only");
+    }
+
+    @Override
+    public String toString() {
+        return "DirectIo[" + device.describe() + ", maxRequestBytes=" + options.maxRequestBytes() + ", maxInFlight="
+                + options.maxInFlight() + "]";
+    }
+}

@@ -1,0 +1,34 @@
+package org.foliofs.iomap;
+
+import java.io.IOException;
+
+/**
+ * The file system's end-of-I/O work for direct writes: convert UNWRITTEN extents to written,
+ * finish copy-on-write remaps, move the file size. Runs after every device request of the call
+ * has completed, in a context that may block: the calling thread for a synchronous call, the
+ * engine's executor for an asynchronous one; never on a device completion thread.
+ */
+public interface IoEndHandler {
+    /** No end-of-I/O work (e.g. a file system that only ever returns MAPPED, non-NEW mappings). */
+    IoEndHandler NONE = (inode, pos, length, map, error) -> {};
+
+    /**
+     * Called once per mapping the write issued requests for. On success ({@code error == 0})
+     * {@code [pos, pos + length)} is the part of the user's range in that mapping the device
+     * wrote (never beyond what the call reports as written; the zero padding of partial blocks is
+     * not included): convert and extend the size to {@code pos + length} at most. On failure
+     * {@code error} is the positive errno of the first failed request of the call, the range is
+     * what was issued for the mapping, and nothing may be converted or exposed (undo only).
+     * An exception fails the call (the first one wins; the remaining mappings get error EIO).
+     */
+    void ioEnd(IoInode inode, long pos, long length, IoMap map, int error) throws IOException;
+
+    /**
+     * DSYNC: called once per successful DSYNC write that could not be made durable by FUA alone
+     * (it touched NEW, UNWRITTEN, SHARED or DIRTY mappings), after every {@link #ioEnd}. Write
+     * the metadata the range depends on (e.g. the journal commit) and wait for it; the engine
+     * then issues one device FLUSH (on a device with a volatile write cache) before it reports
+     * success. Like Linux's generic_write_sync.
+     */
+    default void sync(IoInode inode, long pos, long length) throws IOException {}
+}

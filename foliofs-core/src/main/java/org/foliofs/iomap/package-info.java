@@ -1,0 +1,40 @@
+/**
+ * The iomap engine: maps file ranges to device extents and owns every I/O loop over them
+ * (modelled on Linux's fs/iomap). Part 1: the mapping record, the ops interfaces, the loop,
+ * direct I/O (sync and async), seek data/hole and fiemap. Buffered I/O over the page cache comes
+ * later and plugs into {@link org.foliofs.iomap.CacheRangeSync}.
+ *
+ * <h2>Who does what</h2>
+ * <ul>
+ *   <li>The file system implements {@link org.foliofs.iomap.IoMapOps} (begin/end: "what is at
+ *       this offset?"), optionally {@link org.foliofs.iomap.IoMapValidity} (cookie check), and
+ *       {@link org.foliofs.iomap.IoEndHandler} (unwritten conversion, size update, DSYNC metadata
+ *       sync); its inode implements {@link org.foliofs.iomap.IoInode}.</li>
+ *   <li>The engine ({@link org.foliofs.iomap.DirectIo}, {@link org.foliofs.iomap.IoMapReport})
+ *       runs the one loop, {@code while (iter.next(ops)) iter.advance(chunk(iter))}: end() for the
+ *       previous mapping, begin() for the next, stop at the end of the range, on 0 progress or on
+ *       an exception (end() is still called, with 0 written); a chunk that finds its mapping
+ *       invalid marks it STALE, and the loop remaps the same position.</li>
+ * </ul>
+ *
+ * <h2>Locking and threads</h2>
+ * <ul>
+ *   <li>The engine takes no inode lock. The caller (fs / nio layer) holds the inode lock for the
+ *       whole call: shared for direct reads and for direct writes that are block aligned and do
+ *       not extend the file; exclusive for direct writes that are not aligned to the file system
+ *       block (the zero padding of two such writes to one block would race) or that extend the
+ *       file (the size update), and for anything that changes the size or the mappings
+ *       (truncate, punch). For an asynchronous call the lock must be held until the future
+ *       completes if the write extends the file; otherwise it may be dropped once the call returns
+ *       (the mappings are then the file system's to protect, as XFS does with its iolock and
+ *       inode dio count).</li>
+ *   <li>begin/end and the chunk work run on the calling thread; device completions only count
+ *       and record errors (they never block, never call the file system); end-of-I/O work, the
+ *       DSYNC sync and flush run on the calling thread (synchronous) or the executor
+ *       (asynchronous), never on a device completion thread. Do not hold a lock that ioEnd needs
+ *       while waiting for a synchronous direct write.</li>
+ *   <li>DirectIo and IoMapReport are thread-safe and stateless between calls; a call's context
+ *       ({@code DioCall}) and its iterator are confined to the call.</li>
+ * </ul>
+ */
+package org.foliofs.iomap;
