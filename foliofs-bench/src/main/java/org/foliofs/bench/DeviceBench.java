@@ -41,6 +41,11 @@ public final class DeviceBench {
     /** One comparison line: ours against fio's counterpart (null when fio did not run). */
     public record Row(Workload workload, Result ours, Result fio) {}
 
+    /** The iomap direct-I/O engine against the raw io_uring device layer, same workload, same run. */
+    public record EngineRow(Workload workload, Result dio, Result raw) {}
+
+    static final Workload DIO_WORKLOAD = new Workload("randwrite 4k qd32", true, 4096, 32);
+
     static final List<Workload> WORKLOADS = List.of(
             new Workload("randwrite 4k qd1", true, 4096, 1),
             new Workload("randwrite 4k qd32", true, 4096, 32),
@@ -57,6 +62,7 @@ public final class DeviceBench {
         String fioVersion = cfg.fio() ? FioRunner.version() : null;
         if (cfg.fio() && fioVersion == null) log.println("fio not found: running without the fio comparison");
         List<Row> rows = new ArrayList<>();
+        List<EngineRow> engineRows = new ArrayList<>();
         String deviceDescription;
         try {
             FileDevice.createImage(image, cfg.size());
@@ -80,10 +86,23 @@ public final class DeviceBench {
                     log.println(summary(row));
                 }
             }
+            if (cfg.engines().contains(FileDevice.Engine.IO_URING)) {
+                Workload w = DIO_WORKLOAD;
+                log.printf("%-18s %-9s ", w.name(), "iomap dio");
+                List<Result> dio = new ArrayList<>(), raw = new ArrayList<>();
+                for (int t = 0; t < cfg.trials(); t++) {
+                    dio.add(DioRunner.run(image, w, cfg.warmupSeconds(), cfg.seconds()));
+                    raw.add(DeviceRunner.run(image, FileDevice.Engine.IO_URING, w, cfg.warmupSeconds(), cfg.seconds()));
+                }
+                EngineRow er = new EngineRow(w, median(dio), median(raw));
+                engineRows.add(er);
+                log.printf(Locale.ROOT, "%10.0f IOPS | raw io_uring device %10.0f IOPS | ratio %.2f%n", er.dio().iops(),
+                        er.raw().iops(), er.dio().iops() / er.raw().iops());
+            }
         } finally {
             Files.deleteIfExists(image);
         }
-        return report(cfg, rows, fioVersion, deviceDescription);
+        return report(cfg, rows, fioVersion, deviceDescription) + engineReport(engineRows);
     }
 
     private static Result median(List<Result> results) {
@@ -145,6 +164,18 @@ public final class DeviceBench {
                 sb.append(String.format(Locale.ROOT, "%s | %.0f | %.1f | %.1f | %.2f | %.2f |\n", f.tool().replace("fio ", ""),
                         f.iops(), f.mibPerSecond(), f.meanLatencyMicros(), ratio(r), f.meanLatencyMicros() / o.meanLatencyMicros()));
             }
+        }
+        return sb.toString();
+    }
+
+    static String engineReport(List<EngineRow> rows) {
+        if (rows.isEmpty()) return "";
+        StringBuilder sb = new StringBuilder("\nEngine overhead: the iomap direct-I/O engine (async writes over a one-extent file) against\n"
+                + "the raw io_uring device layer, trials alternating in the same run.\n\n");
+        sb.append("| workload | iomap dio IOPS | raw device IOPS | dio/raw |\n|---|---:|---:|---:|\n");
+        for (EngineRow r : rows) {
+            sb.append(String.format(Locale.ROOT, "| %s | %.0f | %.0f | %.2f |\n", r.workload().name(), r.dio().iops(),
+                    r.raw().iops(), r.dio().iops() / r.raw().iops()));
         }
         return sb.toString();
     }

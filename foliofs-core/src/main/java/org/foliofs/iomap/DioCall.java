@@ -23,7 +23,8 @@ import org.foliofs.device.IoRequest;
  *
  * <p>Reference protocol: {@code pending} is 1 (the submitter's reference) plus the requests in
  * flight. Each completion drops one; the submitter drops its own after the loop. The thread that
- * brings it to 0 starts {@link #finish}: on the executor for an asynchronous call; for a
+ * brings it to 0 starts {@link #finish}: for an asynchronous call on that thread when nothing in
+ * finishing may block ({@link #canFinishInline}), else on the executor; for a
  * synchronous call the submitter waits for 0 and finishes itself. The atomic decrements order
  * every completion's writes (error, short point) before finish reads them; fields the submitter
  * alone writes (written, needSync, done) are published by its own decrement.
@@ -294,7 +295,31 @@ final class DioCall implements IoMapIter.Chunk {
         else if (error != t) error.addSuppressed(t);
     }
 
+    /**
+     * Linux's inline completion (IOMAP_DIO_INLINE_COMP): finishing needs nothing that may block
+     * when the call is a read, or a write whose every mapping is a pure overwrite (MAPPED, none of
+     * NEW/SHARED/DIRTY) inside the file size, with no DSYNC sync to do, and no page cache to
+     * invalidate. Then the completion thread finishes the call itself: one thread hop less per
+     * asynchronous I/O (measured in docs/BENCHMARKS.md). Read after pending reached 0, so the
+     * submitter's fields are visible.
+     */
+    private boolean canFinishInline() {
+        // Never on the submitter (inline devices complete there): an async call must not finish before it returns.
+        if (Thread.currentThread() == submitter || inode.cache() != CacheRangeSync.NONE) return false;
+        if (!write) return true;
+        if (error != null || (dsync && needSync) || pos + done > size) return false;
+        for (Written w : written) {
+            IoMap m = w.map();
+            if (m.type() != IoMap.Type.MAPPED || (m.flags() & (IoMap.NEW | IoMap.SHARED | IoMap.DIRTY)) != 0) return false;
+        }
+        return true;
+    }
+
     private void dispatchFinish() {
+        if (canFinishInline()) {
+            finish();
+            return;
+        }
         try {
             engine.options.executor().execute(this::finish);
         } catch (RejectedExecutionException e) { // executor shut down: finish here rather than never

@@ -120,12 +120,21 @@ public final class DirectIo {
         return start(inode, ops, ioEnd, pos, src, true, flags, false).awaitSync();
     }
 
-    /** Asynchronous {@link #read}: the future completes on the executor with the bytes or the exception. */
+    /**
+     * Asynchronous {@link #read}: the future completes with the bytes or the exception, never on
+     * the submitting thread; on the device's completion thread when nothing is cached (so
+     * dependent stages that block must use the {@code *Async} variants), else on the executor.
+     */
     public CompletableFuture<Long> readAsync(IoInode inode, IoMapOps ops, long pos, MemorySegment dst) {
         return start(inode, ops, IoEndHandler.NONE, pos, dst, false, 0, true).future();
     }
 
-    /** Asynchronous {@link #write}: the future completes on the executor after ioEnd (and sync for DSYNC). */
+    /**
+     * Asynchronous {@link #write}: the future completes after ioEnd (and the sync, for DSYNC),
+     * never on the submitting thread: on the executor, or, for a pure overwrite inside the file
+     * size without DSYNC on a file with nothing cached, on the device's completion thread (Linux's
+     * inline completion; dependent stages that block must use the {@code *Async} variants).
+     */
     public CompletableFuture<Long> writeAsync(IoInode inode, IoMapOps ops, IoEndHandler ioEnd, long pos,
                                               MemorySegment src, int flags) {
         return start(inode, ops, ioEnd, pos, src, true, flags, true).future();

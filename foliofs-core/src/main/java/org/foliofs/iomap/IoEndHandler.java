@@ -6,7 +6,10 @@ import java.io.IOException;
  * The file system's end-of-I/O work for direct writes: convert UNWRITTEN extents to written,
  * finish copy-on-write remaps, move the file size. Runs after every device request of the call
  * has completed, in a context that may block: the calling thread for a synchronous call, the
- * engine's executor for an asynchronous one; never on a device completion thread.
+ * engine's executor for an asynchronous one. One exception, as in Linux: an asynchronous write
+ * whose mappings are all pure overwrites (MAPPED, none of NEW/SHARED/DIRTY) inside the file size,
+ * without DSYNC, on a file with nothing cached, finishes on the device's completion thread; for
+ * such a write there is nothing to convert or extend, and ioEnd must not block then.
  */
 public interface IoEndHandler {
     /** No end-of-I/O work (e.g. a file system that only ever returns MAPPED, non-NEW mappings). */
