@@ -7,7 +7,11 @@ package org.foliofs.iomap;
  */
 public interface IoInode {
 
-    /** The file size in bytes, stable while the caller holds the inode lock. Reads stop here. */
+    /**
+     * The file size in bytes (in memory), stable while the caller holds the inode lock. Reads stop
+     * here. Buffered writeback also reads it without the lock (to clip end-of-I/O ranges, on the
+     * completion executor), so it must be safe to call from any thread (e.g. a volatile field).
+     */
     long size();
 
     /**
@@ -16,6 +20,23 @@ public interface IoInode {
      */
     int blockSize();
 
-    /** The page cache range hook of this file; {@link CacheRangeSync#NONE} while nothing is cached. */
+    /**
+     * The page cache range hook of this file; {@link CacheRangeSync#NONE} while nothing is cached.
+     * A file used with {@link BufferedIo} returns its {@link BufferedFile} here (from
+     * {@link BufferedIo#open}); the buffered engine finds the file's cache through it.
+     */
     default CacheRangeSync cache() { return CacheRangeSync.NONE; }
+
+    /**
+     * Buffered writes: moves the in-memory size up to {@code newSize} (Linux's i_size_write in
+     * iomap_write_end). Called by {@link BufferedIo} with the folio still locked, right after
+     * the copy, only to grow the size; the on-disk size is the file system's to move at end of
+     * I/O ({@link IoEndHandler#ioEnd} ranges are clipped to {@link #size()}). Must not block or
+     * take the inode lock (the caller of the write holds it). The default refuses: a file
+     * system without buffered writes need not implement it.
+     */
+    default void setSizeInMemory(long newSize) {
+        throw new UnsupportedOperationException(getClass().getName() + " does not support buffered writes (setSizeInMemory("
+                + newSize + "))");
+    }
 }

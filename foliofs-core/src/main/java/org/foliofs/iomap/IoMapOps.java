@@ -8,7 +8,9 @@ import java.io.IOException;
  * write, report...). An implementation may also implement {@link IoMapValidity}.
  *
  * <p>Operation flags ({@code opFlags}) tell {@code begin} what the mapping is for; no flag means a
- * read. For {@code DIRECT | WRITE} the file system must return allocated space for the range
+ * read. A buffered write ({@code WRITE} alone) may get a reservation (DELALLOC, or HOLE) and no
+ * device I/O happens for it; {@code WRITE | WRITEBACK} and {@code DIRECT | WRITE} must get
+ * allocated space. For {@code DIRECT | WRITE} the file system must return allocated space for the range
  * (MAPPED or UNWRITTEN, NEW when it has just allocated it): the engine fails a direct write with
  * an {@link IOException} on a HOLE or DELALLOC mapping.
  */
@@ -27,6 +29,16 @@ public interface IoMapOps {
     int WRITETHROUGH = 32;
     /** Reserved: untorn (atomic) write; the mapping must cover the whole range in one extent. */
     int ATOMIC = 64;
+    /**
+     * With {@link #WRITE}: page cache writeback of dirty data ({@link BufferedIo}). The file system
+     * must return allocated space (MAPPED or UNWRITTEN, NEW if it allocated just now), converting
+     * DELALLOC reservations at this point; the engine converts UNWRITTEN at end of I/O through
+     * {@link IoEndHandler#ioEnd}. A HOLE or DELALLOC answer fails the writeback of that range
+     * (EIO, recorded in the file's {@link ErrSeq}; the data stays dirty). Writeback runs on page
+     * cache workers and on fsync callers, without the inode lock and possibly while a caller that
+     * holds it waits for the writeback: begin and end must not take the inode lock.
+     */
+    int WRITEBACK = 128;
 
     /**
      * Maps the file range starting at {@code pos}. The result must contain {@code pos}; it may be

@@ -1,8 +1,11 @@
 /**
  * The iomap engine: maps file ranges to device extents and owns every I/O loop over them
  * (modelled on Linux's fs/iomap). Part 1: the mapping record, the ops interfaces, the loop,
- * direct I/O (sync and async), seek data/hole and fiemap. Buffered I/O over the page cache comes
- * later and plugs into {@link org.foliofs.iomap.CacheRangeSync}.
+ * direct I/O (sync and async), seek data/hole and fiemap. Part 2: buffered I/O over the page
+ * cache ({@link org.foliofs.iomap.BufferedIo}, {@link org.foliofs.iomap.BufferedFile},
+ * {@link org.foliofs.iomap.ErrSeq}): reads with read-ahead, writes with delayed allocation,
+ * writeback with request merging and errseq error reporting, fsync, truncate, zero range; the
+ * design and lock order are in {@code docs/ARCHITECTURE.md}, "### Buffered I/O".
  *
  * <h2>Who does what</h2>
  * <ul>
@@ -33,6 +36,10 @@
  *       DSYNC sync and flush run on the calling thread (synchronous) or the executor
  *       (asynchronous), never on a device completion thread. Do not hold a lock that ioEnd needs
  *       while waiting for a synchronous direct write.</li>
+ *   <li>Buffered I/O: same caller locking (shared inode lock for reads and writes inside the size,
+ *       exclusive for extending writes, truncate, zero range); folio locks inside, one at a time
+ *       except for read fills (ascending); never across balanceDirty; writeback end-of-I/O work
+ *       on the executor, ending folio writeback only after it.</li>
  *   <li>DirectIo and IoMapReport are thread-safe and stateless between calls; a call's context
  *       ({@code DioCall}) and its iterator are confined to the call.</li>
  * </ul>

@@ -18,6 +18,7 @@ public final class FileCache {
 
     private final PageCache cache;
     private final int blockSize;
+    private final int minOrder;
     private final WritebackTarget target;
     private final FolioTree tree = new FolioTree();
     private final ReentrantLock structureLock = new ReentrantLock();
@@ -28,10 +29,14 @@ public final class FileCache {
     boolean onDirtyList;
     long dirtiedWhenNanos;
 
-    FileCache(PageCache cache, int blockSize, WritebackTarget target) {
+    FileCache(PageCache cache, int blockSize, int minOrder, WritebackTarget target) {
         if (blockSize < 512 || blockSize > 65536 || Integer.bitCount(blockSize) != 1) {
             throw new IllegalArgumentException("blockSize (" + blockSize + ") must be a power of two from 512 to 65536");
         }
+        if (minOrder < 0 || minOrder > Folio.MAX_ORDER) {
+            throw new IllegalArgumentException("minOrder (" + minOrder + ") must be from 0 to " + Folio.MAX_ORDER);
+        }
+        this.minOrder = minOrder;
         if (target == null) throw new IllegalArgumentException("target must not be null");
         this.cache = cache;
         this.blockSize = blockSize;
@@ -39,6 +44,8 @@ public final class FileCache {
     }
 
     public int blockSize() { return blockSize; }
+    /** Smallest folio order this cache creates (iomap asks for folios at least one file system block big). */
+    public int minOrder() { return minOrder; }
     public PageCache pageCache() { return cache; }
     public WritebackTarget target() { return target; }
     /** Bytes of this file's dirty folios (whole folios, as the global dirty count). */
@@ -83,7 +90,8 @@ public final class FileCache {
     /**
      * The folio containing page {@code index}, locked and referenced; when absent, a new folio of
      * {@code order} aligned to its size (order reduced until it overlaps no existing folio, and under
-     * memory fragmentation) is created, locked and referenced. A new folio has no uptodate blocks.
+     * memory fragmentation, but never below {@link #minOrder()}) is created, locked and referenced.
+     * A new folio has no uptodate blocks.
      *
      * @throws CacheFullException when no memory can be reclaimed within the configured time
      */
@@ -105,8 +113,8 @@ public final class FileCache {
                 f.put();
                 continue;
             }
-            int o = order;
-            while (o > 0 && !tree.isEmpty(alignDown(index, o), alignDown(index, o) + (1L << o))) o--;
+            int o = Math.max(order, minOrder);
+            while (o > minOrder && !tree.isEmpty(alignDown(index, o), alignDown(index, o) + (1L << o))) o--;
             f = cache.allocateFolio(this, index, o);  // may reclaim: no lock held here
             structureLock.lock();
             try {
@@ -202,6 +210,17 @@ public final class FileCache {
             return containing.index();
         }
         return tree.nextTagged(tag.ordinal(), fromIndex);
+    }
+
+    /**
+     * First page index of the next cached folio that contains or follows page {@code fromIndex}, or
+     * -1. A racy peek without a reference (like {@link #nextTagged}): {@link #lookup} the index to
+     * use the folio. Lets callers walk a sparse cache without probing every page.
+     */
+    public long nextCachedIndex(long fromIndex) {
+        checkIndex(fromIndex);
+        Folio f = tree.nextPresent(fromIndex);
+        return f == null ? -1 : f.index();
     }
 
     void setTag(Folio f, Tag t) { tree.setTag(f, t.ordinal()); }

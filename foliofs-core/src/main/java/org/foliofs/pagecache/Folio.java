@@ -78,7 +78,8 @@ public final class Folio {
     public MemorySegment data() { return data; }
     /** The file cache this folio belongs (or belonged) to. */
     public FileCache owner() { return owner; }
-    int pages() { return 1 << order; }
+    /** Base pages in this folio (2^order). */
+    public int pages() { return 1 << order; }
 
     // ---- state word -------------------------------------------------------------------------
 
@@ -247,10 +248,16 @@ public final class Folio {
         BlockBitmap.clearRange(bits, 0, (int) (off >>> blockShift), (int) ((off + len - 1) >>> blockShift));
     }
 
-    /** Marks every block the range touches dirty; the first dirty block dirties and tags the folio. */
+    /**
+     * Marks every block the range touches dirty; the first dirty block dirties and tags the folio.
+     * Needs the folio lock, or WRITEBACK set: the owner of a failed writeback re-dirties its blocks
+     * from the I/O completion without the lock (a writer may hold the lock while it waits for that
+     * very writeback to end). Safe because nobody cleans a folio under writeback: clearDirty is
+     * only called before startWriteback or after waitWriteback.
+     */
     public void markDirty(long off, long len) {
         checkRange("markDirty", off, len);
-        requireLocked("markDirty");
+        if ((stateVolatile() & (LOCKED | WRITEBACK)) == 0) throw notLocked("markDirty");
         if (len == 0) return;
         BlockBitmap.setRange(bits, words, (int) (off >>> blockShift), (int) ((off + len - 1) >>> blockShift));
         if ((setBitsVolatile(DIRTY) & DIRTY) == 0) {
@@ -284,6 +291,23 @@ public final class Folio {
         int first = BlockBitmap.nextSet(bits, words, (int) (fromOff >>> blockShift), blocks);
         if (first < 0) return -1;
         int end = BlockBitmap.nextClear(bits, words, first, blocks);
+        return ((long) first << blockShift) << 32 | ((long) (end - first) << blockShift);
+    }
+
+    /**
+     * The first run of consecutive up-to-date blocks at or after the block containing
+     * {@code fromOff}, packed like {@link #nextDirtyRange}, or -1 when there is none. The gaps
+     * between runs are the blocks a read must fill.
+     */
+    public long nextUptodateRange(long fromOff) {
+        if (fromOff < 0 || fromOff > size()) throw outside("nextUptodateRange", fromOff, 0);
+        int from = (int) (fromOff >>> blockShift);
+        if ((stateVolatile() & UPTODATE) != 0) {
+            return from >= blocks ? -1 : ((long) from << blockShift) << 32 | ((long) (blocks - from) << blockShift);
+        }
+        int first = BlockBitmap.nextSet(bits, 0, from, blocks);
+        if (first < 0) return -1;
+        int end = BlockBitmap.nextClear(bits, 0, first, blocks);
         return ((long) first << blockShift) << 32 | ((long) (end - first) << blockShift);
     }
 

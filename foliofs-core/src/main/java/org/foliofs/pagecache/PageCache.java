@@ -44,8 +44,17 @@ public final class PageCache implements AutoCloseable {
 
     /** A cache for one file with the filesystem's block size (512..65536) and its writeback hook. */
     public FileCache newFileCache(int blockSize, WritebackTarget target) {
+        return newFileCache(blockSize, 0, target);
+    }
+
+    /**
+     * As {@link #newFileCache(int, WritebackTarget)}, with folios never smaller than order
+     * {@code minOrder} (not even under fragmentation): iomap uses the order of the file system
+     * block, so a block never spans two folios (Linux's mapping_min_folio_order).
+     */
+    public FileCache newFileCache(int blockSize, int minOrder, WritebackTarget target) {
         if (closed) throw new IllegalStateException("page cache is closed");
-        return new FileCache(this, blockSize, target);
+        return new FileCache(this, blockSize, minOrder, target);
     }
 
     /**
@@ -114,7 +123,7 @@ public final class PageCache implements AutoCloseable {
             long freed = reclaimer.evict(this, Math.max((long) Folio.PAGE_SIZE << o, reclaimBatch));
             if (freed > 0 && ++rounds <= 2) continue;       // freed memory may coalesce to order o
             rounds = 0;
-            if (o > 0) {                                     // fragmented or all pinned: smaller folio
+            if (o > owner.minOrder()) {                      // fragmented or all pinned: smaller folio
                 o--;
                 continue;
             }

@@ -21,7 +21,9 @@
  *       (tag lock, buddy allocator, writeback list, wait-table buckets). Never wait for a folio lock
  *       while holding a structure lock or the clock lock; call {@code balanceDirty} with no folio
  *       locked; device completions only call {@code endWriteback} (and unlock).</li>
- *   <li>markDirty, clearDirty, startWriteback and remove need the folio lock; a folio is evicted only
+ *   <li>markDirty, clearDirty, startWriteback and remove need the folio lock (markDirty also works
+ *       while WRITEBACK is set: a failed writeback re-dirties from its completion without the lock,
+ *       since a writer may hold the lock while waiting for that writeback); a folio is evicted only
  *       when unreferenced, unlocked, clean and not under writeback.</li>
  *   <li>Every {@code lookup}/{@code getOrCreate} result holds a reference: {@code put()} it. After
  *       {@code lock()} on a looked-up folio check {@code isRemoved()}.</li>

@@ -13,6 +13,10 @@ import org.foliofs.device.IoRequest;
  * written), a next-fit block allocator, a cookie (sequence number) bumped on every change,
  * unwritten conversion and size update in ioEnd, and "metadata durability": {@link #sync} (the
  * DSYNC hook) and {@link #commit()} copy the map aside; {@link #crash} restores that copy.
+ * Buffered writes ({@code begin(WRITE)} without DIRECT) reserve DELALLOC blocks (in memory only);
+ * writeback ({@code WRITE|WRITEBACK}) converts the whole contiguous reservation to allocated
+ * UNWRITTEN|NEW blocks (MAPPED|NEW without {@link #allocateUnwritten}), as XFS converts a delalloc
+ * extent. {@link #cache} is what {@link #cache()} returns (a BufferedFile once the test opens one).
  * Every method is synchronized (the tests' inode lock).
  */
 final class TestMapping implements IoInode, IoMapOps, IoMapValidity, IoEndHandler {
@@ -21,12 +25,14 @@ final class TestMapping implements IoInode, IoMapOps, IoMapValidity, IoEndHandle
     final int maxBlocks;
     private final long[] addr;      // device address per file block, -1 = hole
     private final boolean[] unwritten;
+    private final boolean[] delalloc;   // reserved by a buffered write, no blocks yet (never committed)
     private final BitSet used = new BitSet();
     private final int deviceBlocks;
     private int cursor;
     private long size;
     private long seq = 1;
     boolean allocateUnwritten = true;
+    boolean holeReservations;        // report buffered reservations as HOLE instead of DELALLOC (both are allowed)
     int mappedFlags;                 // extra flags on MAPPED mappings (SHARED, DIRTY tests)
     CacheRangeSync cache = CacheRangeSync.NONE;
 
@@ -38,6 +44,9 @@ final class TestMapping implements IoInode, IoMapOps, IoMapValidity, IoEndHandle
     // observation
     int begins, ends, staleEnds, remaps, ioEnds, ioEndErrors, syncs;
     int relocateNext;                // isValid relocates the file and answers false this many times
+    int ioEndFailures;               // the next ioEnd calls (successful I/O) throw, this many
+    int writebackBeginFailures;      // the next begin(WRITE|WRITEBACK) calls throw ENOSPC, this many
+    int writebackBeginHoles;         // the next begin(WRITE|WRITEBACK) calls answer HOLE (a file system bug), this many
     volatile Thread lastIoEndThread;
 
     TestMapping(BlockDevice dev, int blockSize, int maxBlocks) {
@@ -47,6 +56,7 @@ final class TestMapping implements IoInode, IoMapOps, IoMapValidity, IoEndHandle
         this.addr = new long[maxBlocks];
         Arrays.fill(addr, -1);
         this.unwritten = new boolean[maxBlocks];
+        this.delalloc = new boolean[maxBlocks];
         this.deviceBlocks = (int) (dev.capacity() / blockSize);
         commit();
     }
@@ -58,6 +68,27 @@ final class TestMapping implements IoInode, IoMapOps, IoMapValidity, IoEndHandle
 
     synchronized void setSize(long s) { size = s; seq++; }
 
+    @Override
+    public synchronized void setSizeInMemory(long newSize) {
+        if (newSize < size) throw new IllegalStateException("setSizeInMemory(" + newSize + ") would shrink the size " + size);
+        size = newSize;
+    }
+
+    /** truncate(2): the engine's part, then the size and the blocks past it (reservations too). */
+    void truncate(BufferedIo bio, long newSize) throws IOException {
+        bio.truncate(this, this, newSize);
+        synchronized (this) {
+            size = newSize;
+            int first = (int) Math.min(maxBlocks, (newSize + bs - 1) / bs);
+            punch((long) first * bs, (long) (maxBlocks - first) * bs);
+        }
+    }
+
+    synchronized int delallocBlocks() {
+        int n = 0;
+        for (boolean d : delalloc) if (d) n++;
+        return n;
+    }
     /** fallocate: unwritten extents over the holes of [pos, pos + len). */
     synchronized void preallocate(long pos, long len) throws IOException {
         for (long b = pos / bs; b < (pos + len + bs - 1) / bs; b++) {
@@ -76,6 +107,7 @@ final class TestMapping implements IoInode, IoMapOps, IoMapValidity, IoEndHandle
             if (addr[i] >= 0) used.clear((int) (addr[i] / bs));
             addr[i] = -1;
             unwritten[i] = false;
+            delalloc[i] = false;
         }
         seq++;
     }
@@ -101,6 +133,38 @@ final class TestMapping implements IoInode, IoMapOps, IoMapValidity, IoEndHandle
             return IoMap.hole((long) b * bs, Long.MAX_VALUE - (long) b * bs, seq);
         }
         int endBlock = (int) Math.min(maxBlocks, (pos + length + bs - 1) / bs);
+        if ((opFlags & WRITEBACK) != 0 && writebackBeginFailures > 0) {
+            writebackBeginFailures--;
+            throw new IOException("ENOSPC: injected allocation failure at " + pos);
+        }
+        if ((opFlags & WRITEBACK) != 0 && writebackBeginHoles > 0) {
+            writebackBeginHoles--;
+            return IoMap.hole((long) b * bs, bs, seq);
+        }
+        boolean buffered = (opFlags & (WRITE | DIRECT | WRITEBACK)) == WRITE;
+        if (addr[b] < 0 && buffered) {          // buffered write: reserve, allocate at writeback
+            for (int i = b; i < endBlock && addr[i] < 0; i++) delalloc[i] = true;
+            seq++;
+        }
+        if (addr[b] < 0 && delalloc[b] && (opFlags & WRITEBACK) != 0) {   // convert the whole reservation
+            int n = 1;
+            while (b + n < maxBlocks && delalloc[b + n]) n++;
+            int[] run = allocate(n);
+            for (int i = 0; i < run[1]; i++) {
+                addr[b + i] = (long) (run[0] + i) * bs;
+                unwritten[b + i] = allocateUnwritten;
+                delalloc[b + i] = false;
+            }
+            seq++;
+            return new IoMap((long) b * bs, (long) run[1] * bs, allocateUnwritten ? IoMap.Type.UNWRITTEN : IoMap.Type.MAPPED,
+                    IoMap.NEW, addr[b], seq);
+        }
+        if (addr[b] < 0 && delalloc[b] && (opFlags & WRITE) == 0 || addr[b] < 0 && buffered) {
+            int n = 1;
+            while (b + n < maxBlocks && delalloc[b + n] && addr[b + n] < 0) n++;
+            if (holeReservations) return IoMap.hole((long) b * bs, (long) n * bs, seq);
+            return new IoMap((long) b * bs, (long) n * bs, IoMap.Type.DELALLOC, 0, IoMap.NO_ADDRESS, seq);
+        }
         if (addr[b] < 0 && (opFlags & WRITE) != 0) {
             int n = 1;
             while (b + n < endBlock && addr[b + n] < 0) n++;
@@ -108,6 +172,7 @@ final class TestMapping implements IoInode, IoMapOps, IoMapValidity, IoEndHandle
             for (int i = 0; i < run[1]; i++) {
                 addr[b + i] = (long) (run[0] + i) * bs;
                 unwritten[b + i] = allocateUnwritten;
+                delalloc[b + i] = false;
             }
             seq++;
             return new IoMap((long) b * bs, (long) run[1] * bs, allocateUnwritten ? IoMap.Type.UNWRITTEN : IoMap.Type.MAPPED,
@@ -115,7 +180,7 @@ final class TestMapping implements IoInode, IoMapOps, IoMapValidity, IoEndHandle
         }
         int n = 1;
         if (addr[b] < 0) {
-            while (b + n < maxBlocks && addr[b + n] < 0) n++;
+            while (b + n < maxBlocks && addr[b + n] < 0 && !delalloc[b + n]) n++;
             long len = b + n == maxBlocks ? Long.MAX_VALUE - (long) b * bs : (long) n * bs;
             return IoMap.hole((long) b * bs, len, seq);
         }
@@ -165,12 +230,16 @@ final class TestMapping implements IoInode, IoMapOps, IoMapValidity, IoEndHandle
     }
 
     @Override
-    public synchronized void ioEnd(IoInode inode, long pos, long length, IoMap map, int error) {
+    public synchronized void ioEnd(IoInode inode, long pos, long length, IoMap map, int error) throws IOException {
         lastIoEndThread = Thread.currentThread();
         ioEnds++;
         if (error != 0) {
             ioEndErrors++;
             return;
+        }
+        if (ioEndFailures > 0) {
+            ioEndFailures--;
+            throw new IOException("injected ioEnd failure at " + pos + " +" + length);
         }
         for (long b = pos / bs; b < (pos + length + bs - 1) / bs; b++) unwritten[(int) b] = false;
         size = Math.max(size, pos + length);
@@ -196,6 +265,7 @@ final class TestMapping implements IoInode, IoMapOps, IoMapValidity, IoEndHandle
         System.arraycopy(cAddr, 0, addr, 0, maxBlocks);
         System.arraycopy(cUnwritten, 0, unwritten, 0, maxBlocks);
         size = cSize;
+        java.util.Arrays.fill(delalloc, false);
         used.clear();
         for (long a : addr) if (a >= 0) used.set((int) (a / bs));
         seq++;

@@ -1,0 +1,161 @@
+package org.foliofs.iomap;
+
+import java.io.IOException;
+import org.foliofs.pagecache.FileCache;
+import org.foliofs.pagecache.Folio;
+import org.foliofs.pagecache.WritebackTarget;
+
+/**
+ * The buffered-I/O state of one open inode (Linux's address_space plus its error sequence and
+ * read-ahead state): its {@link FileCache}, {@link ErrSeq} and read-ahead window, and the file
+ * system's writeback ops and end-of-I/O handler. Made by {@link BufferedIo#open}; the inode's
+ * {@link IoInode#cache()} must return it, which is how {@link BufferedIo} and {@link DirectIo}
+ * find it.
+ *
+ * <p>It is the page cache's {@link WritebackTarget} for its FileCache (background writeback) and
+ * the {@link CacheRangeSync} direct I/O uses: {@link #writeAndWait} writes back and waits for the
+ * dirty folios of a range (an I/O error there throws, without consuming any handle's error);
+ * {@link #invalidate} removes the range's folios after their writeback (a folio dirtied again
+ * meanwhile is written back first). Thread-safe.
+ */
+public final class BufferedFile implements CacheRangeSync, WritebackTarget {
+    final BufferedIo engine;
+    final IoInode inode;
+    final IoMapOps writebackOps;
+    final IoEndHandler ioEnd;
+    final FileCache cache;
+    final ErrSeq errors = new ErrSeq();
+    final Readahead ra;
+    final int blockSize;
+    final int minOrder;
+    private volatile long writebackIndex;   // page where the last background pass stopped
+
+    BufferedFile(BufferedIo engine, IoInode inode, IoMapOps writebackOps, IoEndHandler ioEnd) {
+        this.engine = engine;
+        this.inode = inode;
+        this.writebackOps = writebackOps;
+        this.ioEnd = ioEnd;
+        this.blockSize = inode.blockSize();
+        this.minOrder = Math.max(0, Integer.numberOfTrailingZeros(blockSize) - Folio.PAGE_SHIFT);
+        this.cache = engine.pageCache.newFileCache(blockSize, minOrder, this);
+        this.ra = new Readahead(engine.options.readaheadInitBytes() >>> Folio.PAGE_SHIFT,
+                engine.options.readaheadMaxBytes() >>> Folio.PAGE_SHIFT);
+    }
+
+    public FileCache cache() { return cache; }
+    /** Writeback errors of this file; each open handle takes a {@link ErrSeq#cursor()}. */
+    public ErrSeq errSeq() { return errors; }
+    public IoInode inode() { return inode; }
+
+    // ---- WritebackTarget (page cache workers) ----------------------------------------------------
+
+    /**
+     * Background writeback of about {@code maxBytes}: cyclic like Linux's range_cyclic, from where
+     * the previous call stopped to the end, then from 0, so a bounded call does not keep writing the
+     * start of the file while its end ages. ({@code writebackIndex} is a plain volatile: two
+     * workers on one file may start at the same place; either way every dirty folio is reached.)
+     */
+    @Override
+    public long writeback(FileCache fc, long maxBytes) {
+        if (fc != cache) throw new IllegalArgumentException(fc + " is not the cache of " + this);
+        long from = writebackIndex;
+        WritebackPass pass = new WritebackPass(this, false);
+        long started = pass.run(from, Long.MAX_VALUE, maxBytes);
+        if (started < maxBytes && from > 0) started += pass.run(0, from, maxBytes - started);
+        writebackIndex = pass.stoppedAt();
+        return started;
+    }
+
+    // ---- CacheRangeSync (direct I/O) ----------------------------------------------------------
+
+    @Override
+    public void writeAndWait(long pos, long len) throws IOException {
+        if (len <= 0) return;
+        long sample = errors.sample();
+        writeAndWaitRange(pos, len);
+        if (errors.changedSince(sample)) {
+            throw new IOException("writeback of [" + pos + ", +" + len + ") before direct I/O failed with "
+                    + org.foliofs.device.Errno.name(errors.lastErrno()));
+        }
+    }
+
+    /** Integrity writeback of the folios overlapping [pos, pos + len), then waits for their writeback. */
+    void writeAndWaitRange(long pos, long len) {
+        long first = pos >>> Folio.PAGE_SHIFT;
+        long end = lastPage(pos, len) + 1;
+        new WritebackPass(this, true).run(first, end, Long.MAX_VALUE);
+        waitWriteback(first, end);
+    }
+
+    /** Waits until no folio with pages in [first, end) is under writeback. */
+    void waitWriteback(long first, long end) {
+        long idx = first;
+        while (true) {
+            long i = cache.nextTagged(FileCache.Tag.WRITEBACK, idx);
+            if (i < 0 || i >= end) return;
+            Folio f = cache.lookup(i);
+            if (f == null) {
+                idx = Math.max(idx, i + 1);
+                continue;
+            }
+            f.waitWriteback();
+            idx = Math.max(idx, f.index() + f.pages());
+            f.put();
+        }
+    }
+
+    @Override
+    public void invalidate(long pos, long len) {
+        if (len <= 0) return;
+        long idx = pos >>> Folio.PAGE_SHIFT, end = lastPage(pos, len) + 1;
+        int rewrites = 0;
+        while (idx < end) {
+            long i = cache.nextCachedIndex(idx);
+            if (i < 0 || i >= end) return;
+            Folio f = cache.lookup(i);
+            if (f == null) {
+                idx = Math.max(idx, i + 1);
+                continue;
+            }
+            long next = f.index() + f.pages();
+            f.lock();
+            try {
+                if (f.isRemoved()) {
+                    idx = Math.max(idx, next);
+                    continue;
+                }
+                f.waitWriteback();
+                if (f.isDirty()) {
+                    // Dirtied again after the caller's writeAndWait (a concurrent buffered write):
+                    // write it back and retry, so neither its data nor stale clean blocks survive.
+                    // A folio whose writeback keeps failing stays (dirty, to be retried); give up on it.
+                    if (++rewrites > 3) {
+                        idx = Math.max(idx, next);
+                        continue;
+                    }
+                    f.unlock();
+                    try {
+                        writeAndWaitRange(f.fileOffset(), f.size());
+                    } finally {
+                        f.lock();
+                    }
+                    continue;   // re-examine the same folio
+                }
+                cache.remove(f);
+                idx = Math.max(idx, next);
+                rewrites = 0;
+            } finally {
+                f.unlock();
+                f.put();
+            }
+        }
+    }
+
+    static long lastPage(long pos, long len) {
+        long last = pos + len - 1;
+        return (last < 0 ? Long.MAX_VALUE : last) >>> Folio.PAGE_SHIFT;
+    }
+
+    @Override
+    public String toString() { return "BufferedFile[" + inode + ", blockSize=" + blockSize + "]"; }
+}
