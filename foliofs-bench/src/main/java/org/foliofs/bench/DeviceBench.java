@@ -63,6 +63,7 @@ public final class DeviceBench {
         if (cfg.fio() && fioVersion == null) log.println("fio not found: running without the fio comparison");
         List<Row> rows = new ArrayList<>();
         List<EngineRow> engineRows = new ArrayList<>();
+        List<CacheBench.Line> cacheLines = List.of();
         String deviceDescription;
         try {
             FileDevice.createImage(image, cfg.size());
@@ -98,11 +99,13 @@ public final class DeviceBench {
                 engineRows.add(er);
                 log.printf(Locale.ROOT, "%10.0f IOPS | raw io_uring device %10.0f IOPS | ratio %.2f%n", er.dio().iops(),
                         er.raw().iops(), er.dio().iops() / er.raw().iops());
+                cacheLines = CacheBench.run(image, cfg.seconds(), cfg.trials(), log);
             }
         } finally {
             Files.deleteIfExists(image);
         }
-        return report(cfg, rows, fioVersion, deviceDescription) + engineReport(engineRows);
+        return report(cfg, rows, fioVersion, deviceDescription) + engineReport(engineRows)
+                + (cacheLines.isEmpty() ? "" : CacheBench.report(cacheLines));
     }
 
     private static Result median(List<Result> results) {

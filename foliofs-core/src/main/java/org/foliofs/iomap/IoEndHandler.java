@@ -13,7 +13,11 @@ import java.io.IOException;
  */
 public interface IoEndHandler {
     /** No end-of-I/O work (e.g. a file system that only ever returns MAPPED, non-NEW mappings). */
-    IoEndHandler NONE = (inode, pos, length, map, error) -> {};
+    IoEndHandler NONE = new IoEndHandler() {
+        @Override public void ioEnd(IoInode inode, long pos, long length, IoMap map, int error) {}
+        @Override public boolean completesInline(IoInode inode, long pos, long length, IoMap map) { return true; }
+        @Override public String toString() { return "IoEndHandler.NONE"; }
+    };
 
     /**
      * Called once per mapping the write issued requests for. On success ({@code error == 0})
@@ -34,4 +38,13 @@ public interface IoEndHandler {
      * success. Like Linux's generic_write_sync.
      */
     default void sync(IoInode inode, long pos, long length) throws IOException {}
+
+    /**
+     * Writeback: true when {@link #ioEnd} for this successfully written range has no work that
+     * may block (no unwritten conversion, no copy-on-write remap, no on-disk size update), so the
+     * engine may run it and end writeback on the device's completion thread instead of handing
+     * it to the executor; like XFS, which queues ioend work only when an ioend needs it. Called on
+     * the completion thread: must itself be cheap and non-blocking. Default false (always hand off).
+     */
+    default boolean completesInline(IoInode inode, long pos, long length, IoMap map) { return false; }
 }

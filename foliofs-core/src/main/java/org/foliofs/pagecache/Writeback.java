@@ -3,7 +3,6 @@ package org.foliofs.pagecache;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -153,8 +152,13 @@ final class Writeback {
         long d = dirty.get() + writeback.get();
         if (d <= mid || fc.dirtyBytes.get() == 0) return;   // free run; a writer without dirty data is never held
         long start = System.nanoTime();
-        if (d < dirtyLimit) {                               // slow down in proportion to the excess over mid
-            LockSupport.parkNanos(maxPauseNanos * (d - mid) / Math.max(1, dirtyLimit - mid));
+        if (d < dirtyLimit) {
+            // Pace the writer by writeback: wait for the next progress event (a folio cleaned or
+            // its writeback ended), for at most a pause proportional to the excess over mid. A
+            // fixed sleep instead would cap a writer at (bytes per call / pause) whatever the
+            // device's speed: measured 170 MiB/s through a 64 MiB cache on a disk taking 5 GB/s.
+            kick();
+            awaitProgress(progress.get(), maxPauseNanos * (d - mid) / Math.max(1, dirtyLimit - mid));
         } else {                                            // at the limit: wait for writeback progress
             long seen = progress.get();
             long stallDeadline = start + stallNanos;

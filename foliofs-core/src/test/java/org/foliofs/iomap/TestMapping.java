@@ -229,6 +229,14 @@ final class TestMapping implements IoInode, IoMapOps, IoMapValidity, IoEndHandle
         }
     }
 
+    /** When set, writeback of pure overwrites (MAPPED, no flags) may finish on the device's completion thread. */
+    volatile boolean inlineIoEnd;
+
+    @Override
+    public boolean completesInline(IoInode inode, long pos, long length, IoMap map) {
+        return inlineIoEnd && map.type() == IoMap.Type.MAPPED && map.flags() == 0;
+    }
+
     @Override
     public synchronized void ioEnd(IoInode inode, long pos, long length, IoMap map, int error) throws IOException {
         lastIoEndThread = Thread.currentThread();
