@@ -18,11 +18,12 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code foliofs bench}: benchmarks the device layer on a temporary volume. */
+/** {@code foliofs bench}: benchmarks the device layer (against fio), the iomap engine and the page cache on a temporary volume. */
 @Command(name = "bench",
         mixinStandardHelpOptions = true,
         description = {
-            "Benchmarks the device layer on a temporary volume file, optionally beside fio.",
+            "Benchmarks the device layer (beside fio), the iomap direct-I/O engine and the page cache",
+            "on a temporary volume file.",
             "The volume is created in --dir and removed afterwards."
         })
 public final class BenchCommand implements Callable<Integer> {
