@@ -23,8 +23,9 @@ import org.foliofs.device.IoRequest;
  *
  * <p>Reference protocol: {@code pending} is 1 (the submitter's reference) plus the requests in
  * flight. Each completion drops one; the submitter drops its own after the loop. The thread that
- * brings it to 0 starts {@link #finish}: for an asynchronous call on that thread when nothing in
- * finishing may block ({@link #canFinishInline}), else on the executor; for a
+ * brings it to 0 starts {@link #finish}: for an asynchronous call, on the executor when that is
+ * the submitter's own drop; when it is a completion, right there if nothing in finishing may
+ * block ({@link #canFinishInline}), else on the executor; for a
  * synchronous call the submitter waits for 0 and finishes itself. The atomic decrements order
  * every completion's writes (error, short point) before finish reads them; fields the submitter
  * alone writes (written, needSync, done) are published by its own decrement.
@@ -110,7 +111,8 @@ final class DioCall implements IoMapIter.Chunk {
         }
         submitting = future == null; // a synchronous submitter keeps being woken while it waits
         if (future != null) {
-            if (pending.decrementAndGet() == 0) dispatchFinish();
+            // The submitter's own drop never finishes inline: the call must not complete inside writeAsync.
+            if (pending.decrementAndGet() == 0) finishOnExecutor();
             return;
         }
         pending.decrementAndGet();
@@ -277,7 +279,11 @@ final class DioCall implements IoMapIter.Chunk {
 
     private void requestDone() {
         if (pending.decrementAndGet() == 0 && future != null) {
-            dispatchFinish();
+            // A completion dropped the last reference, so the submitter has already dropped its
+            // own (it holds one until its loop is done): the call is fully issued and no caller is
+            // inside writeAsync/readAsync on its behalf, whatever thread this is.
+            if (canFinishInline()) finish();
+            else finishOnExecutor();
         } else if (submitting) {
             LockSupport.unpark(submitter);
         }
@@ -304,8 +310,7 @@ final class DioCall implements IoMapIter.Chunk {
      * submitter's fields are visible.
      */
     private boolean canFinishInline() {
-        // Never on the submitter (inline devices complete there): an async call must not finish before it returns.
-        if (Thread.currentThread() == submitter || inode.cache() != CacheRangeSync.NONE) return false;
+        if (inode.cache() != CacheRangeSync.NONE) return false;
         if (!write) return true;
         if (error != null || (dsync && needSync) || pos + done > size) return false;
         for (Written w : written) {
@@ -315,11 +320,7 @@ final class DioCall implements IoMapIter.Chunk {
         return true;
     }
 
-    private void dispatchFinish() {
-        if (canFinishInline()) {
-            finish();
-            return;
-        }
+    private void finishOnExecutor() {
         try {
             engine.options.executor().execute(this::finish);
         } catch (RejectedExecutionException e) { // executor shut down: finish here rather than never
