@@ -258,6 +258,34 @@ class DirectIoTest {
         if (!d.supportsFua()) assertThat(hops).hasValue(1);
     }
 
+    /**
+     * A call issued from a device completion thread (as a closed loop resubmitting from its
+     * completions does) and completed later on that same thread still finishes inline: the
+     * submitter's reference, not the thread's identity, tells whether the call is still being issued.
+     */
+    @Test
+    void callIssuedOnTheCompletionThreadFinishesInlineThere() throws Exception {
+        SimDevice d = device(sim(512).asyncCompletions(true));
+        TestMapping f = new TestMapping(d, 4096, 64);
+        new DirectIo(d).write(f, f, f, 0, pattern(65536, 3), 0);      // allocate + convert: now MAPPED
+        java.util.concurrent.atomic.AtomicInteger hops = new java.util.concurrent.atomic.AtomicInteger();
+        DirectIo dio = new DirectIo(d, DirectIo.Options.defaults().withExecutor(task -> {
+            hops.incrementAndGet();
+            java.util.concurrent.ForkJoinPool.commonPool().execute(task);
+        }));
+        CompletableFuture<CompletableFuture<Long>> issued = new CompletableFuture<>();
+        java.util.concurrent.atomic.AtomicReference<Thread> issuer = new java.util.concurrent.atomic.AtomicReference<>();
+        MemorySegment scratch = java.lang.foreign.Arena.ofAuto().allocate(512, 4096);
+        d.submit(org.foliofs.device.IoRequest.read(0, scratch, (r, res) -> {   // runs on the device's completion thread
+            issuer.set(Thread.currentThread());
+            issued.complete(dio.writeAsync(f, f, f, 8192, pattern(8192, 4), 0));
+        }));
+        assertThat(issued.get(10, TimeUnit.SECONDS).get(10, TimeUnit.SECONDS)).isEqualTo(8192);
+        assertThat(f.lastIoEndThread).isSameAs(issuer.get());
+        assertThat(hops).as("executor hops").hasValue(0);
+        d.close();
+    }
+
     @ParameterizedTest
     @ValueSource(booleans = {false, true})
     void asyncCompletionNeverRunsOnTheSubmitter(boolean asyncDevice) throws Exception {
