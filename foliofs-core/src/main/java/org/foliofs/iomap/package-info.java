@@ -22,8 +22,8 @@
  *
  * <h2>Locking and threads</h2>
  * <ul>
- *   <li>The engine takes no inode lock. The caller (fs / nio layer) holds the inode lock for the
- *       whole call: shared for direct reads and for direct writes that are block aligned and do
+ *   <li>The engine takes no inode lock. The caller (fs / nio layer) holds the inode lock
+ *       ({@link org.foliofs.iomap.InodeLock}, which encodes these rules) for the whole call: shared for direct reads and for direct writes that are block aligned and do
  *       not extend the file; exclusive for direct writes that are not aligned to the file system
  *       block (the zero padding of two such writes to one block would race) or that extend the
  *       file (the size update), and for anything that changes the size or the mappings

@@ -13,7 +13,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Non-overlapping writers to one file do not serialise on the device I/O (the LSF/MM 2026
- * complaint about the kernel prototype: the inode lock held across submission). Every device
+ * complaint about the kernel prototype: the inode lock held across submission), with the
+ * {@link InodeLock} held as its rules say. Every device
  * request takes 100 ms, slept on the submitting thread (inline SimDevice), so 8 writers to 8
  * disjoint ranges take about 100 ms in parallel and at least 800 ms if anything serialises them;
  * the bound, 400 ms, leaves a wide margin either way.
@@ -54,7 +55,13 @@ class DisjointWritersTest {
         TestMapping f = new TestMapping(d, 4096, 1024);
         DirectIo dio = new DirectIo(d);
         dio.write(f, f, f, 0, java.lang.foreign.Arena.ofAuto().allocate((long) THREADS * RANGE, 4096), 0); // allocate all
-        long ms = timeParallel((id, pos, data) -> dio.write(f, f, f, pos, data, 0));
+        InodeLock lock = new InodeLock();
+        long ms = timeParallel((id, pos, data) -> {
+            try (InodeLock.Guard g = lock.forDirectWrite(f, pos, data.byteSize())) { // aligned, inside the size: shared
+                assertThat(g.exclusive()).isFalse();
+                dio.write(f, f, f, pos, data, 0);
+            }
+        });
         System.out.println(THREADS + " direct writers, " + DELAY_MS + " ms per request: " + ms + " ms");
         assertThat(ms).isLessThan(4L * DELAY_MS);
         d.close();
@@ -71,9 +78,14 @@ class DisjointWritersTest {
             // here: 8 writers sharing one 512 KiB folio took ~900 ms instead of ~200 ms.)
             for (int i = 0; i < THREADS; i++) fx.write((long) i * RANGE, new byte[RANGE]);
             fx.fsync();                                               // allocate all: later writebacks are overwrites
+            InodeLock lock = new InodeLock();
             long ms = timeParallel((id, pos, data) -> {
-                fx.bio.write(fx.f, fx.f, pos, data);
-                fx.bio.fsync(fx.f, pos, RANGE, true, fx.file.errSeq().cursor());
+                try (InodeLock.Guard g = lock.forWrite(fx.f, pos, data.byteSize())) {
+                    fx.bio.write(fx.f, fx.f, pos, data);
+                }
+                try (InodeLock.Guard g = lock.shared()) {
+                    fx.bio.fsync(fx.f, pos, RANGE, true, fx.file.errSeq().cursor());
+                }
             });
             System.out.println(THREADS + " buffered writers with fsync, " + DELAY_MS + " ms per request: " + ms + " ms");
             // fsync = writeback request + flush: two device requests per writer, 200 ms in parallel.
