@@ -2,13 +2,8 @@ package org.foliofs.bench;
 
 import org.foliofs.device.BufferPool;
 import org.foliofs.device.FileDevice;
-import org.foliofs.iomap.BufferedFile;
 import org.foliofs.iomap.BufferedIo;
-import org.foliofs.iomap.CacheRangeSync;
 import org.foliofs.iomap.IoEndHandler;
-import org.foliofs.iomap.IoInode;
-import org.foliofs.iomap.IoMap;
-import org.foliofs.iomap.IoMapOps;
 import org.foliofs.pagecache.PageCache;
 
 import java.io.IOException;
@@ -30,26 +25,6 @@ final class CacheBench {
     private CacheBench() {}
 
     private static final int CHUNK = 1 << 20;
-
-    /** One MAPPED extent over the whole device: inode, mapping ops and (once opened) its cache. */
-    private static final class IdentityFile implements IoInode, IoMapOps {
-        final long capacity;
-        volatile long size;
-        BufferedFile file;
-
-        IdentityFile(long capacity, long size) {
-            this.capacity = capacity;
-            this.size = size;
-        }
-
-        @Override public IoMap begin(IoInode inode, long pos, long length, int opFlags) {
-            return new IoMap(0, capacity, IoMap.Type.MAPPED, 0, 0, 0);
-        }
-        @Override public long size() { return size; }
-        @Override public int blockSize() { return 4096; }
-        @Override public CacheRangeSync cache() { return file == null ? CacheRangeSync.NONE : file; }
-        @Override public void setSizeInMemory(long newSize) { size = newSize; }
-    }
 
     record Line(String what, double value, String unit, String against, double baseline) {
         double ratio() { return value / baseline; }

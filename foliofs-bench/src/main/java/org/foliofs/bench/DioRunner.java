@@ -4,9 +4,6 @@ import org.foliofs.device.BufferPool;
 import org.foliofs.device.FileDevice;
 import org.foliofs.iomap.DirectIo;
 import org.foliofs.iomap.IoEndHandler;
-import org.foliofs.iomap.IoInode;
-import org.foliofs.iomap.IoMap;
-import org.foliofs.iomap.IoMapOps;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -25,21 +22,12 @@ import java.util.concurrent.locks.LockSupport;
 final class DioRunner {
     private DioRunner() {}
 
-    /** One extent over the whole device; also the inode (size = capacity, 4 KiB blocks). */
-    private record Identity(long capacity) implements IoMapOps, IoInode {
-        @Override public IoMap begin(IoInode inode, long pos, long length, int opFlags) {
-            return new IoMap(0, capacity, IoMap.Type.MAPPED, 0, 0, 0);
-        }
-        @Override public long size() { return capacity; }
-        @Override public int blockSize() { return 4096; }
-    }
-
     static Result run(Path image, Workload w, double warmupSeconds, double seconds) throws IOException, InterruptedException {
         try (BufferPool pool = new BufferPool(w.blockSize(), w.depth());
              FileDevice dev = FileDevice.open(image, FileDevice.Options.defaults().withQueueDepth(w.depth())
                      .withRegisteredBuffers(pool))) {
             DirectIo dio = new DirectIo(dev, DirectIo.Options.defaults().withMaxInFlight(w.depth()));
-            Identity file = new Identity(dev.capacity());
+            IdentityFile file = new IdentityFile(dev.capacity(), dev.capacity());
             MemorySegment[] bufs = new MemorySegment[w.depth()];
             for (int i = 0; i < bufs.length; i++) bufs[i] = pool.acquire().fill((byte) i);
             loop(dio, file, w, bufs, warmupSeconds);
@@ -47,7 +35,7 @@ final class DioRunner {
         }
     }
 
-    private static Result loop(DirectIo dio, Identity file, Workload w, MemorySegment[] bufs, double seconds)
+    private static Result loop(DirectIo dio, IdentityFile file, Workload w, MemorySegment[] bufs, double seconds)
             throws InterruptedException {
         AtomicLong ops = new AtomicLong();
         AtomicLong active = new AtomicLong(bufs.length);
@@ -65,7 +53,7 @@ final class DioRunner {
         return Result.of("", ops.get(), ops.get() * w.blockSize(), nanos, w.depth());
     }
 
-    private static void issue(DirectIo dio, Identity file, Workload w, MemorySegment buf, SplittableRandom rnd, long blocks,
+    private static void issue(DirectIo dio, IdentityFile file, Workload w, MemorySegment buf, SplittableRandom rnd, long blocks,
                               long deadline, AtomicLong ops, AtomicLong active, AtomicReference<Throwable> failure, Thread main) {
         long pos = w.random() ? rnd.nextLong(blocks) * w.blockSize() : 0;
         dio.writeAsync(file, file, IoEndHandler.NONE, pos, buf, 0).whenComplete((n, err) -> {

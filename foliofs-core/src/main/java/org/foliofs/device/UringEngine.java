@@ -88,6 +88,8 @@ final class UringEngine implements IoEngine {
     private int[] freeSlots;
     private int freeCount;
     private int[] preflushErr;
+    private byte[] slotOp;                 // the opcode push() chose for the slot's request (names errors)
+    private byte lastOp;                   // the opcode of the SQE putSqe wrote last
     private MemorySegment[] slotIovecs;
     private MemorySegment eventBuf;
     private final ArrayDeque<IoRequest> overflow = new ArrayDeque<>();
@@ -266,6 +268,7 @@ final class UringEngine implements IoEngine {
         for (int i = 0; i < depth; i++) freeSlots[i] = depth - 1 - i;
         freeCount = depth;
         preflushErr = new int[depth];
+        slotOp = new byte[depth];
         slotIovecs = new MemorySegment[depth];
         eventBuf = arena.allocate(8, 8);
     }
@@ -307,6 +310,7 @@ final class UringEngine implements IoEngine {
             case DISCARD -> putSqe(OP_FALLOCATE, (byte) 0, fd, r.offset(), r.length(),
                     Native.FALLOC_FL_PUNCH_HOLE | Native.FALLOC_FL_KEEP_SIZE, 0, slot);
         }
+        slotOp[slot] = lastOp;
         publishTail();
         if (!batchSubmissions) submitPending();
     }
@@ -336,6 +340,7 @@ final class UringEngine implements IoEngine {
         long b = (long) (sqTail & sqMask) * SQE_SIZE;
         MemorySegment q = sqes;
         q.set(JAVA_BYTE, b + SQE_OPCODE, op);
+        lastOp = op;
         q.set(JAVA_BYTE, b + SQE_FLAGS, flags);
         q.set(JAVA_SHORT, b + SQE_IOPRIO, (short) 0);
         q.set(JAVA_INT, b + SQE_FD, fd);
@@ -382,20 +387,21 @@ final class UringEngine implements IoEngine {
             IoRequest req = inflight[slot];
             inflight[slot] = null;
             int pf = preflushErr[slot];
+            byte op = slotOp[slot];
             freeSlots[freeCount++] = slot;
             permits.release();
-            complete(req, res, pf);
+            complete(req, res, pf, op);
         }
         cqHead = head;
     }
 
-    private void complete(IoRequest req, long res, int preflushError) {
+    private void complete(IoRequest req, long res, int preflushError, byte op) {
         String call = null;
         if (preflushError < 0) {
             res = preflushError;
             call = "io_uring FSYNC (PREFLUSH)";
         } else if (res < 0) {
-            call = callName(req);
+            call = "io_uring " + opName(op) + (op == OP_FALLOCATE ? "(PUNCH_HOLE)" : "");
         }
         try {
             dev.finish(req, res, call);
@@ -404,20 +410,6 @@ final class UringEngine implements IoEngine {
         } finally {
             outstanding.decrementAndGet();
         }
-    }
-
-    private String callName(IoRequest r) {
-        return switch (r.op()) {
-            case FLUSH -> "io_uring FSYNC";
-            case DISCARD -> "io_uring FALLOCATE(PUNCH_HOLE)";
-            case READ, WRITE -> {
-                boolean write = r.op() == IoOp.WRITE;
-                if (r.segmentCount() > 1) yield "io_uring " + (write ? "WRITEV" : "READV");
-                long a = r.segment(0).address();
-                boolean fixed = regEnd != 0 && a >= regBase && a + r.segment(0).byteSize() <= regEnd;
-                yield "io_uring " + (fixed ? (write ? "WRITE_FIXED" : "READ_FIXED") : (write ? "WRITE" : "READ"));
-            }
-        };
     }
 
     /** After a fatal ring error: requests not yet given to the kernel complete with EIO. */
