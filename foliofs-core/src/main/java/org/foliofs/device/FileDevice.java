@@ -33,6 +33,8 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 public final class FileDevice implements BlockDevice {
     /** Most segments one request may carry (the kernel's IOV_MAX). */
     public static final int MAX_SEGMENTS = 1024;
+    /** Largest request in bytes: the kernel transfers at most INT_MAX rounded down to a page per call. */
+    public static final long MAX_REQUEST_BYTES = Integer.MAX_VALUE & ~4095L;
 
     /** Which engine performs the I/O. */
     public enum Engine {
@@ -211,6 +213,10 @@ public final class FileDevice implements BlockDevice {
         }
         try {
             RequestValidator.validate(this, r);
+            if (r.length() > MAX_REQUEST_BYTES) {
+                throw new IllegalArgumentException(r + " on " + description + ": " + r.length()
+                        + " bytes exceed the largest single request of " + MAX_REQUEST_BYTES + " bytes (the kernel's MAX_RW_COUNT)");
+            }
             if (r.segmentCount() > MAX_SEGMENTS) {
                 throw new IllegalArgumentException(r + " on " + description + ": " + r.segmentCount()
                         + " segments exceed the limit of " + MAX_SEGMENTS);
@@ -225,8 +231,10 @@ public final class FileDevice implements BlockDevice {
             throw e;
         }
         stats.recordSubmit(r);
-        if (r.op() == IoOp.DISCARD && r.length() == 0) {
-            finish(r, 0, null); // nothing to do, and fallocate would reject a zero length
+        if (r.op() == IoOp.DISCARD && (r.length() == 0 || blockDevice)) {
+            // Zero length: nothing to do (fallocate would reject it). Block devices: BLKDISCARD on
+            // the caller's thread for both engines (io_uring has no discard opcode on every kernel).
+            finish(r, r.length() == 0 ? 0 : discardNow(r.offset(), r.length()), "ioctl(BLKDISCARD)");
             return;
         }
         engine.submit(r);
@@ -254,12 +262,8 @@ public final class FileDevice implements BlockDevice {
         return rwf;
     }
 
-    /** Discards a range synchronously: PUNCH_HOLE on files, BLKDISCARD on block devices; 0 or -errno. */
-    long discardNow(long offset, long length) {
-        if (length == 0) return 0;
-        if (!blockDevice) {
-            return Native.fallocate(fd, Native.FALLOC_FL_PUNCH_HOLE | Native.FALLOC_FL_KEEP_SIZE, offset, length);
-        }
+    /** Discards a range of a block device synchronously with BLKDISCARD; 0 or -errno. */
+    private long discardNow(long offset, long length) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment range = a.allocate(16, 8);
             range.set(JAVA_LONG, 0, offset);

@@ -40,7 +40,6 @@ public final class IoRequest {
     private IoOp op = IoOp.READ;
     private int flags;
     private long offset;
-    private long discardLength;
     private MemorySegment[] segments = new MemorySegment[4];
     private int segmentCount;
     private long length;
@@ -72,7 +71,6 @@ public final class IoRequest {
         this.offset = offset;
         this.flags = flags;
         this.callback = callback;
-        this.discardLength = 0;
         this.attachment = null;
         this.length = 0;
         Arrays.fill(segments, 0, segmentCount, null);
@@ -103,7 +101,6 @@ public final class IoRequest {
         checkNotInFlight("change the length of");
         if (op != IoOp.DISCARD) throw new IllegalArgumentException("discardLength is only valid on DISCARD, not " + op);
         if (bytes < 0) throw new IllegalArgumentException("discard length (" + bytes + ") must not be negative");
-        this.discardLength = bytes;
         this.length = bytes;
         return this;
     }

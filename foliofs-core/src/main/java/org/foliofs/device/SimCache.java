@@ -62,10 +62,6 @@ final class SimCache {
     }
 
     /** Reads the durable image: what a crash with every pending write lost would leave. */
-    void readDurable(long off, MemorySegment dst, long dstOff, long len) {
-        durable.read(off, dst, dstOff, len);
-    }
-
     /**
      * A completed write. {@code data} must be a private copy that nobody modifies later.
      * @param isDurable true when the write reached stable storage at completion

@@ -46,9 +46,9 @@ final class SyncEngine implements IoEngine {
                 call = "fdatasync";
                 res = Native.fdatasync(fd);
             }
-            case DISCARD -> {
-                call = dev.isBlockDevice() ? "ioctl(BLKDISCARD)" : "fallocate(PUNCH_HOLE)";
-                res = dev.discardNow(r.offset(), r.length());
+            case DISCARD -> { // files only: FileDevice does block devices and zero lengths itself
+                call = "fallocate(PUNCH_HOLE)";
+                res = Native.fallocate(fd, Native.FALLOC_FL_PUNCH_HOLE | Native.FALLOC_FL_KEEP_SIZE, r.offset(), r.length());
             }
             default -> throw new AssertionError(r.op());
         }

@@ -7,7 +7,6 @@ import java.lang.invoke.VarHandle;
 import java.util.ArrayDeque;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -36,7 +35,7 @@ import static org.foliofs.device.UringLayout.*;
  *       With no permit free there, the request waits in {@link #overflow} instead of blocking
  *       the only thread that frees permits.</li>
  *   <li>PREFLUSH writes are an FSYNC(DATASYNC) SQE linked (IOSQE_IO_LINK) to the write. DISCARD on
- *       a block device (no io_uring opcode on every kernel) is done on the caller's thread.</li>
+ *       a block device never gets here: FileDevice does it on the caller's thread.</li>
  *   <li>Memory ordering with the kernel: SQ tail stored with release after the SQE; CQ tail
  *       loaded with acquire before reading CQEs; CQ head stored with release after them.</li>
  * </ul>
@@ -64,7 +63,6 @@ final class UringEngine implements IoEngine {
     private final Arena arena = Arena.ofShared();
     private final MpscRing queue;
     private final Semaphore permits;
-    private final AtomicInteger outstanding = new AtomicInteger();
     private final int eventFd;
     private final MemorySegment wakeValue;
     private final Thread ringThread;
@@ -82,14 +80,11 @@ final class UringEngine implements IoEngine {
     private long sqTailOff, cqHeadOff, cqTailOff, cqesOff;
     private int sqMask, cqMask;
     private int sqTail, cqHead, pending;
-    private long regBase, regEnd;
-    private int setupFlags;
     private IoRequest[] inflight;
     private int[] freeSlots;
     private int freeCount;
     private int[] preflushErr;
     private byte[] slotOp;                 // the opcode push() chose for the slot's request (names errors)
-    private byte lastOp;                   // the opcode of the SQE putSqe wrote last
     private MemorySegment[] slotIovecs;
     private MemorySegment eventBuf;
     private final ArrayDeque<IoRequest> overflow = new ArrayDeque<>();
@@ -129,9 +124,6 @@ final class UringEngine implements IoEngine {
         }
     }
 
-    /** The io_uring_setup flags in use (the preferred set, or 0 on kernels that refuse it). */
-    int setupFlags() { return setupFlags; }
-
     // ---- submission (any thread) --------------------------------------------------------------
 
     @Override
@@ -140,11 +132,6 @@ final class UringEngine implements IoEngine {
             dev.finish(r, -Errno.EIO, "io_uring (engine stopped after an earlier failure)");
             return;
         }
-        if (r.op() == IoOp.DISCARD && dev.isBlockDevice()) {
-            dev.finish(r, dev.discardNow(r.offset(), r.length()), "ioctl(BLKDISCARD)");
-            return;
-        }
-        outstanding.incrementAndGet();
         if (Thread.currentThread() == ringThread) {
             if (permits.tryAcquire()) push(r);
             else overflow.add(r);
@@ -189,7 +176,7 @@ final class UringEngine implements IoEngine {
             IoRequest r;
             while ((r = queue.poll()) != null) push(r);
             while (!overflow.isEmpty() && permits.tryAcquire()) push(overflow.poll());
-            if (closing && outstanding.get() == 0) return;
+            if (closing) return; // FileDevice closes the engine only once nothing is in flight
             SLEEPING.setVolatile(this, 1);          // announce, then re-check (pairs with submit)
             if (queue.hasItems() || closing) {
                 SLEEPING.setVolatile(this, 0);
@@ -208,7 +195,7 @@ final class UringEngine implements IoEngine {
     }
 
     private void setup() throws DeviceException {
-        int entries = Integer.highestOneBit(Math.max(2 * depth + 1, 2) - 1) << 1; // PREFLUSH pairs + the eventfd read
+        int entries = 2 * depth + 1; // PREFLUSH pairs + the eventfd read; io_uring_setup rounds up to a power of two
         MemorySegment params = arena.allocate(PARAMS_SIZE, 8);
         params.set(JAVA_INT, P_FLAGS, PREFERRED_FLAGS);
         long r = Native.syscall(Native.SYS_IO_URING_SETUP, entries, params.address(), 0, 0, 0, 0);
@@ -221,7 +208,6 @@ final class UringEngine implements IoEngine {
                     + " (is io_uring disabled? see /proc/sys/kernel/io_uring_disabled)", (int) -r);
         }
         ringFd = (int) r;
-        setupFlags = params.get(JAVA_INT, P_FLAGS);
         try {
             int features = params.get(JAVA_INT, P_FEATURES);
             if ((features & IORING_FEAT_SINGLE_MMAP) == 0 || (features & IORING_FEAT_NODROP) == 0) {
@@ -256,8 +242,6 @@ final class UringEngine implements IoEngine {
                     throw new DeviceException("io_uring_register(BUFFERS) of " + registered.region().byteSize()
                             + " bytes (check ulimit -l)", (int) -rr);
                 }
-                regBase = registered.region().address();
-                regEnd = regBase + registered.region().byteSize();
             }
         } catch (DeviceException | RuntimeException e) {
             unmapAndClose();
@@ -286,31 +270,37 @@ final class UringEngine implements IoEngine {
         if (r.op() == IoOp.WRITE && r.hasFlag(IoRequest.PREFLUSH)) {
             putSqe(OP_FSYNC, IOSQE_IO_LINK, fd, 0, 0, 0, IORING_FSYNC_DATASYNC, slot | PREFLUSH_TAG);
         }
-        switch (r.op()) {
+        slotOp[slot] = switch (r.op()) {
             case READ, WRITE -> {
                 boolean write = r.op() == IoOp.WRITE;
                 int rw = write ? FileDevice.rwFlags(r) : 0;
                 if (r.segmentCount() == 1) {
                     MemorySegment s = r.segment(0);
-                    long a = s.address();
-                    boolean fixed = regEnd != 0 && a >= regBase && a + s.byteSize() <= regEnd;
+                    boolean fixed = registered != null && registered.contains(s);
                     byte op = fixed ? (write ? OP_WRITE_FIXED : OP_READ_FIXED) : (write ? OP_WRITE : OP_READ);
-                    putSqe(op, (byte) 0, fd, r.offset(), a, (int) s.byteSize(), rw, slot);
-                } else {
-                    MemorySegment iov = slotIovecs[slot];
-                    if (iov == null) {
-                        iov = arena.allocate(FileDevice.MAX_SEGMENTS * Native.IOVEC_SIZE, 8);
-                        slotIovecs[slot] = iov;
-                    }
-                    for (int i = 0; i < r.segmentCount(); i++) Native.putIovec(iov, i, r.segment(i));
-                    putSqe(write ? OP_WRITEV : OP_READV, (byte) 0, fd, r.offset(), iov.address(), r.segmentCount(), rw, slot);
+                    putSqe(op, (byte) 0, fd, r.offset(), s.address(), (int) s.byteSize(), rw, slot);
+                    yield op;
                 }
+                MemorySegment iov = slotIovecs[slot];
+                if (iov == null) {
+                    iov = arena.allocate(FileDevice.MAX_SEGMENTS * Native.IOVEC_SIZE, 8);
+                    slotIovecs[slot] = iov;
+                }
+                for (int i = 0; i < r.segmentCount(); i++) Native.putIovec(iov, i, r.segment(i));
+                byte op = write ? OP_WRITEV : OP_READV;
+                putSqe(op, (byte) 0, fd, r.offset(), iov.address(), r.segmentCount(), rw, slot);
+                yield op;
             }
-            case FLUSH -> putSqe(OP_FSYNC, (byte) 0, fd, 0, 0, 0, IORING_FSYNC_DATASYNC, slot);
-            case DISCARD -> putSqe(OP_FALLOCATE, (byte) 0, fd, r.offset(), r.length(),
-                    Native.FALLOC_FL_PUNCH_HOLE | Native.FALLOC_FL_KEEP_SIZE, 0, slot);
-        }
-        slotOp[slot] = lastOp;
+            case FLUSH -> {
+                putSqe(OP_FSYNC, (byte) 0, fd, 0, 0, 0, IORING_FSYNC_DATASYNC, slot);
+                yield OP_FSYNC;
+            }
+            case DISCARD -> {
+                putSqe(OP_FALLOCATE, (byte) 0, fd, r.offset(), r.length(),
+                        Native.FALLOC_FL_PUNCH_HOLE | Native.FALLOC_FL_KEEP_SIZE, 0, slot);
+                yield OP_FALLOCATE;
+            }
+        };
         publishTail();
         if (!batchSubmissions) submitPending();
     }
@@ -340,7 +330,6 @@ final class UringEngine implements IoEngine {
         long b = (long) (sqTail & sqMask) * SQE_SIZE;
         MemorySegment q = sqes;
         q.set(JAVA_BYTE, b + SQE_OPCODE, op);
-        lastOp = op;
         q.set(JAVA_BYTE, b + SQE_FLAGS, flags);
         q.set(JAVA_SHORT, b + SQE_IOPRIO, (short) 0);
         q.set(JAVA_INT, b + SQE_FD, fd);
@@ -371,7 +360,6 @@ final class UringEngine implements IoEngine {
             long ud = ring.get(JAVA_LONG, b + CQE_USER_DATA);
             int res = ring.get(JAVA_INT, b + CQE_RES);
             head++;
-            INT.setRelease(ring, cqHeadOff, head); // this CQE is consumed (release)
             if (ud == EVENTFD_TAG) {
                 if (res < 0 && res != -Errno.EINTR && res != -Errno.EAGAIN && res != -Errno.ECANCELED) {
                     throw new IllegalStateException("eventfd read on the io_uring ring failed: " + Errno.describe(-res));
@@ -392,6 +380,7 @@ final class UringEngine implements IoEngine {
             permits.release();
             complete(req, res, pf, op);
         }
+        INT.setRelease(ring, cqHeadOff, head); // every CQE read above is consumed (release), once per batch
         cqHead = head;
     }
 
@@ -407,8 +396,6 @@ final class UringEngine implements IoEngine {
             dev.finish(req, res, call);
         } catch (Throwable t) {
             System.getLogger("org.foliofs.device").log(System.Logger.Level.ERROR, "completion callback of " + req + " threw", t);
-        } finally {
-            outstanding.decrementAndGet();
         }
     }
 
@@ -421,11 +408,7 @@ final class UringEngine implements IoEngine {
     }
 
     private void failUnsubmitted(IoRequest r) {
-        try {
-            dev.finish(r, -Errno.EIO, "io_uring (not submitted: the ring thread stopped)");
-        } finally {
-            outstanding.decrementAndGet();
-        }
+        dev.finish(r, -Errno.EIO, "io_uring (not submitted: the ring thread stopped)");
     }
 
     /** True on the ring thread (completion callbacks run there). */

@@ -83,6 +83,11 @@ public final class Mkfs {
 
         MemorySegment sbBlock = MemorySegment.ofArray(new byte[bs]);
         try (BlockIo io = new BlockIo(dev, bs)) {
+            // Invalidate a previous primary first (durably), so re-formatting a FolioFS device that
+            // is interrupted never leaves the old, valid primary in front of half-rewritten groups.
+            // An old backup found later by the fallback scan then meets group headers stamped with
+            // the new UUID: reported as corrupt, not mounted.
+            io.write(0, sbBlock, IoRequest.FUA);
             for (int agno = 0; agno < agCount; agno++) {
                 formatGroup(dev, sb, agno);
                 if (agno > 0) {

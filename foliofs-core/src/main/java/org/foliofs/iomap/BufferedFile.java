@@ -105,9 +105,10 @@ public final class BufferedFile implements CacheRangeSync, WritebackTarget {
     }
 
     @Override
-    public void invalidate(long pos, long len) {
+    public void invalidate(long pos, long len) throws IOException {
         if (len <= 0) return;
         long idx = pos >>> Folio.PAGE_SHIFT, end = lastPage(pos, len) + 1;
+        long sample = errors.sample();
         int rewrites = 0;
         while (idx < end) {
             long i = cache.nextCachedIndex(idx);
@@ -128,10 +129,20 @@ public final class BufferedFile implements CacheRangeSync, WritebackTarget {
                 if (f.isDirty()) {
                     // Dirtied again after the caller's writeAndWait (a concurrent buffered write):
                     // write it back and retry, so neither its data nor stale clean blocks survive.
-                    // A folio whose writeback keeps failing stays (dirty, to be retried); give up on it.
+                    // Still dirty after three writebacks: either concurrent buffered writers keep
+                    // re-dirtying it (their data is newer than the direct write's and may win: skip
+                    // it), or its writeback keeps failing: then it holds data older than the direct
+                    // write that a later retry would write over it, and it cannot be dropped either,
+                    // so the direct write fails.
                     if (++rewrites > 3) {
-                        idx = Math.max(idx, next);
-                        continue;
+                        if (!errors.changedSince(sample)) {
+                            idx = Math.max(idx, next);
+                            rewrites = 0;
+                            continue;
+                        }
+                        throw new IOException("direct I/O over [" + pos + ", +" + len + ") of " + inode + ": cached folio at "
+                                + f.fileOffset() + " stays dirty after " + (rewrites - 1) + " writebacks (last error "
+                                + org.foliofs.device.Errno.name(errors.lastErrno()) + "); it can neither be dropped nor written");
                     }
                     f.unlock();
                     try {

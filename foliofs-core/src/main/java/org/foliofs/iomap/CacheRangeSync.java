@@ -24,6 +24,12 @@ public interface CacheRangeSync {
     /** Writes back dirty cached data overlapping the range and waits for that writeback. */
     void writeAndWait(long pos, long len) throws IOException;
 
-    /** Drops cached folios overlapping the range (after waiting for their writeback). */
-    void invalidate(long pos, long len);
+    /**
+     * Drops cached folios overlapping the range (after waiting for their writeback). A folio that
+     * stays dirty because its writeback keeps failing cannot be dropped without losing data, nor
+     * kept without a later writeback overwriting the direct write: that is an IOException naming
+     * the range, so the direct write fails (before it issues anything, or reports it after). A
+     * folio kept dirty by concurrent buffered writers is left to them (their data is newer).
+     */
+    void invalidate(long pos, long len) throws IOException;
 }

@@ -339,14 +339,14 @@ final class DioCall implements IoMapIter.Chunk {
             if (err == null && dsync && needSync) {
                 try {
                     ioEnd.sync(inode, pos, result);
-                    if (dev.volatileWriteCache()) flush();
+                    if (dev.volatileWriteCache()) dev.flush();
                 } catch (IOException | RuntimeException e) {
                     err = e;
                 }
             }
             try {
                 inode.cache().invalidate(pos, buf.byteSize());
-            } catch (RuntimeException e) {
+            } catch (IOException | RuntimeException e) {
                 if (err == null) err = e;
                 else err.addSuppressed(e);
             }
@@ -379,13 +379,5 @@ final class DioCall implements IoMapIter.Chunk {
             }
         }
         return err;
-    }
-
-    /** The DSYNC flush, reusing the first slot's request (every request of the call is done). */
-    private void flush() throws DeviceException {
-        IoRequest r = slotCount > 0 ? slots[0].request : new IoRequest();
-        r.prepare(IoOp.FLUSH, 0, 0, null);
-        dev.submit(r);
-        r.await();
     }
 }

@@ -21,7 +21,7 @@ package org.foliofs.iomap;
 final class Readahead {
     private final long initPages, maxPages;
     private long start = -1, size;  // monitor
-    private long prevLast = -1;     // monitor: last page of the previous read
+    private volatile long prevLast = -1; // last page of the previous read: a hint, written without the monitor
     volatile long marker = -1;      // racy hint, written under the monitor
 
     Readahead(long initPages, long maxPages) {
@@ -71,5 +71,10 @@ final class Readahead {
     }
 
     /** Records the last page a read touched (sequential detection). */
-    synchronized void noteRead(long lastPage) { prevLast = lastPage; }
+    /**
+     * Called on every read, cache hits included, so it takes no lock: prevLast is only a hint for
+     * sequential detection (deliberately racy: two readers may overwrite each other's value, which
+     * at worst makes one miss look random or sequential).
+     */
+    void noteRead(long lastPage) { prevLast = lastPage; }
 }

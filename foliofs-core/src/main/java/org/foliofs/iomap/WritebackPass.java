@@ -134,8 +134,8 @@ final class WritebackPass {
             f.unlock();
             return 0;
         }
-        f.clearDirty(0, f.size());   // before startWriteback (the page cache's rule)
-        f.startWriteback();
+        f.startWriteback();          // before clearDirty (the page cache's rule: no dip in dirty + writeback)
+        f.clearDirty(0, f.size());
         f.unlock();
         return n;
     }

@@ -191,7 +191,12 @@ public final class Folio {
 
     // ---- writeback --------------------------------------------------------------------------
 
-    /** Sets WRITEBACK (the folio must be locked and not already under writeback). */
+    /**
+     * Sets WRITEBACK (the folio must be locked and not already under writeback). Call it before
+     * clearDirty of the blocks being written: the folio then counts as under writeback before it
+     * stops counting as dirty, so dirty + writeback, which throttling compares with the limit,
+     * never dips below the truth (the other order let a paced writer through the limit by a folio).
+     */
     public void startWriteback() {
         requireLocked("startWriteback");
         int old = setBitsVolatile(WRITEBACK);
@@ -236,6 +241,7 @@ public final class Folio {
                     + blockBytes() + " of " + this);
         }
         if (len == 0) return;
+        if ((stateVolatile() & UPTODATE) != 0) return;   // already whole: no rescan, no atomic update
         BlockBitmap.setRange(bits, 0, (int) (off >>> blockShift), (int) ((off + len - 1) >>> blockShift));
         if (BlockBitmap.nextClear(bits, 0, 0, blocks) == blocks) setBitsVolatile(UPTODATE);
     }
@@ -252,15 +258,17 @@ public final class Folio {
      * Marks every block the range touches dirty; the first dirty block dirties and tags the folio.
      * Needs the folio lock, or WRITEBACK set: the owner of a failed writeback re-dirties its blocks
      * from the I/O completion without the lock (a writer may hold the lock while it waits for that
-     * very writeback to end). Safe because nobody cleans a folio under writeback: clearDirty is
-     * only called before startWriteback or after waitWriteback.
+     * very writeback to end). Safe because nobody cleans a folio while its writeback can complete:
+     * clearDirty is called under the lock right after startWriteback, before the request is
+     * issued, or after waitWriteback.
      */
     public void markDirty(long off, long len) {
         checkRange("markDirty", off, len);
         if ((stateVolatile() & (LOCKED | WRITEBACK)) == 0) throw notLocked("markDirty");
         if (len == 0) return;
         BlockBitmap.setRange(bits, words, (int) (off >>> blockShift), (int) ((off + len - 1) >>> blockShift));
-        if ((setBitsVolatile(DIRTY) & DIRTY) == 0) {
+        // Already DIRTY (the common rewrite): no atomic update of the state word that lookups CAS.
+        if ((stateVolatile() & DIRTY) == 0 && (setBitsVolatile(DIRTY) & DIRTY) == 0) {
             owner.setTag(this, FileCache.Tag.DIRTY);
             owner.pageCache().writeback().accountDirty(owner, size());
         }

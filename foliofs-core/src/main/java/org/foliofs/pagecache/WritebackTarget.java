@@ -9,7 +9,7 @@ public interface WritebackTarget {
     /**
      * Starts writeback of up to about {@code maxBytes} of {@code cache}'s dirty data
      * ({@code Long.MAX_VALUE}: all of it): for each folio found with
-     * {@code nextTagged(Tag.DIRTY, ...)}, lock it, clear the dirty blocks it writes, startWriteback(),
+     * {@code nextTagged(Tag.DIRTY, ...)}, lock it, startWriteback(), clear the dirty blocks it writes,
      * unlock, submit; the I/O completion calls endWriteback() (and re-dirties on error).
      *
      * @return bytes whose writeback was started (0 when nothing could be started now)

@@ -170,6 +170,34 @@ class VolumeTest {
         }
     }
 
+    /**
+     * Re-formatting a FolioFS device and being interrupted right after the old primary was
+     * invalidated never mounts the old volume silently: open either fails or says the primary was
+     * unusable. (Before mkfs invalidated the old primary first, this case happened to be refused
+     * too, by the UUID check on the rewritten group; the guarantee no longer depends on that.)
+     */
+    @Test
+    void anInterruptedReformatNeverSilentlyOpensTheOldVolume() throws Exception {
+        long n;
+        try (SimDevice probe = device(16L << 20)) {
+            Mkfs.format(probe, Mkfs.Options.defaults());
+            n = probe.stats().totalRequests();                          // requests of one whole mkfs
+        }
+        // Second mkfs: its first request (invalidating the primary) succeeds, its second fails.
+        try (SimDevice dev = SimDevice.builder().capacity(16L << 20)
+                .faultPlan(org.foliofs.device.FaultPlan.builder().failRequest(n + 2, org.foliofs.device.Errno.EIO).build()).build()) {
+            Superblock old = Mkfs.format(dev, Mkfs.Options.defaults());
+            assertThatThrownBy(() -> Mkfs.format(dev, Mkfs.Options.defaults())).isInstanceOf(java.io.IOException.class);
+            try {
+                Volume v = Volume.open(dev);
+                assertThat(v.usedBackupSuperblock()).as("opened the old volume without saying the primary was unusable").isTrue();
+                assertThat(v.superblock().uuid()).isEqualTo(old.uuid());
+            } catch (java.io.IOException refused) {
+                // also acceptable: reported as corrupt / not FolioFS
+            }
+        }
+    }
+
     @Test
     void aDeviceThatIsNotFolioFsIsRefused() throws Exception {
         try (SimDevice dev = device(4L << 20)) {

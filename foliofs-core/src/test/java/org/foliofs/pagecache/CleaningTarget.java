@@ -34,8 +34,8 @@ final class CleaningTarget implements WritebackTarget, AutoCloseable {
             long next = f.index() + f.pages();
             if (f.tryLock()) {
                 if (!f.isRemoved() && f.isDirty() && !f.isWriteback()) {
-                    f.clearDirty(0, f.size());
                     f.startWriteback();
+                    f.clearDirty(0, f.size());
                     n += f.size();
                     f.unlock();
                     complete(f);            // hands our reference to the completion
