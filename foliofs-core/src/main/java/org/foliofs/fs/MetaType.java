@@ -13,6 +13,10 @@ public record MetaType(int magic, String name) {
     public static final MetaType EXTENT_BTREE = of("FEXT", "extent-map btree node");
     public static final MetaType REFCOUNT_BTREE = of("FREF", "refcount btree node");
     public static final MetaType DIR_BTREE = of("FDIR", "directory btree node");
+    public static final MetaType XATTR = of("FXAT", "extended attribute block");
+    public static final MetaType SYMLINK = of("FSYM", "symlink target block");
+    public static final MetaType LOG_HEADER = of("FLOG", "journal header");
+    public static final MetaType LOG_RECORD = of("FLGR", "journal record descriptor");
 
     public MetaType {
         if (name == null || name.isEmpty()) throw new IllegalArgumentException("name must not be empty");

@@ -20,6 +20,12 @@ public final class Mkfs {
     public static final long MIN_AG_BLOCKS = 64, MAX_AG_BLOCKS = 1L << 31;
     /** With {@code agCount == 0}, mkfs makes 4 groups (fewer on small devices), one more per TiB beyond 4 TiB. */
     static final int DEFAULT_AG_COUNT = 4;
+    /** Smallest journal, in blocks, and the free blocks group 0 must keep besides it. */
+    public static final long MIN_LOG_BLOCKS = 64, MIN_AG_FREE = 16;
+    /** The derived journal is at least this long when group 0 has room (1/32 of the volume, at most 64 MiB). */
+    static final long DEFAULT_MIN_LOG_BLOCKS = 512;
+    /** The root directory: the first inode of group 0. */
+    public static final long ROOT_INO = 1;
 
     /**
      * What to make. Immutable; every component is checked on construction.
@@ -30,8 +36,13 @@ public final class Mkfs {
      * @param label     up to 32 bytes of UTF-8, never null ("" = none)
      * @param uuid      the volume UUID; null = a random one
      */
-    public record Options(int blockSize, int agCount, long size, String label, UUID uuid) {
+    public record Options(int blockSize, int agCount, long size, String label, UUID uuid, long logBlocks) {
+        public Options(int blockSize, int agCount, long size, String label, UUID uuid) {
+            this(blockSize, agCount, size, label, uuid, 0);
+        }
+
         public Options {
+            if (logBlocks < 0) throw new IllegalArgumentException("logBlocks (" + logBlocks + ") must not be negative (0 = derive)");
             MetaBlockLayout.checkBlockSize(blockSize);
             if (agCount < 0) throw new IllegalArgumentException("agCount (" + agCount + ") must be at least 1, or 0 to derive it");
             if (size < 0) throw new IllegalArgumentException("size (" + size + ") must not be negative (0 = the whole device)");
@@ -46,11 +57,13 @@ public final class Mkfs {
         /** 4 KiB blocks, derived group count, the whole device, no label, a random UUID. */
         public static Options defaults() { return new Options(4096, 0, 0, "", null); }
 
-        public Options withBlockSize(int v) { return new Options(v, agCount, size, label, uuid); }
-        public Options withAgCount(int v) { return new Options(blockSize, v, size, label, uuid); }
-        public Options withSize(long v) { return new Options(blockSize, agCount, v, label, uuid); }
-        public Options withLabel(String v) { return new Options(blockSize, agCount, size, v, uuid); }
-        public Options withUuid(UUID v) { return new Options(blockSize, agCount, size, label, v); }
+        public Options withBlockSize(int v) { return new Options(v, agCount, size, label, uuid, logBlocks); }
+        public Options withAgCount(int v) { return new Options(blockSize, v, size, label, uuid, logBlocks); }
+        public Options withSize(long v) { return new Options(blockSize, agCount, v, label, uuid, logBlocks); }
+        public Options withLabel(String v) { return new Options(blockSize, agCount, size, v, uuid, logBlocks); }
+        public Options withUuid(UUID v) { return new Options(blockSize, agCount, size, label, v, logBlocks); }
+        /** Journal length in blocks; 0 derives it (1/32 of the volume, at least 512 blocks and at most 64 MiB, within group 0). */
+        public Options withLogBlocks(long v) { return new Options(blockSize, agCount, size, label, uuid, v); }
     }
 
     /** Formats {@code dev} and returns the superblock written. Overwrites whatever was there. */
@@ -77,9 +90,19 @@ public final class Mkfs {
                     + agBlocks + " blocks exceed " + MAX_AG_BLOCKS + "; use at least " + ceilDiv(total, MAX_AG_BLOCKS) + " groups");
         // The last group takes the remainder, up to 2 * agBlocks - 1 blocks; any rest of the device is unused.
         total = (agCount - 1) * agBlocks + Math.min(total - (agCount - 1) * agBlocks, 2 * agBlocks - 1);
+        long ag0 = Math.min(agBlocks, total);
+        long logBlocks = opts.logBlocks() != 0 ? opts.logBlocks()
+                : Math.min(Math.max(DEFAULT_MIN_LOG_BLOCKS, Math.min(total / 32, (64L << 20) / bs)),
+                        ag0 - AgHeader.RESERVED_BLOCKS - MIN_AG_FREE);
+        if (logBlocks < MIN_LOG_BLOCKS)
+            throw new IllegalArgumentException("logBlocks (" + logBlocks + ") must be at least " + MIN_LOG_BLOCKS);
+        if (AgHeader.RESERVED_BLOCKS + logBlocks + MIN_AG_FREE > ag0)
+            throw new IllegalArgumentException("device too small: allocation group 0 (" + ag0 + " blocks of " + bs
+                    + ") cannot hold the journal (" + logBlocks + " blocks) and " + MIN_AG_FREE
+                    + " free blocks; use a larger size, fewer groups or a smaller journal");
         Superblock sb = new Superblock(SuperblockLayout.MAJOR, SuperblockLayout.MINOR,
                 opts.uuid() != null ? opts.uuid() : UUID.randomUUID(), bs, agCount, agBlocks, total,
-                0, 0, 0, 0, 0, 0, opts.label());
+                ROOT_INO, AgHeader.RESERVED_BLOCKS, logBlocks, 0, 0, 0, opts.label());
 
         MemorySegment sbBlock = MemorySegment.ofArray(new byte[bs]);
         try (BlockIo io = new BlockIo(dev, bs)) {
@@ -88,6 +111,7 @@ public final class Mkfs {
             // An old backup found later by the fallback scan then meets group headers stamped with
             // the new UUID: reported as corrupt, not mounted.
             io.write(0, sbBlock, IoRequest.FUA);
+            Journal.formatLog(dev, sb);
             for (int agno = 0; agno < agCount; agno++) {
                 formatGroup(dev, sb, agno);
                 if (agno > 0) {
@@ -102,17 +126,39 @@ public final class Mkfs {
         return sb;
     }
 
-    /** Header and free-space trees of one group: one free extent after the reserved blocks. */
+    /**
+     * Header and empty trees of one group (free-space, inode and refcount roots at their fixed
+     * blocks), with one free extent after the reserved blocks (and, in group 0, after the journal).
+     */
     private static void formatGroup(BlockDevice dev, Superblock sb, int agno) throws IOException {
         long start = sb.agStart(agno), len = sb.agLength(agno);
-        var alloc = new BitmapMetaAllocator(start + AgHeader.BY_BLOCK_ROOT, 2);
+        var alloc = new BitmapMetaAllocator(start + AgHeader.BY_BLOCK_ROOT, 4);
         try (DeviceMetaStore store = new DeviceMetaStore(dev, sb.blockSize(), sb.uuid(), alloc)) {
             BTree<Long> byBlock = BTree.create(store, FreeSpaceOps.BY_BLOCK, agno);
             BTree<Long> bySize = BTree.create(store, FreeSpaceOps.BY_SIZE, agno);
-            long freeStart = AgHeader.RESERVED_BLOCKS, free = len - AgHeader.RESERVED_BLOCKS;
+            MetaBlock ino = store.allocate(MetaType.INODE_BTREE, agno);
+            store.write(ino);
+            MetaBlock ref = store.allocate(MetaType.REFCOUNT_BTREE, agno);
+            store.write(ref);
+            long freeStart = AgHeader.RESERVED_BLOCKS + (agno == 0 ? sb.logBlocks() : 0);
+            long free = len - freeStart;
             byBlock.insert(freeStart, free);
             bySize.insert(FreeSpaceOps.sizeKey(freeStart, free), free);
-            AgHeader h = new AgHeader(agno, len, free, 1, free, byBlock.root(), bySize.root(), byBlock.levels(), bySize.levels());
+            AgHeader h = new AgHeader();
+            h.agno = agno;
+            h.length = len;
+            h.freeBlocks = free;
+            h.freeExtents = 1;
+            h.longestFree = free;
+            h.byBlockRoot = byBlock.root();
+            h.bySizeRoot = bySize.root();
+            h.byBlockLevels = byBlock.levels();
+            h.bySizeLevels = bySize.levels();
+            h.inoRoot = ino.blkno();
+            h.inoLevels = 1;
+            h.nextIno = 1;
+            h.refRoot = ref.blkno();
+            h.refLevels = 1;
             MetaBlock b = store.newBlock(start + AgHeader.HEADER_BLOCK, AgHeader.TYPE, agno);
             h.encode(b);
             store.writeFixed(b);

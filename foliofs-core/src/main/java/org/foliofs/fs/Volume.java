@@ -131,7 +131,7 @@ public final class Volume {
             throw corrupt(hblk, "by-block tree has " + byBlock.levels() + " levels, header says " + h.byBlockLevels());
         if (bySize.levels() != h.bySizeLevels())
             throw corrupt(hblk, "by-size tree has " + bySize.levels() + " levels, header says " + h.bySizeLevels());
-        long free = 0, extents = 0, longest = 0, end = AgHeader.RESERVED_BLOCKS;
+        long free = 0, extents = 0, longest = 0, end = AgHeader.RESERVED_BLOCKS + (agno == 0 ? sb.logBlocks() : 0);
         for (BTree<Long>.Cursor c = byBlock.first(); c.valid(); c.next()) {
             long s = c.key(), n = c.record();
             if (s < end || n <= 0 || n > len - s)

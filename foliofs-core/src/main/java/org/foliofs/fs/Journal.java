@@ -1,0 +1,630 @@
+package org.foliofs.fs;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.zip.CRC32C;
+import org.foliofs.device.BlockDevice;
+import org.foliofs.device.IoRequest;
+
+import static org.foliofs.fs.MetaBlockLayout.U32;
+import static org.foliofs.fs.MetaBlockLayout.U64;
+
+/**
+ * The metadata journal and block cache: a write-ahead log of whole metadata block images (physical
+ * logging, as jbd2 does), with transactions built from {@link Handle}s.
+ *
+ * <h2>Model</h2>
+ * Every metadata change happens in a {@link Handle} (one file system operation), under the journal's
+ * lock, so handles run one at a time. A handle's block changes go into the cache at once (later
+ * handles see them) and are remembered with their before-images so {@link Handle#abort} can undo them.
+ * A finished handle joins the <em>running transaction</em>: the set of blocks changed since the last
+ * commit. {@link #force} commits it: the current images of those blocks are written to the log as one
+ * record (or a chain of records that recovery applies only as a whole), with PREFLUSH (so every data
+ * write that completed before is durable first: metadata that exposes data is never durable before
+ * the data) and FUA. Many handles share one commit: group commit. Until a checkpoint, committed
+ * images are written nowhere else: the home locations keep the previous checkpoint's state. A
+ * checkpoint writes every committed image home, flushes, and then moves the log tail (header write
+ * with FUA). Recovery replays complete records from the tail; replaying whole images is idempotent,
+ * so a crash during recovery is recovered by the next mount.
+ *
+ * <h2>Space</h2>
+ * {@link #begin} takes a reservation: the most distinct blocks the handle may change. Before the
+ * handle starts, the journal makes room (commit, then checkpoint if the log is too full), so a handle
+ * never fails half-way for lack of log space; a handle that changes more blocks than it reserved is
+ * a bug and is aborted cleanly ({@link IllegalStateException}). A running transaction is committed
+ * when it reaches {@link #maxTransactionBlocks()}.
+ *
+ * <h2>On disk</h2>
+ * See docs/FORMAT.md section 5. The log is {@code logBlocks} blocks from {@code logStart}: two header
+ * blocks (written alternately; the valid one with the larger generation wins), then a circular area of
+ * records. A record is a descriptor block (magic FLGR) followed by the images it lists, written
+ * contiguously; a record that does not fit before the end of the area starts at its beginning.
+ */
+public final class Journal implements AutoCloseable {
+    /** Log-relative block where records start (blocks 0 and 1 are the headers). */
+    static final int FIRST_RECORD = 2;
+    static final long H_GEN = 40, H_TAIL_SEQ = 48, H_TAIL_POS = 56, H_LOG_ID = 64;
+    static final long D_SEQ = 40, D_COUNT = 48, D_FLAGS = 52, D_CRC = 56, D_LOG_ID = 64, D_BLKNOS = 72;
+    static final int MORE = 1;
+    private static final int IO_CHUNK = 1 << 20;
+
+    private final BlockDevice dev;
+    private final Superblock sb;
+    private final int bs;
+    private final long logStart, logBlocks, area;
+    private final int perDescriptor;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final BlockIo io;
+    private MetaSpace space;
+
+    /** Block cache: every block read or written; clean ones are evicted beyond {@code cacheBlocks}. */
+    private final LinkedHashMap<Long, Buf> cache = new LinkedHashMap<>(1024, 0.75f, true);
+    private final int cacheBlocks;
+    /** Blocks changed since the last commit, in first-change order. */
+    private final LinkedHashSet<Long> running = new LinkedHashSet<>();
+    private List<Runnable> runningCommitted = new ArrayList<>(), runningCheckpointed = new ArrayList<>();
+    /** Committed, not yet checkpointed: actions to run when the tail passes them. */
+    private List<Runnable> pendingCheckpointed = new ArrayList<>();
+    private final LinkedHashSet<Long> checkpointDirty = new LinkedHashSet<>();
+
+    private long logId, headerGen, headSeq, headPos, tailSeq, tailPos, usedBlocks;
+    private long commits, checkpoints, recordsReplayed, blocksLogged;
+    private Handle active;
+    private boolean closed;
+
+    private static final class Buf {
+        byte[] cur;        // current image, checksum stamped
+        byte[] logged;     // image of the last commit, not yet written home (null: home is current or never committed)
+        boolean ckpt;      // logged != null
+    }
+
+    private Journal(BlockDevice dev, Superblock sb, MetaSpace space, int cacheBlocks) {
+        this.dev = dev;
+        this.sb = sb;
+        this.bs = sb.blockSize();
+        this.logStart = sb.logStart();
+        this.logBlocks = sb.logBlocks();
+        this.area = logBlocks - FIRST_RECORD;
+        this.perDescriptor = (bs - (int) D_BLKNOS) / 8;
+        this.space = space;
+        this.cacheBlocks = cacheBlocks;
+        this.io = new BlockIo(dev, Math.max(bs, IO_CHUNK));
+    }
+
+    // ------------------------------------------------------------------ format, open, recovery
+
+    /** Writes an empty log (mkfs): header 0 valid with a fresh log id, header 1 and the first record slot zeroed. */
+    static void formatLog(BlockDevice dev, Superblock sb) throws IOException {
+        int bs = sb.blockSize();
+        try (BlockIo io = new BlockIo(dev, bs)) {
+            MemorySegment zero = MemorySegment.ofArray(new byte[bs]);
+            io.write((sb.logStart() + 1) * bs, zero, 0);
+            io.write((sb.logStart() + FIRST_RECORD) * bs, zero, 0);
+            MemorySegment h = MemorySegment.ofArray(new byte[bs]);
+            MetaBlockLayout.init(h, MetaType.LOG_HEADER, sb.logStart(), 0, sb.uuid());
+            h.set(U64, H_GEN, 1);
+            h.set(U64, H_TAIL_SEQ, 1);
+            h.set(U64, H_TAIL_POS, FIRST_RECORD);
+            h.set(U64, H_LOG_ID, ThreadLocalRandom.current().nextLong() | 1);
+            MetaBlockLayout.stampCrc(h);
+            io.write(sb.logStart() * bs, h, 0);
+        }
+    }
+
+    /** What {@link #open} found in the log. */
+    public record Recovery(long transactions, long blocks, long tailSeq) {}
+
+    private Recovery recovery;
+
+    /**
+     * Opens the journal of a volume: reads the log headers and replays every complete transaction from
+     * the tail (writing the images home, FLUSH, then a new header with FUA).
+     */
+    public static Journal open(BlockDevice dev, Superblock sb, MetaSpace space, int cacheBlocks) throws IOException {
+        if (sb.logBlocks() < Mkfs.MIN_LOG_BLOCKS || sb.logStart() < AgHeader.RESERVED_BLOCKS
+                || sb.logStart() + sb.logBlocks() > sb.agLength(0))
+            throw new CorruptMetadataException(0, "superblock", "journal [" + sb.logStart() + ", +" + sb.logBlocks()
+                    + ") is not inside allocation group 0 after its fixed blocks");
+        Journal j = new Journal(dev, sb, space, cacheBlocks);
+        try {
+            j.recovery = j.recover();
+        } catch (IOException | RuntimeException e) {
+            j.io.close();
+            throw e;
+        }
+        return j;
+    }
+
+    public Recovery recovery() { return recovery; }
+
+    private Recovery recover() throws IOException {
+        long[] h0 = readHeader(0), h1 = readHeader(1);
+        long[] h = h0 == null ? h1 : h1 == null ? h0 : (h0[0] >= h1[0] ? h0 : h1);
+        if (h == null)
+            throw new CorruptMetadataException(logStart, MetaType.LOG_HEADER.name(),
+                    "neither journal header (blocks " + logStart + " and " + (logStart + 1) + ") is valid");
+        headerGen = h[0];
+        tailSeq = h[1];
+        tailPos = h[2];
+        logId = h[3];
+        if (tailPos < FIRST_RECORD || tailPos >= logBlocks)
+            throw new CorruptMetadataException(logStart, MetaType.LOG_HEADER.name(), "tail position " + tailPos
+                    + " is outside the record area [" + FIRST_RECORD + ", " + logBlocks + ")");
+        // Scan: collect transactions (record chains) that are complete.
+        long seq = tailSeq, pos = tailPos, txns = 0, blocks = 0;
+        List<long[]> pendingChain = new ArrayList<>();   // {pos, count} of records of the open chain
+        long chainStartSeq = seq, chainStartPos = pos;
+        long endSeq = seq, endPos = pos;
+        long guard = 0;
+        while (guard++ < area + 1) {
+            Rec r = readRecord(pos, seq);
+            if (r == null && pos != FIRST_RECORD) {
+                r = readRecord(FIRST_RECORD, seq);
+                if (r != null) pos = FIRST_RECORD;
+            }
+            if (r == null) break;
+            pendingChain.add(new long[] {pos, r.count});
+            long next = pos + 1 + r.count;
+            seq++;
+            pos = next >= logBlocks ? FIRST_RECORD : next;
+            if ((r.flags & MORE) == 0) {
+                for (long[] rec : pendingChain) blocks += replay(rec[0], (int) rec[1]);
+                txns++;
+                pendingChain.clear();
+                endSeq = seq;
+                endPos = pos;
+            }
+        }
+        // New records start after a gap in sequence numbers, so that no record left in the log (an
+        // incomplete chain, a torn write) can ever be taken for a new one.
+        headSeq = endSeq + area + 1;
+        headPos = endPos;
+        if (txns > 0) dev.flush();
+        writeHeader(headSeq, headPos);
+        tailSeq = headSeq;
+        tailPos = headPos;
+        usedBlocks = 0;
+        recordsReplayed = txns;
+        return new Recovery(txns, blocks, tailSeq);
+    }
+
+    private record Rec(int count, int flags) {}
+
+    /** Reads and checks the record at {@code pos} with sequence {@code seq}; null if none valid. */
+    private Rec readRecord(long pos, long seq) throws IOException {
+        if (pos + 1 > logBlocks) return null;
+        MemorySegment d = io.read((logStart + pos) * bs, bs);
+        byte[] desc = d.toArray(ValueLayout.JAVA_BYTE);
+        MemorySegment ds = MemorySegment.ofArray(desc);
+        try {
+            MetaBlockLayout.verify(ds, logStart + pos, MetaType.LOG_RECORD, 0, sb.uuid());
+        } catch (CorruptMetadataException e) {
+            return null;
+        }
+        if (ds.get(U64, D_SEQ) != seq || ds.get(U64, D_LOG_ID) != logId) return null;
+        int count = ds.get(U32, D_COUNT);
+        if (count < 0 || count > perDescriptor || pos + 1 + count > logBlocks) return null;
+        CRC32C crc = new CRC32C();
+        for (int i = 0; i < count; i++) {
+            long home = ds.get(U64, D_BLKNOS + 8L * i);
+            if (home < 0 || home >= sb.totalBlocks()) return null;
+        }
+        for (long off = 0; off < (long) count * bs; off += IO_CHUNK) {
+            int len = (int) Math.min(IO_CHUNK, (long) count * bs - off);
+            crc.update(io.read((logStart + pos + 1) * bs + off, len).asByteBuffer());
+        }
+        if ((int) crc.getValue() != ds.get(U32, D_CRC)) return null;
+        return new Rec(count, ds.get(U32, D_FLAGS));
+    }
+
+    private long replay(long pos, int count) throws IOException {
+        MemorySegment d = io.read((logStart + pos) * bs, bs);
+        long[] homes = new long[count];
+        for (int i = 0; i < count; i++) homes[i] = d.get(U64, D_BLKNOS + 8L * i);
+        for (int i = 0; i < count; i++) {
+            byte[] img = io.read((logStart + pos + 1 + i) * bs, bs).toArray(ValueLayout.JAVA_BYTE);
+            io.write(homes[i] * bs, MemorySegment.ofArray(img), 0);
+        }
+        return count;
+    }
+
+    /** {gen, tailSeq, tailPos, logId} of header {@code which}, or null if it is not valid. */
+    private long[] readHeader(int which) throws IOException {
+        MemorySegment s = MemorySegment.ofArray(io.read((logStart + which) * bs, bs).toArray(ValueLayout.JAVA_BYTE));
+        try {
+            MetaBlockLayout.verify(s, logStart + which, MetaType.LOG_HEADER, 0, sb.uuid());
+        } catch (CorruptMetadataException e) {
+            return null;
+        }
+        return new long[] {s.get(U64, H_GEN), s.get(U64, H_TAIL_SEQ), s.get(U64, H_TAIL_POS), s.get(U64, H_LOG_ID)};
+    }
+
+    private void writeHeader(long seq, long pos) throws IOException {
+        headerGen++;
+        int which = (int) (headerGen & 1);
+        MemorySegment h = MemorySegment.ofArray(new byte[bs]);
+        MetaBlockLayout.init(h, MetaType.LOG_HEADER, logStart + which, 0, sb.uuid());
+        h.set(U64, H_GEN, headerGen);
+        h.set(U64, H_TAIL_SEQ, seq);
+        h.set(U64, H_TAIL_POS, pos);
+        h.set(U64, H_LOG_ID, logId);
+        MetaBlockLayout.stampCrc(h);
+        io.write((logStart + which) * bs, h, IoRequest.FUA);
+    }
+
+    // ------------------------------------------------------------------ handles
+
+    public void space(MetaSpace s) { this.space = s; }
+    public Superblock superblock() { return sb; }
+    public ReentrantLock lock() { return lock; }
+
+    /** The most distinct blocks one transaction may hold (a quarter of the log's record area). */
+    public long maxTransactionBlocks() { return area / 4; }
+
+    /** Records needed to log {@code n} images: the images plus their descriptors. */
+    private long recordBlocks(long n) { return n + (n + perDescriptor - 1) / perDescriptor + 1; }
+
+    /**
+     * Starts a handle that may change up to {@code reserveBlocks} distinct blocks. Takes the
+     * journal's lock (held until the handle commits or aborts); makes room in the log first.
+     */
+    public Handle begin(int reserveBlocks) throws IOException {
+        if (reserveBlocks < 1 || reserveBlocks > maxTransactionBlocks() / 2)
+            throw new IllegalArgumentException("reserveBlocks (" + reserveBlocks + ") must be in [1, "
+                    + maxTransactionBlocks() / 2 + "] for a journal of " + logBlocks + " blocks");
+        lock.lock();
+        try {
+            if (closed) throw new IOException("journal of " + dev.describe() + " is closed");
+            if (active != null) throw new IllegalStateException("a handle is already active on this thread: " + active);
+            if (running.size() + reserveBlocks > maxTransactionBlocks()) commitLocked();
+            if (usedBlocks + 2 * recordBlocks(running.size() + reserveBlocks) > area) {
+                commitLocked();
+                checkpointLocked();
+            }
+            active = new Handle(reserveBlocks);
+            return active;
+        } catch (IOException | RuntimeException e) {
+            lock.unlock();
+            throw e;
+        }
+    }
+
+    /** The handle this thread holds, if any (for code that nests within an operation). */
+    public Handle active() {
+        return lock.isHeldByCurrentThread() ? active : null;
+    }
+
+    /** One file system operation's changes: see {@link Journal}. */
+    public final class Handle implements Txn, AutoCloseable {
+        private final int reserve;
+        private final Map<Long, Object> undo = new HashMap<>();   // blkno -> previous Buf state or ABSENT
+        private int added;
+        private final List<Runnable> committed = new ArrayList<>(), checkpointed = new ArrayList<>(), aborted = new ArrayList<>();
+        private boolean done;
+
+        private Handle(int reserve) { this.reserve = reserve; }
+
+        @Override public Superblock superblock() { return sb; }
+        @Override public int blockSize() { return bs; }
+        @Override public java.util.UUID volumeUuid() { return sb.uuid(); }
+
+        @Override
+        public MetaBlock read(long blkno, MetaType type, long owner) throws IOException {
+            check();
+            if (blkno < 0 || blkno >= sb.totalBlocks())
+                throw MetaBlockLayout.corrupt(blkno, type, "block number is beyond the end of the volume (" + sb.totalBlocks() + " blocks)");
+            Buf b = cache.get(blkno);
+            byte[] img;
+            if (b == null) {
+                img = io.read(blkno * bs, bs).toArray(ValueLayout.JAVA_BYTE);
+                MetaBlockLayout.verify(MemorySegment.ofArray(img), blkno, type, owner, sb.uuid());
+                b = new Buf();
+                b.cur = img;
+                cache.put(blkno, b);
+                evict();
+                return new MetaBlock(blkno, MemorySegment.ofArray(img.clone()));
+            }
+            MemorySegment seg = MemorySegment.ofArray(b.cur.clone());
+            MetaBlockLayout.verify(seg, blkno, type, owner, sb.uuid());
+            return new MetaBlock(blkno, seg);
+        }
+
+        @Override
+        public MetaBlock allocate(MetaType type, long owner) throws IOException {
+            check();
+            long b = space.allocMeta(this, type, owner);
+            MemorySegment seg = MemorySegment.ofArray(new byte[bs]);
+            MetaBlockLayout.init(seg, type, b, owner, sb.uuid());
+            return new MetaBlock(b, seg);
+        }
+
+        @Override
+        public void write(MetaBlock block) throws IOException {
+            check();
+            long blkno = block.blkno();
+            if (block.size() != bs) throw new IllegalArgumentException("block " + blkno + " is " + block.size() + " bytes, not " + bs);
+            if (blkno < 0 || blkno >= sb.totalBlocks())
+                throw new IllegalArgumentException("block " + blkno + " is beyond the end of the volume (" + sb.totalBlocks() + " blocks)");
+            if (blkno >= logStart && blkno < logStart + logBlocks)
+                throw new IllegalArgumentException("block " + blkno + " lies in the journal [" + logStart + ", +" + logBlocks + ")");
+            touch(blkno);
+            MetaBlockLayout.stampCrc(block.segment());
+            Buf b = cache.get(blkno);
+            if (b == null) { b = new Buf(); cache.put(blkno, b); }
+            b.cur = block.segment().toArray(ValueLayout.JAVA_BYTE);
+        }
+
+        @Override
+        public void free(long blkno) throws IOException {
+            check();
+            Buf b = cache.get(blkno);
+            int magic = b == null ? 0 : MemorySegment.ofArray(b.cur).get(U32, 0);
+            touch(blkno);
+            cache.remove(blkno);
+            checkpointDirty.remove(blkno);
+            running.remove(blkno);
+            space.freeMeta(this, blkno, magic == 0 ? MetaType.of("????", "unknown block") : typeOf(magic));
+        }
+
+        /** Remembers the before-state of {@code blkno} the first time this handle changes it. */
+        private void touch(long blkno) {
+            if (undo.containsKey(blkno)) return;
+            Buf b = cache.get(blkno);
+            boolean wasRunning = running.contains(blkno);
+            if (!wasRunning) {
+                if (added + 1 > reserve)
+                    throw new IllegalStateException("handle changed more than its reservation of " + reserve
+                            + " blocks (block " + blkno + "): the operation is aborted, nothing was changed");
+                added++;
+                running.add(blkno);
+            }
+            undo.put(blkno, new Before(b == null ? null : b.cur, b == null ? null : b.logged, wasRunning,
+                    checkpointDirty.contains(blkno)));
+        }
+
+        @Override public void onCommitted(Runnable r) { committed.add(r); }
+        @Override public void onCheckpointed(Runnable r) { checkpointed.add(r); }
+        @Override public void onAbort(Runnable r) { aborted.add(r); }
+
+        /** Ends the handle: its changes join the running transaction (durable at the next commit). */
+        public void commit() throws IOException {
+            check();
+            done = true;
+            active = null;
+            try {
+                runningCommitted.addAll(committed);
+                runningCheckpointed.addAll(checkpointed);
+                if (running.size() >= maxTransactionBlocks()) commitLocked();
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        /** Undoes every change of this handle and ends it. */
+        public void abort() {
+            if (done) return;
+            done = true;
+            active = null;
+            try {
+                for (var e : undo.entrySet()) {
+                    long blkno = e.getKey();
+                    Before p = (Before) e.getValue();
+                    if (p.cur == null) cache.remove(blkno);
+                    else {
+                        Buf b = cache.get(blkno);
+                        if (b == null) { b = new Buf(); cache.put(blkno, b); }
+                        b.cur = p.cur;
+                        b.logged = p.logged;
+                    }
+                    if (!p.running) running.remove(blkno); else running.add(blkno);
+                    if (p.ckpt) checkpointDirty.add(blkno); else checkpointDirty.remove(blkno);
+                }
+                for (Runnable r : aborted) r.run();
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        /** Aborts unless committed: {@code try (var h = journal.begin(n)) { ...; h.commit(); }}. */
+        @Override
+        public void close() { abort(); }
+
+        private void check() {
+            if (done) throw new IllegalStateException("handle already ended");
+            if (!lock.isHeldByCurrentThread()) throw new IllegalStateException("handle used from another thread");
+        }
+
+        @Override public String toString() { return "Handle[reserve " + reserve + ", changed " + undo.size() + "]"; }
+    }
+
+    private record Before(byte[] cur, byte[] logged, boolean running, boolean ckpt) {}
+
+    private static final Map<Integer, MetaType> TYPES = new HashMap<>();
+    static {
+        for (MetaType t : List.of(MetaType.FREE_BY_BLOCK, MetaType.FREE_BY_SIZE, MetaType.INODE_BTREE, MetaType.EXTENT_BTREE,
+                MetaType.REFCOUNT_BTREE, MetaType.DIR_BTREE, MetaType.XATTR, MetaType.SYMLINK, AgHeader.TYPE))
+            TYPES.put(t.magic(), t);
+    }
+
+    private static MetaType typeOf(int magic) {
+        MetaType t = TYPES.get(magic);
+        return t != null ? t : new MetaType(magic, "block with magic " + MetaType.describeMagic(magic));
+    }
+
+    private void evict() {
+        if (cache.size() <= cacheBlocks) return;
+        Iterator<Map.Entry<Long, Buf>> it = cache.entrySet().iterator();
+        while (cache.size() > cacheBlocks && it.hasNext()) {
+            var e = it.next();
+            long blkno = e.getKey();
+            if (running.contains(blkno) || checkpointDirty.contains(blkno)) continue;
+            if (active != null && active.undo.containsKey(blkno)) continue;
+            it.remove();
+        }
+    }
+
+    // ------------------------------------------------------------------ commit and checkpoint
+
+    /** Makes every finished handle durable: commits the running transaction and waits for it. */
+    public void force() throws IOException {
+        lock.lock();
+        try {
+            if (active != null && lock.getHoldCount() > 1)
+                throw new IllegalStateException("force() inside an active handle");
+            commitLocked();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Commits and checkpoints: afterwards the log is empty and every block is home. */
+    public void checkpoint() throws IOException {
+        lock.lock();
+        try {
+            commitLocked();
+            checkpointLocked();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void commitLocked() throws IOException {
+        if (running.isEmpty()) {
+            runAll(runningCommitted);
+            runningCommitted = new ArrayList<>();
+            pendingCheckpointed.addAll(runningCheckpointed);
+            runningCheckpointed = new ArrayList<>();
+            return;
+        }
+        long[] blknos = running.stream().mapToLong(Long::longValue).toArray();
+        // Worst case: the record chain plus the end of the area skipped by a wrap. Checkpointing
+        // writes only committed images home, so it is safe with a running transaction.
+        if (usedBlocks + 2 * recordBlocks(blknos.length) > area) checkpointLocked();
+        int records = (blknos.length + perDescriptor - 1) / perDescriptor;
+        boolean first = true;
+        for (int r = 0; r < records; r++) {
+            int from = r * perDescriptor, n = Math.min(perDescriptor, blknos.length - from);
+            long pos = headPos;
+            if (pos + 1 + n > logBlocks) {      // does not fit before the end: wrap
+                usedBlocks += logBlocks - pos;
+                pos = FIRST_RECORD;
+            }
+            byte[] rec = new byte[(n + 1) * bs];
+            MemorySegment rs = MemorySegment.ofArray(rec);
+            CRC32C crc = new CRC32C();
+            for (int i = 0; i < n; i++) {
+                Buf b = cache.get(blknos[from + i]);
+                System.arraycopy(b.cur, 0, rec, (i + 1) * bs, bs);
+            }
+            crc.update(rec, bs, n * bs);
+            MemorySegment d = rs.asSlice(0, bs);
+            MetaBlockLayout.init(d, MetaType.LOG_RECORD, logStart + pos, 0, sb.uuid());
+            d.set(U64, D_SEQ, headSeq);
+            d.set(U32, D_COUNT, n);
+            d.set(U32, D_FLAGS, r < records - 1 ? MORE : 0);
+            d.set(U32, D_CRC, (int) crc.getValue());
+            d.set(U64, D_LOG_ID, logId);
+            for (int i = 0; i < n; i++) d.set(U64, D_BLKNOS + 8L * i, blknos[from + i]);
+            MetaBlockLayout.stampCrc(d);
+            for (int off = 0; off < rec.length; off += IO_CHUNK) {
+                int len = Math.min(IO_CHUNK, rec.length - off);
+                int flags = IoRequest.FUA | (first ? IoRequest.PREFLUSH : 0);
+                first = false;
+                io.write((logStart + pos) * bs + off, rs.asSlice(off, len), flags);
+            }
+            headSeq++;
+            headPos = pos + 1 + n;
+            if (headPos >= logBlocks) headPos = FIRST_RECORD;
+            usedBlocks += 1 + n;
+        }
+        for (long blkno : blknos) {
+            Buf b = cache.get(blkno);
+            b.logged = b.cur;
+            checkpointDirty.add(blkno);
+        }
+        running.clear();
+        commits++;
+        blocksLogged += blknos.length;
+        List<Runnable> done = runningCommitted;
+        runningCommitted = new ArrayList<>();
+        pendingCheckpointed.addAll(runningCheckpointed);
+        runningCheckpointed = new ArrayList<>();
+        runAll(done);
+    }
+
+    private void checkpointLocked() throws IOException {
+        if (!checkpointDirty.isEmpty()) {
+            long[] order = checkpointDirty.stream().mapToLong(Long::longValue).sorted().toArray();
+            for (long blkno : order) {
+                Buf b = cache.get(blkno);
+                io.write(blkno * bs, MemorySegment.ofArray(b.logged), 0);
+                b.logged = null;
+            }
+            checkpointDirty.clear();
+            dev.flush();
+        }
+        if (tailSeq != headSeq) {
+            writeHeader(headSeq, headPos);
+            tailSeq = headSeq;
+            tailPos = headPos;
+        }
+        usedBlocks = 0;
+        checkpoints++;
+        List<Runnable> done = pendingCheckpointed;
+        pendingCheckpointed = new ArrayList<>();
+        runAll(done);
+        evict();
+    }
+
+    private static void runAll(List<Runnable> rs) {
+        for (Runnable r : rs) r.run();
+    }
+
+    /** Commits, checkpoints and closes (clean unmount: recovery then finds nothing to replay). */
+    @Override
+    public void close() throws IOException {
+        lock.lock();
+        try {
+            if (closed) return;
+            if (active != null) throw new IllegalStateException("close with an active handle: " + active);
+            commitLocked();
+            checkpointLocked();
+            closed = true;
+        } finally {
+            lock.unlock();
+            if (closed) io.close();
+        }
+    }
+
+    /** Closes without writing anything (a simulated crash or a failed device): nothing is flushed. */
+    public void abandon() {
+        lock.lock();
+        try {
+            if (!closed) { closed = true; io.close(); }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public record Stats(long commits, long checkpoints, long blocksLogged, long logUsedBlocks, long logAreaBlocks,
+                        long cachedBlocks, long runningBlocks) {}
+
+    public Stats stats() {
+        lock.lock();
+        try {
+            return new Stats(commits, checkpoints, blocksLogged, usedBlocks, area, cache.size(), running.size());
+        } finally {
+            lock.unlock();
+        }
+    }
+}
