@@ -187,9 +187,51 @@ public final class SimDevice implements BlockDevice {
         }
     }
 
+    /**
+     * Cuts the power during a later request: counting from now, the {@code nth} (from 1) write,
+     * flush or discard is the last one the device sees. A write at the cut lands in the volatile
+     * cache only (its FUA is lost with the power, so {@link #crash()} may lose or tear it) and fails
+     * with EIO, like every request after it, until {@link #crash()} reboots the device. For crash
+     * campaigns: a crash in the middle of a sequence of synchronous, FUA or flushed writes.
+     */
+    public void powerCutAt(long nth) {
+        if (nth < 1) throw new IllegalArgumentException("nth (" + nth + ") must be at least 1");
+        lock.lock();
+        try {
+            cutCountdown = nth;
+            powerOff = false;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether a {@link #powerCutAt} cut has happened (and no crash() since). */
+    public boolean powerOff() {
+        lock.lock();
+        try {
+            return powerOff;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private long cutCountdown;
+    private boolean powerOff;
+
     /** Performs one request under the lock; returns the result (bytes or negative errno). */
     private long perform(IoRequest r, long n) {
         IoOp op = r.op();
+        if (powerOff) return fail(r, "sim " + op.name().toLowerCase() + " (power cut)", Errno.EIO);
+        if (cutCountdown > 0 && op != IoOp.READ && --cutCountdown == 0) {
+            powerOff = true;
+            if (op == IoOp.WRITE) {
+                long len = r.length();
+                MemorySegment data = gather(r, len);
+                if (r.hasFlag(IoRequest.PREFLUSH)) cache.flush();
+                cache.write(r.offset(), data, !volatileCache, r.hasFlag(IoRequest.ATOMIC));
+            }
+            return fail(r, "sim " + op.name().toLowerCase() + " (power cut)", Errno.EIO);
+        }
         int errno = faults.errnoFor(n, op, r.offset(), r.length());
         if (errno != 0) return fail(r, "sim " + op.name().toLowerCase(), errno);
         try {
@@ -286,6 +328,8 @@ public final class SimDevice implements BlockDevice {
         try {
             checkOpen("crash()");
             awaitIdle("crash()");
+            powerOff = false;
+            cutCountdown = 0;
             return cache.crash(random.nextLong());
         } finally {
             lock.unlock();
@@ -304,6 +348,8 @@ public final class SimDevice implements BlockDevice {
         try {
             checkOpen("crash(" + crashSeed + ")");
             awaitIdle("crash(" + crashSeed + ")");
+            powerOff = false;
+            cutCountdown = 0;
             return cache.crash(crashSeed);
         } finally {
             lock.unlock();

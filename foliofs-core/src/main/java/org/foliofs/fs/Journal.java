@@ -279,9 +279,9 @@ public final class Journal implements AutoCloseable {
      * journal's lock (held until the handle commits or aborts); makes room in the log first.
      */
     public Handle begin(int reserveBlocks) throws IOException {
-        if (reserveBlocks < 1 || reserveBlocks > maxTransactionBlocks() / 2)
+        if (reserveBlocks < 1 || reserveBlocks > maxTransactionBlocks())
             throw new IllegalArgumentException("reserveBlocks (" + reserveBlocks + ") must be in [1, "
-                    + maxTransactionBlocks() / 2 + "] for a journal of " + logBlocks + " blocks");
+                    + maxTransactionBlocks() + "] for a journal of " + logBlocks + " blocks");
         lock.lock();
         try {
             if (closed) throw new IOException("journal of " + dev.describe() + " is closed");
