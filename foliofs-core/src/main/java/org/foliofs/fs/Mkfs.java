@@ -81,6 +81,11 @@ public final class Mkfs {
         long minAg = roundUp(MIN_AG_BLOCKS, align);
         int agCount = opts.agCount() != 0 ? opts.agCount() : deriveAgCount(total, minAg, bs);
         long agBlocks = total / agCount / align * align;
+        long minLog = opts.logBlocks() != 0 ? opts.logBlocks() : MIN_LOG_BLOCKS;
+        while (opts.agCount() == 0 && agCount > 1 && agBlocks < AgHeader.RESERVED_BLOCKS + minLog + MIN_AG_FREE) {
+            agCount--;   // derived: fewer, larger groups so that group 0 holds the journal
+            agBlocks = total / agCount / align * align;
+        }
         if (agBlocks < minAg)
             throw new IllegalArgumentException("device too small: " + bytes + " bytes (" + total + " blocks of " + bs
                     + ") cannot hold " + agCount + " allocation group(s) of at least " + minAg + " blocks; need at least "
@@ -94,11 +99,11 @@ public final class Mkfs {
         long logBlocks = opts.logBlocks() != 0 ? opts.logBlocks()
                 : Math.min(Math.max(DEFAULT_MIN_LOG_BLOCKS, Math.min(total / 32, (64L << 20) / bs)),
                         ag0 - AgHeader.RESERVED_BLOCKS - MIN_AG_FREE);
-        if (logBlocks < MIN_LOG_BLOCKS)
+        if (opts.logBlocks() != 0 && logBlocks < MIN_LOG_BLOCKS)
             throw new IllegalArgumentException("logBlocks (" + logBlocks + ") must be at least " + MIN_LOG_BLOCKS);
-        if (AgHeader.RESERVED_BLOCKS + logBlocks + MIN_AG_FREE > ag0)
+        if (logBlocks < MIN_LOG_BLOCKS || AgHeader.RESERVED_BLOCKS + logBlocks + MIN_AG_FREE > ag0)
             throw new IllegalArgumentException("device too small: allocation group 0 (" + ag0 + " blocks of " + bs
-                    + ") cannot hold the journal (" + logBlocks + " blocks) and " + MIN_AG_FREE
+                    + ") cannot hold the journal (" + Math.max(logBlocks, MIN_LOG_BLOCKS) + " blocks) and " + MIN_AG_FREE
                     + " free blocks; use a larger size, fewer groups or a smaller journal");
         Superblock sb = new Superblock(SuperblockLayout.MAJOR, SuperblockLayout.MINOR,
                 opts.uuid() != null ? opts.uuid() : UUID.randomUUID(), bs, agCount, agBlocks, total,

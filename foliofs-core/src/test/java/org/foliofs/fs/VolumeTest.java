@@ -84,8 +84,14 @@ class VolumeTest {
         try (SimDevice dev = device(512L << 10)) {
             assertThat(Mkfs.format(dev, Mkfs.Options.defaults().withBlockSize(1024)).agCount()).isEqualTo(4);
         }
+        try (SimDevice dev = device(512L << 10)) {
+            assertThat(Mkfs.format(dev, Mkfs.Options.defaults()).agCount()).isEqualTo(1);   // 2 groups leave no room for the journal
+        }
         try (SimDevice dev = device(256L << 10)) {
-            assertThat(Mkfs.format(dev, Mkfs.Options.defaults()).agCount()).isEqualTo(1);
+            assertThatThrownBy(() -> Mkfs.format(dev, Mkfs.Options.defaults()))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("device too small: allocation group 0 (64 blocks of 4096) cannot hold the journal (64 blocks) and 16 "
+                            + "free blocks; use a larger size, fewer groups or a smaller journal");
         }
     }
 
