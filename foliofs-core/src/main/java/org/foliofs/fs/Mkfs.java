@@ -23,7 +23,7 @@ public final class Mkfs {
     /** Smallest journal, in blocks, and the free blocks group 0 must keep besides it. */
     public static final long MIN_LOG_BLOCKS = 64, MIN_AG_FREE = 16;
     /** The derived journal is at least this long when group 0 has room (1/32 of the volume, at most 64 MiB). */
-    static final long DEFAULT_MIN_LOG_BLOCKS = 512;
+    static final long DEFAULT_MIN_LOG_BLOCKS = 1024;
     /** The root directory: the first inode of group 0. */
     public static final long ROOT_INO = 1;
 
@@ -62,7 +62,7 @@ public final class Mkfs {
         public Options withSize(long v) { return new Options(blockSize, agCount, v, label, uuid, logBlocks); }
         public Options withLabel(String v) { return new Options(blockSize, agCount, size, v, uuid, logBlocks); }
         public Options withUuid(UUID v) { return new Options(blockSize, agCount, size, label, v, logBlocks); }
-        /** Journal length in blocks; 0 derives it (1/32 of the volume, at least 512 blocks and at most 64 MiB, within group 0). */
+        /** Journal length in blocks; 0 derives it (1/32 of the volume, at least 1024 blocks and at most 64 MiB, within group 0). */
         public Options withLogBlocks(long v) { return new Options(blockSize, agCount, size, label, uuid, v); }
     }
 

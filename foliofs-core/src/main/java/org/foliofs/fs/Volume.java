@@ -58,6 +58,19 @@ public final class Volume {
      */
     public static Volume open(BlockDevice dev) throws IOException {
         List<String> warnings = new ArrayList<>();
+        Superblock sb = readSuperblock(dev, warnings);
+        List<AgHeader> groups = new ArrayList<>(sb.agCount());
+        try (DeviceMetaStore store = new DeviceMetaStore(dev, sb.blockSize(), sb.uuid(), MetaAllocator.none())) {
+            for (int agno = 0; agno < sb.agCount(); agno++) groups.add(checkGroup(store, sb, agno));
+        }
+        return new Volume(sb, groups, warnings);
+    }
+
+    /**
+     * Reads and checks the superblock of {@code dev} (falling back to a backup, noted in {@code
+     * warnings}) and checks it against the device (size, logical block size).
+     */
+    public static Superblock readSuperblock(BlockDevice dev, List<String> warnings) throws IOException {
         Superblock sb;
         try (BlockIo io = new BlockIo(dev, readUnit(dev))) {
             sb = readSuperblock(io, warnings);
@@ -69,11 +82,7 @@ public final class Volume {
         if (sb.blockSize() % dev.logicalBlockSize() != 0)
             throw new VolumeFormatException("block size " + sb.blockSize() + " is not a multiple of the logical block size ("
                     + dev.logicalBlockSize() + ") of " + dev.describe());
-        List<AgHeader> groups = new ArrayList<>(sb.agCount());
-        try (DeviceMetaStore store = new DeviceMetaStore(dev, sb.blockSize(), sb.uuid(), MetaAllocator.none())) {
-            for (int agno = 0; agno < sb.agCount(); agno++) groups.add(checkGroup(store, sb, agno));
-        }
-        return new Volume(sb, groups, warnings);
+        return sb;
     }
 
     private static int readUnit(BlockDevice dev) {
