@@ -35,10 +35,14 @@ class DirectoryTest {
     static final long DIR_INO = Inode.make(0, 100);
 
     static long seed(String test) {
+        return seed("DirectoryTest", test);
+    }
+
+    static long seed(String testClass, String test) {
         String prop = System.getProperty("foliofs.seed");
         long seed = prop != null ? Long.parseLong(prop) : new Random().nextLong();
-        System.out.println(test + " seed=" + seed + " (replay: mvn -o -pl foliofs-core test -Dtest=DirectoryTest"
-                + " -Dfoliofs.seed=" + seed + ")");
+        System.out.println(testClass + "." + test + " seed=" + seed + " (replay: mvn -o -pl foliofs-core test -Dtest="
+                + testClass + " -Dfoliofs.seed=" + seed + ")");
         return seed;
     }
 
