@@ -200,7 +200,7 @@ public final class Refcounts {
     private List<long[]> collect(BTree<RefcountOps.Rec> t, int agno, long a, long b, boolean cow) throws IOException {
         long flag = cow ? COW_FLAG : 0;
         List<long[]> out = new ArrayList<>();
-        BTree<RefcountOps.Rec>.Cursor c = t.seekLE(flag | a);
+        BTree<RefcountOps.Rec>.Cursor c = t.seekLE(flag | (a - 1));   // a record ending exactly at a touches the range
         if (!c.valid() || (c.key() & COW_FLAG) != flag) c = t.seekGE(flag | a);
         long prevEnd = 0;
         for (; c.valid() && (c.key() & COW_FLAG) == flag; c.next()) {
