@@ -219,8 +219,10 @@ public final class Allocator implements MetaSpace {
             throw new BusyException("no free extent of " + minLen + " blocks that is not busy: " + freeBlocks()
                     + " blocks free on the volume, " + busy.blocks() + " of them busy (freed by transactions not yet"
                     + " committed or checkpointed); checkpoint the journal and retry");
+        long longest = longestFree(tx);
         throw new NoSpaceException("no free extent of " + minLen + " blocks: " + freeBlocks()
-                + " blocks free on the volume, longest free extent " + longestFree(tx) + " blocks");
+                + " blocks free on the volume, longest free extent " + longest + " blocks"
+                + (longest >= minLen ? " (kept to refill the free-space trees' AGFL)" : ""));
     }
 
     private long longestFree(Txn tx) throws IOException {
@@ -259,7 +261,6 @@ public final class Allocator implements MetaSpace {
             if (s + m <= gr) continue;
             long from = Math.max(s, gr);
             if (s + m - from < minLen) continue;
-            boolean found = false;
             for (long[] p : busy.idle(o.agStart + from, s + m - from)) {
                 if (p[1] >= minLen) {
                     long x = p[0] - o.agStart, len = Math.min(p[1], maxLen);
@@ -267,7 +268,7 @@ public final class Allocator implements MetaSpace {
                     return new long[] {p[0], len};
                 }
             }
-            if (!found) o.sawBusy = true;
+            o.sawBusy = true;     // long enough, but not without busy blocks
         }
         return null;
     }
@@ -733,7 +734,7 @@ public final class Allocator implements MetaSpace {
      * Checks every group: both trees structurally ({@link BTree#verify()}), that they hold the same
      * extents, ascending, not touching, inside the group's free area; the header's counts, longest
      * extent and levels; the AGFL (inside the group, not the header or superblock, not free, no
-     * duplicates, within its low/high bounds is not required); and the in-memory counters.
+     * duplicates); and the in-memory counters.
      */
     public List<GroupShape> verify(Txn tx) throws IOException {
         if (op != null) throw new IllegalStateException("verify during an operation on group " + op.h.agno);

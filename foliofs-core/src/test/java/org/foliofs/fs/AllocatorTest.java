@@ -498,7 +498,7 @@ class AllocatorTest {
             assertThat(r).containsExactly(goal, 16);
             long[] next = v.alloc(0, goal, 4, 16);          // goal taken: the next free blocks after it
             assertThat(next).containsExactly(goal + 16, 16);
-            long[] small = v.alloc(1, -1, 1, 1);          // best fit in group 1: the small hole before the goal? no: by size
+            long[] small = v.alloc(1, -1, 1, 1);          // no goal: best fit by size in the hinted group
             assertThat(v.alloc.agOf(small[0])).isEqualTo(1);
             v.verify();
         }
