@@ -358,6 +358,7 @@ public final class Journal implements AutoCloseable {
             if (blkno >= logStart && blkno < logStart + logBlocks)
                 throw new IllegalArgumentException("block " + blkno + " lies in the journal [" + logStart + ", +" + logBlocks + ")");
             touch(blkno);
+            running.add(blkno);   // again, if this handle freed the block earlier (free takes it out)
             MetaBlockLayout.stampCrc(block.segment());
             Buf b = cache.get(blkno);
             if (b == null) { b = new Buf(); cache.put(blkno, b); }
