@@ -1,0 +1,663 @@
+package org.foliofs.fs;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+import org.foliofs.device.BlockDevice;
+import org.foliofs.device.DeviceException;
+
+/**
+ * A mounted FolioFS volume: the namespace (by inode number, like FUSE's low-level API) on top of the
+ * journal, the allocator, inodes, extent maps and directories.
+ *
+ * <p>Every operation is one journal handle (or, for freeing a large file, a sequence of handles each
+ * leaving a consistent state), so each is atomic across a crash; {@link #sync()} makes every finished
+ * operation durable. Operations run one at a time under the journal lock (the metadata lock; data
+ * I/O does not take it).
+ *
+ * <p>Orphans: an inode whose last link goes while it is open stays allocated, listed in the hidden
+ * orphan directory (inode {@link #ORPHANAGE_INO}); the last {@link #close(long)} frees it, and so does
+ * the next mount after a crash.
+ *
+ * <p>Errors: the standard {@code java.nio.file} exceptions naming the file ({@link NoSuchFileException},
+ * {@link FileAlreadyExistsException}, {@link DirectoryNotEmptyException}, {@link NotDirectoryException},
+ * {@link FileSystemException} with a reason), {@link NoSpaceException} for ENOSPC,
+ * {@link CorruptMetadataException} for corruption. A device error while writing metadata shuts the
+ * file system down: every later call fails, and the next mount recovers from the journal.
+ */
+public final class FolioFs implements AutoCloseable {
+    public static final long ROOT_INO = Mkfs.ROOT_INO;
+    /** Hidden directory of orphaned inodes (entries named by inode number in hex). */
+    public static final long ORPHANAGE_INO = 2;
+    /** rename flags (as renameat2). */
+    public static final int RENAME_NOREPLACE = 1, RENAME_EXCHANGE = 2;
+
+    private final BlockDevice dev;
+    private final Superblock sb;
+    private final Journal journal;
+    private final Allocator alloc;
+    private final Refcounts refs;
+    private final int reserve;
+    private final Map<Long, Integer> openCount = new HashMap<>();   // guarded by journal lock
+    private volatile IOException shutdown;
+    private final List<String> mountLog = new ArrayList<>();
+
+    /** Attributes of an inode (a snapshot). */
+    public record Attr(long ino, int mode, int nlink, int uid, int gid, long size, long blocks, long atime, long mtime,
+                       long ctime, long btime, int flags, long generation, int writeMode) {
+        public boolean isDir() { return (mode & Inode.S_IFMT) == Inode.S_IFDIR; }
+        public boolean isRegular() { return (mode & Inode.S_IFMT) == Inode.S_IFREG; }
+        public boolean isSymlink() { return (mode & Inode.S_IFMT) == Inode.S_IFLNK; }
+
+        static Attr of(Inode i) {
+            return new Attr(i.ino, i.mode, i.nlink, i.uid, i.gid, i.size, i.blocks, i.atime, i.mtime, i.ctime, i.btime, i.flags,
+                    i.generation, i.writeMode);
+        }
+    }
+
+    /** statfs. */
+    public record StatFs(int blockSize, long totalBlocks, long freeBlocks, long availableBlocks, long inodes, int nameMax) {}
+
+    private FolioFs(BlockDevice dev, Superblock sb, Journal journal, Allocator alloc) {
+        this.dev = dev;
+        this.sb = sb;
+        this.journal = journal;
+        this.alloc = alloc;
+        this.refs = new Refcounts(sb);
+        this.reserve = (int) Math.max(1, Math.min(64, journal.maxTransactionBlocks() / 4));
+    }
+
+    /** Formats {@code dev} (mkfs), creates the root directory and returns the mounted volume. */
+    public static FolioFs format(BlockDevice dev, Mkfs.Options opts) throws IOException {
+        Superblock sb = Mkfs.format(dev, opts);
+        FolioFs fs = open(dev, sb);
+        try {
+            fs.op(h -> {
+                long now = now();
+                Inode root = Inodes.allocateAt(h, ROOT_INO, Inode.S_IFDIR | 0755, now);
+                root.nlink = 2;
+                root.parent = ROOT_INO;
+                Inodes.put(h, root);
+                Inode orph = Inodes.allocateAt(h, ORPHANAGE_INO, Inode.S_IFDIR | 0700, now);
+                orph.nlink = 1;
+                orph.parent = ORPHANAGE_INO;
+                Inodes.put(h, orph);
+                return null;
+            });
+            fs.journal.checkpoint();
+        } catch (IOException | RuntimeException e) {
+            fs.journal.abandon();
+            throw e;
+        }
+        return fs;
+    }
+
+    /**
+     * Mounts the volume on {@code dev}: reads the superblock (falling back to a backup), replays the
+     * journal, loads the allocator's counters and frees orphans left by a crash.
+     */
+    public static FolioFs mount(BlockDevice dev) throws IOException {
+        List<String> warnings = new ArrayList<>();
+        Superblock sb = Volume.readSuperblock(dev, warnings);
+        FolioFs fs = open(dev, sb);
+        fs.mountLog.addAll(warnings);
+        try {
+            Journal.Recovery r = fs.journal.recovery();
+            if (r.transactions() > 0)
+                fs.mountLog.add("journal recovery replayed " + r.transactions() + " transactions (" + r.blocks() + " blocks)");
+            int freed = fs.freeOrphans();
+            if (freed > 0) fs.mountLog.add("freed " + freed + " orphaned inodes");
+        } catch (IOException | RuntimeException e) {
+            fs.journal.abandon();
+            throw e;
+        }
+        return fs;
+    }
+
+    private static FolioFs open(BlockDevice dev, Superblock sb) throws IOException {
+        Allocator alloc = new Allocator(sb);
+        Journal j = Journal.open(dev, sb, alloc, 16384);
+        FolioFs fs = new FolioFs(dev, sb, j, alloc);
+        try {
+            fs.op(h -> { alloc.init(h); return null; });
+        } catch (IOException | RuntimeException e) {
+            j.abandon();
+            throw e;
+        }
+        return fs;
+    }
+
+    public Superblock superblock() { return sb; }
+    public Journal journal() { return journal; }
+    public Allocator allocator() { return alloc; }
+    public Refcounts refcounts() { return refs; }
+    public BlockDevice device() { return dev; }
+    public int blockSize() { return sb.blockSize(); }
+    /** What mount did besides the usual: backup superblock used, journal replayed, orphans freed. */
+    public List<String> mountLog() { return List.copyOf(mountLog); }
+
+    // ------------------------------------------------------------------ operations
+
+    @FunctionalInterface
+    public interface Body<T> {
+        T run(Journal.Handle h) throws IOException;
+    }
+
+    /** Runs {@code body} as one atomic operation (one handle); retries once after a checkpoint on busy extents. */
+    public <T> T op(Body<T> body) throws IOException {
+        return op(reserve, body);
+    }
+
+    public <T> T op(int reserveBlocks, Body<T> body) throws IOException {
+        checkAlive();
+        for (int attempt = 0; ; attempt++) {
+            Journal.Handle h = journal.begin(reserveBlocks);
+            try {
+                T r = body.run(h);
+                h.commit();
+                return r;
+            } catch (BusyException e) {
+                h.abort();
+                if (attempt > 0) throw e;
+                journal.checkpoint();
+            } catch (DeviceException e) {
+                h.abort();
+                throw shutDown(e);
+            } catch (IOException | RuntimeException | Error e) {
+                h.abort();
+                throw e;
+            }
+        }
+    }
+
+    private IOException shutDown(DeviceException e) {
+        if (shutdown == null) shutdown = new IOException("file system on " + dev.describe() + " shut down after a device error: "
+                + e.getMessage(), e);
+        return e;
+    }
+
+    private void checkAlive() throws IOException {
+        IOException s = shutdown;
+        if (s != null) throw new IOException(s.getMessage(), s);
+    }
+
+    /** Makes every finished operation durable (journal commit with PREFLUSH + FUA). */
+    public void sync() throws IOException {
+        checkAlive();
+        try {
+            journal.force();
+        } catch (DeviceException e) {
+            throw shutDown(e);
+        }
+    }
+
+    static long now() {
+        java.time.Instant t = java.time.Instant.now();
+        return t.getEpochSecond() * 1_000_000_000L + t.getNano();
+    }
+
+    private static byte[] name(String n) { return n.getBytes(StandardCharsets.UTF_8); }
+
+    private static String path(long dir, String name) { return "inode " + dir + "/" + name; }
+
+    private static Inode dirInode(Txn h, long dir) throws IOException {
+        Inode d = Inodes.get(h, dir);
+        if (!d.isDir()) throw new NotDirectoryException("inode " + dir);
+        return d;
+    }
+
+    public Attr getattr(long ino) throws IOException {
+        return op(h -> Attr.of(Inodes.get(h, ino)));
+    }
+
+    /** The inode named {@code name} in directory {@code dir}. */
+    public long lookup(long dir, String name) throws IOException {
+        return op(h -> {
+            Inode d = dirInode(h, dir);
+            if (name.equals(".")) return dir;
+            if (name.equals("..")) return d.parent;
+            DirEntry e = Directory.lookup(h, d, name(name));
+            if (e == null) throw new NoSuchFileException(path(dir, name));
+            return e.ino();
+        });
+    }
+
+    /** Resolves an absolute path from the root (no symlinks followed). */
+    public long resolve(String path) throws IOException {
+        long ino = ROOT_INO;
+        for (String part : path.split("/")) {
+            if (part.isEmpty()) continue;
+            ino = lookup(ino, part);
+        }
+        return ino;
+    }
+
+    public Attr create(long dir, String name, int perm, int uid, int gid) throws IOException {
+        return mknod(dir, name, Inode.S_IFREG | (perm & 07777), uid, gid);
+    }
+
+    /** Creates a non-directory inode of any type ({@code mode} includes the type bits). */
+    public Attr mknod(long dir, String name, int mode, int uid, int gid) throws IOException {
+        if ((mode & Inode.S_IFMT) == Inode.S_IFDIR) return mkdir(dir, name, mode, uid, gid);
+        return op(h -> {
+            Inode d = dirInode(h, dir);
+            checkLive(d, dir);
+            Inode i = Inodes.allocate(h, Inode.agOf(dir), mode, now());
+            i.uid = uid;
+            i.gid = gid;
+            i.nlink = 1;
+            Directory.add(h, d, name(name), i.ino, DirEntry.typeOf(mode));
+            touchDir(d);
+            Inodes.put(h, i);
+            Inodes.put(h, d);
+            return Attr.of(i);
+        });
+    }
+
+    public Attr mkdir(long dir, String name, int perm, int uid, int gid) throws IOException {
+        return op(h -> {
+            Inode d = dirInode(h, dir);
+            checkLive(d, dir);
+            int ag = (int) ((Inode.agOf(dir) + 1 + (d.nrecs & 0x7fff_ffff)) % sb.agCount());   // spread directories over groups
+            Inode i = Inodes.allocate(h, ag, Inode.S_IFDIR | (perm & 07777), now());
+            i.uid = uid;
+            i.gid = gid;
+            i.nlink = 2;
+            i.parent = dir;
+            Directory.add(h, d, name(name), i.ino, DirEntry.DT_DIR);
+            d.nlink++;
+            touchDir(d);
+            Inodes.put(h, i);
+            Inodes.put(h, d);
+            return Attr.of(i);
+        });
+    }
+
+    public Attr symlink(long dir, String name, String target, int uid, int gid) throws IOException {
+        byte[] t = target.getBytes(StandardCharsets.UTF_8);
+        return op(h -> {
+            Inode d = dirInode(h, dir);
+            checkLive(d, dir);
+            Inode i = Inodes.allocate(h, Inode.agOf(dir), Inode.S_IFLNK | 0777, now());
+            i.uid = uid;
+            i.gid = gid;
+            i.nlink = 1;
+            Symlinks.write(h, i, t);
+            Directory.add(h, d, name(name), i.ino, DirEntry.DT_LNK);
+            touchDir(d);
+            Inodes.put(h, i);
+            Inodes.put(h, d);
+            return Attr.of(i);
+        });
+    }
+
+    public String readlink(long ino) throws IOException {
+        return op(h -> {
+            Inode i = Inodes.get(h, ino);
+            if (!i.isSymlink()) throw new FileSystemException("inode " + ino, null, "Invalid argument: not a symbolic link");
+            return new String(Symlinks.read(h, i), StandardCharsets.UTF_8);
+        });
+    }
+
+    /** A new name {@code newDir/newName} for {@code ino} (not a directory). */
+    public Attr link(long ino, long newDir, String newName) throws IOException {
+        return op(h -> {
+            Inode i = Inodes.get(h, ino);
+            if (i.isDir()) throw new FileSystemException("inode " + ino, null, "Operation not permitted: hard link to a directory");
+            if (i.nlink == 0) throw new NoSuchFileException("inode " + ino, null, "file has been deleted");
+            if (Integer.toUnsignedLong(i.nlink) >= 0xffff_fffeL) throw new FileSystemException("inode " + ino, null, "Too many links");
+            Inode d = dirInode(h, newDir);
+            checkLive(d, newDir);
+            Directory.add(h, d, name(newName), ino, DirEntry.typeOf(i.mode));
+            i.nlink++;
+            i.ctime = now();
+            touchDir(d);
+            Inodes.put(h, i);
+            Inodes.put(h, d);
+            return Attr.of(i);
+        });
+    }
+
+    public void unlink(long dir, String name) throws IOException {
+        long freed = op(h -> {
+            Inode d = dirInode(h, dir);
+            DirEntry e = Directory.lookup(h, d, name(name));
+            if (e == null) throw new NoSuchFileException(path(dir, name));
+            Inode i = Inodes.get(h, e.ino());
+            if (i.isDir()) throw new FileSystemException(path(dir, name), null, "Is a directory (use rmdir)");
+            Directory.remove(h, d, name(name));
+            touchDir(d);
+            Inodes.put(h, d);
+            return dropLink(h, i);
+        });
+        if (freed != 0) freeInode(freed);
+    }
+
+    public void rmdir(long dir, String name) throws IOException {
+        long freed = op(h -> {
+            Inode d = dirInode(h, dir);
+            if (name.equals(".") || name.equals(".."))
+                throw new FileSystemException(path(dir, name), null, "Invalid argument: cannot remove . or ..");
+            DirEntry e = Directory.lookup(h, d, name(name));
+            if (e == null) throw new NoSuchFileException(path(dir, name));
+            Inode i = Inodes.get(h, e.ino());
+            if (!i.isDir()) throw new NotDirectoryException(path(dir, name));
+            if (!Directory.isEmpty(h, i)) throw new DirectoryNotEmptyException(path(dir, name));
+            Directory.remove(h, d, name(name));
+            d.nlink--;
+            touchDir(d);
+            Inodes.put(h, d);
+            i.nlink = 1;          // its own "." goes with it
+            return dropLink(h, i);
+        });
+        if (freed != 0) freeInode(freed);
+    }
+
+    /**
+     * rename / renameat2: {@link #RENAME_NOREPLACE} fails if the target exists, {@link #RENAME_EXCHANGE}
+     * swaps two existing names atomically. Without flags an existing target is replaced (a directory
+     * only by a directory, and only an empty one).
+     */
+    public void rename(long srcDir, String srcName, long dstDir, String dstName, int flags) throws IOException {
+        if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) != 0 || flags == (RENAME_NOREPLACE | RENAME_EXCHANGE))
+            throw new IllegalArgumentException("rename flags (" + flags + ") must be 0, RENAME_NOREPLACE (1) or RENAME_EXCHANGE (2)");
+        long freed = op(h -> {
+            Inode sd = dirInode(h, srcDir);
+            Inode dd = srcDir == dstDir ? sd : dirInode(h, dstDir);
+            DirEntry se = Directory.lookup(h, sd, name(srcName));
+            if (se == null) throw new NoSuchFileException(path(srcDir, srcName));
+            DirEntry de = Directory.lookup(h, dd, name(dstName));
+            if ((flags & RENAME_NOREPLACE) != 0 && de != null) throw new FileAlreadyExistsException(path(dstDir, dstName));
+            if ((flags & RENAME_EXCHANGE) != 0 && de == null) throw new NoSuchFileException(path(dstDir, dstName));
+            if (de != null && de.ino() == se.ino()) return 0L;   // same inode: nothing to do (POSIX)
+            Inode src = Inodes.get(h, se.ino());
+            if (src.isDir() && srcDir != dstDir) checkNotAncestor(h, src.ino, dstDir, srcName, dstName);
+            long now = now();
+            if ((flags & RENAME_EXCHANGE) != 0) {
+                Inode dst = Inodes.get(h, de.ino());
+                if (dst.isDir() && srcDir != dstDir) checkNotAncestor(h, dst.ino, srcDir, dstName, srcName);
+                Directory.replace(h, sd, name(srcName), dst.ino, DirEntry.typeOf(dst.mode));
+                Directory.replace(h, dd, name(dstName), src.ino, DirEntry.typeOf(src.mode));
+                if (srcDir != dstDir) {
+                    if (src.isDir()) { src.parent = dstDir; sd.nlink--; dd.nlink++; }
+                    if (dst.isDir()) { dst.parent = srcDir; dd.nlink--; sd.nlink++; }
+                }
+                src.ctime = now;
+                dst.ctime = now;
+                Inodes.put(h, src);
+                Inodes.put(h, dst);
+                sd.mtime = sd.ctime = now;
+                dd.mtime = dd.ctime = now;
+                Inodes.put(h, sd);
+                if (dd != sd) Inodes.put(h, dd);
+                return 0L;
+            }
+            long victim = 0;
+            if (de != null) {
+                Inode dst = Inodes.get(h, de.ino());
+                if (src.isDir() && !dst.isDir()) throw new NotDirectoryException(path(dstDir, dstName));
+                if (!src.isDir() && dst.isDir()) throw new FileSystemException(path(dstDir, dstName), null, "Is a directory");
+                if (dst.isDir() && !Directory.isEmpty(h, dst)) throw new DirectoryNotEmptyException(path(dstDir, dstName));
+                Directory.replace(h, dd, name(dstName), src.ino, DirEntry.typeOf(src.mode));
+                if (dst.isDir()) { dd.nlink--; dst.nlink = 1; }
+                victim = dropLink(h, dst);
+            } else {
+                Directory.add(h, dd, name(dstName), src.ino, DirEntry.typeOf(src.mode));
+            }
+            Directory.remove(h, sd, name(srcName));
+            if (src.isDir() && srcDir != dstDir) { src.parent = dstDir; sd.nlink--; dd.nlink++; }
+            src.ctime = now;
+            Inodes.put(h, src);
+            sd.mtime = sd.ctime = now;
+            dd.mtime = dd.ctime = now;
+            Inodes.put(h, sd);
+            if (dd != sd) Inodes.put(h, dd);
+            return victim;
+        });
+        if (freed != 0) freeInode(freed);
+    }
+
+    private static void checkNotAncestor(Txn h, long moved, long newParent, String from, String to) throws IOException {
+        long p = newParent;
+        for (int depth = 0; depth < 100_000; depth++) {
+            if (p == moved)
+                throw new FileSystemException(from, to, "Invalid argument: cannot move a directory into itself");
+            if (p == ROOT_INO) return;
+            p = Inodes.get(h, p).parent;
+        }
+        throw new CorruptMetadataException(0, "directory tree", "parent chain from inode " + newParent + " does not reach the root");
+    }
+
+    /** Reads directory entries after {@code cookie} (0 = start; "." and ".." are not included). */
+    public void readdir(long dir, long cookie, Predicate<DirEntry> consumer) throws IOException {
+        op(h -> {
+            Directory.readdir(h, dirInode(h, dir), cookie, consumer);
+            return null;
+        });
+    }
+
+    /** All entries of a directory (convenience). */
+    public List<DirEntry> list(long dir) throws IOException {
+        List<DirEntry> out = new ArrayList<>();
+        readdir(dir, 0, out::add);
+        return out;
+    }
+
+    /** What {@link #setattr} changes: null components stay. */
+    public record SetAttr(Integer mode, Integer uid, Integer gid, Long size, Long atime, Long mtime, Integer flags,
+                          Integer writeMode) {
+        public static SetAttr size(long s) { return new SetAttr(null, null, null, s, null, null, null, null); }
+        public static SetAttr mode(int m) { return new SetAttr(m, null, null, null, null, null, null, null); }
+    }
+
+    /**
+     * chmod/chown/utimens/truncate/flags. A size change of a regular file removes the blocks beyond the
+     * new end (the page cache's tail zeroing is the I/O layer's: see FolioFile#truncate).
+     */
+    public Attr setattr(long ino, SetAttr a) throws IOException {
+        Attr r = op(h -> {
+            Inode i = Inodes.get(h, ino);
+            long now = now();
+            if (a.mode() != null) i.mode = (i.mode & Inode.S_IFMT) | (a.mode() & 07777);
+            if (a.uid() != null) i.uid = a.uid();
+            if (a.gid() != null) i.gid = a.gid();
+            if (a.atime() != null) i.atime = a.atime();
+            if (a.mtime() != null) i.mtime = a.mtime();
+            if (a.flags() != null) i.flags = a.flags();
+            if (a.writeMode() != null) {
+                if (a.writeMode() < Inode.WMODE_DEFAULT || a.writeMode() > Inode.WMODE_WRITETHROUGH_DSYNC)
+                    throw new IllegalArgumentException("writeMode (" + a.writeMode() + ") must be in [0, 3]");
+                i.writeMode = a.writeMode();
+            }
+            if (a.size() != null) {
+                if (!i.isReg()) throw new FileSystemException("inode " + ino, null, "Invalid argument: size of a non-regular file");
+                if (a.size() < 0) throw new IllegalArgumentException("size (" + a.size() + ") must not be negative");
+                if (a.size() > maxFileSize())
+                    throw new FileSystemException("inode " + ino, null, "File too large: size " + a.size() + " exceeds " + maxFileSize());
+                if (a.size() != i.size) i.mtime = now;
+                i.size = a.size();
+            }
+            i.ctime = now;
+            Inodes.put(h, i);
+            return Attr.of(i);
+        });
+        if (a.size() != null) truncateBlocks(ino, a.size());
+        return r;
+    }
+
+    public long maxFileSize() { return ExtentMap.MAX_FILE_BLOCKS * sb.blockSize() - 1; }
+
+    /** Removes the mapped blocks at and after {@code size} (rounded up to a block), in bounded handles. */
+    void truncateBlocks(long ino, long size) throws IOException {
+        long from = (size + sb.blockSize() - 1) / sb.blockSize();
+        punchBlocks(ino, from, ExtentMap.MAX_FILE_BLOCKS - from);
+    }
+
+    /** Unmaps and frees file blocks [from, from + count), a few extents per handle. */
+    void punchBlocks(long ino, long from, long count) throws IOException {
+        while (true) {
+            boolean more = op(h -> {
+                Inode i = Inodes.get(h, ino);
+                List<Extent> gone = ExtentMap.remove(h, i, from, count, 8);
+                for (Extent e : gone) freeExtent(h, i, e);
+                Inodes.put(h, i);
+                return gone.size() >= 8;
+            });
+            if (!more) return;
+        }
+    }
+
+    /** Drops one reference to the blocks of {@code e} (shared blocks stay), frees the rest. */
+    void freeExtent(Txn h, Inode i, Extent e) throws IOException {
+        for (long[] r : refs.decrement(h, e.startBlock(), e.length())) alloc.freeData(h, r[0], r[1]);
+        i.blocks -= e.length();
+    }
+
+    public StatFs statfs() throws IOException {
+        return op(h -> {
+            long inodes = 0;
+            for (int g = 0; g < sb.agCount(); g++) inodes += h.agHeader(g).inoCount;
+            return new StatFs(sb.blockSize(), sb.totalBlocks(), alloc.freeBlocks(), alloc.available(), inodes,
+                    Directory.nameMax(sb.blockSize()));
+        });
+    }
+
+    // ------------------------------------------------------------------ xattrs
+
+    public byte[] getxattr(long ino, String name) throws IOException {
+        return op(h -> Xattrs.get(h, Inodes.get(h, ino), name));
+    }
+
+    public void setxattr(long ino, String name, byte[] value, int flags) throws IOException {
+        op(h -> {
+            Inode i = Inodes.get(h, ino);
+            Xattrs.set(h, i, name, value, flags);
+            i.ctime = now();
+            Inodes.put(h, i);
+            return null;
+        });
+    }
+
+    public List<String> listxattr(long ino) throws IOException {
+        return op(h -> Xattrs.list(h, Inodes.get(h, ino)));
+    }
+
+    public boolean removexattr(long ino, String name) throws IOException {
+        return op(h -> {
+            Inode i = Inodes.get(h, ino);
+            boolean r = Xattrs.remove(h, i, name);
+            if (r) { i.ctime = now(); Inodes.put(h, i); }
+            return r;
+        });
+    }
+
+    // ------------------------------------------------------------------ open files and orphans
+
+    /** Notes an open of {@code ino} (an unlinked inode stays until the last {@link #close(long)}). */
+    public void open(long ino) throws IOException {
+        op(h -> {
+            Inode i = Inodes.get(h, ino);
+            if (i.nlink == 0) throw new NoSuchFileException("inode " + ino, null, "file has been deleted");
+            openCount.merge(ino, 1, Integer::sum);
+            return null;
+        });
+    }
+
+    /** The last close of an unlinked inode frees it. */
+    public void close(long ino) throws IOException {
+        boolean free = op(h -> {
+            Integer n = openCount.get(ino);
+            if (n == null) throw new IllegalStateException("close of inode " + ino + ", which is not open");
+            if (n > 1) { openCount.put(ino, n - 1); return false; }
+            openCount.remove(ino);
+            return Inodes.get(h, ino).nlink == 0;
+        });
+        if (free) freeInode(ino);
+    }
+
+    public boolean isOpen(long ino) {
+        journal.lock().lock();
+        try {
+            return openCount.containsKey(ino);
+        } finally {
+            journal.lock().unlock();
+        }
+    }
+
+    /** nlink--; at zero the inode goes to the orphanage. Returns the inode to free now (not open), or 0. */
+    private long dropLink(Txn h, Inode i) throws IOException {
+        i.nlink--;
+        i.ctime = now();
+        Inodes.put(h, i);
+        if (i.nlink > 0) return 0;
+        Inode orph = Inodes.get(h, ORPHANAGE_INO);
+        Directory.add(h, orph, name(Long.toHexString(i.ino)), i.ino, DirEntry.typeOf(i.mode));
+        Inodes.put(h, orph);
+        return openCount.containsKey(i.ino) ? 0 : i.ino;
+    }
+
+    /** Frees an orphaned inode: its blocks in bounded handles, then the inode and its orphan entry. */
+    private void freeInode(long ino) throws IOException {
+        punchBlocks(ino, 0, ExtentMap.MAX_FILE_BLOCKS);
+        op(h -> {
+            Inode i = Inodes.get(h, ino);
+            if (i.isDir()) Directory.destroy(h, i);
+            else if (i.isSymlink()) Symlinks.destroy(h, i);
+            else ExtentMap.destroy(h, i);
+            Xattrs.destroy(h, i);
+            Inodes.remove(h, ino);
+            Inode orph = Inodes.get(h, ORPHANAGE_INO);
+            Directory.remove(h, orph, name(Long.toHexString(ino)));
+            Inodes.put(h, orph);
+            return null;
+        });
+    }
+
+    private int freeOrphans() throws IOException {
+        List<Long> orphans = new ArrayList<>();
+        op(h -> {
+            Directory.readdir(h, Inodes.get(h, ORPHANAGE_INO), 0, e -> orphans.add(e.ino()));
+            return null;
+        });
+        for (long ino : orphans) freeInode(ino);
+        return orphans.size();
+    }
+
+    private static void touchDir(Inode d) {
+        long now = now();
+        d.mtime = now;
+        d.ctime = now;
+    }
+
+    private static void checkLive(Inode d, long dir) throws NoSuchFileException {
+        if (d.nlink == 0) throw new NoSuchFileException("inode " + dir, null, "directory has been removed");
+    }
+
+    // ------------------------------------------------------------------ unmount
+
+    /** Clean unmount: commits and checkpoints the journal (the next mount replays nothing). */
+    @Override
+    public void close() throws IOException {
+        if (shutdown != null) { journal.abandon(); return; }
+        journal.close();
+    }
+
+    /** Drops the volume without writing anything (tests: a crash). */
+    public void abandon() {
+        journal.abandon();
+    }
+
+    @Override
+    public String toString() {
+        return "FolioFs[" + dev.describe() + ", " + sb.uuid() + "]";
+    }
+}
