@@ -123,6 +123,7 @@ public final class Inodes {
         AgHeader h = tx.agHeader(agno);
         BTree<Inode> t = tree(tx, h);
         if (!t.delete(Inode.localOf(ino))) throw new NoSuchInodeException(ino, "does not exist");
+        h = tx.agHeader(agno);   // the delete may have freed nodes: the allocator rewrote the header
         if (h.inoCount <= 0)
             throw MetaBlockLayout.corrupt(AgHeader.blockOf(tx.superblock(), agno), AgHeader.TYPE,
                     "inode count " + h.inoCount + " while inode " + ino + " existed");
@@ -178,10 +179,14 @@ public final class Inodes {
         if (!t.insert(local, inode))
             throw MetaBlockLayout.corrupt(AgHeader.blockOf(tx.superblock(), h.agno), AgHeader.TYPE,
                     "next inode number " + local + " is already in use");
-        h.inoCount++;
-        h.inoRoot = t.root();
-        h.inoLevels = t.levels();
-        tx.writeAgHeader(h);
+        // The insert may have allocated nodes, which rewrites the header (free counts, AGFL):
+        // re-read it and apply only this change, never write back the stale copy.
+        AgHeader f = tx.agHeader(h.agno);
+        f.nextIno = Math.max(f.nextIno, h.nextIno);
+        f.inoCount++;
+        f.inoRoot = t.root();
+        f.inoLevels = t.levels();
+        tx.writeAgHeader(f);
     }
 
     private static void checkNextIno(Txn tx, AgHeader h) throws CorruptMetadataException {

@@ -598,12 +598,15 @@ public final class Journal implements AutoCloseable {
         try {
             if (closed) return;
             if (active != null) throw new IllegalStateException("close with an active handle: " + active);
-            commitLocked();
-            checkpointLocked();
-            closed = true;
+            try {
+                commitLocked();
+                checkpointLocked();
+            } finally {
+                closed = true;
+                io.close();
+            }
         } finally {
             lock.unlock();
-            if (closed) io.close();
         }
     }
 
