@@ -309,7 +309,7 @@ class AllocatorTest {
 
     @Test
     void busyExceptionWhenOnlyBusySpaceIsLeftThenCheckpointFrees() throws Exception {
-        try (Vol v = new Vol(4096, 1, 4L << 20, 0)) {
+        try (Vol v = new Vol(4096, 1, 4L << 20, 256)) {
             List<long[]> held = new ArrayList<>();
             try {
                 while (true) held.add(v.alloc(0, -1, 1, 4096));
