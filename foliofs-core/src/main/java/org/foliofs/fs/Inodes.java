@@ -24,17 +24,22 @@ import java.util.function.Consumer;
  * {@code nextIno == }{@link #LOCAL_LIMIT} marks a group whose inode numbers are used up.
  * {@code inoCount} counts live records.
  *
- * <p>Every method works in the caller's transaction and touches a bounded number of blocks:
- * the group header plus one tree operation (at most {@code 3 * levels + 2} blocks, a group's inode
- * tree of 2^32 records of 224 bytes in 1 KiB blocks has at most 17 levels). {@link #allocate} may try
- * every group when the hinted ones are exhausted (reading headers only). {@link #forEach} reads the
- * whole tree.
+ * <p>Every method works in the caller's transaction and changes a bounded number of blocks: the
+ * group header plus one tree operation, which changes at most {@code 3 * levels + 1} blocks (path,
+ * split partners and sibling links, a new root). A group's inode tree holds at most 2^32 records; with
+ * 1 KiB blocks (4 records a leaf, at least 2; 60 children a node, at least 30) that is at most 8
+ * levels, hence the reservations {@link #ALLOCATE_BLOCKS}, {@link #REMOVE_BLOCKS}, {@link #PUT_BLOCKS}.
+ * {@link #allocate} may read every group's header when the hinted groups are exhausted. {@link #get}
+ * and {@link #forEach} only read.
  */
 public final class Inodes {
     private Inodes() {}
 
     /** Largest group-relative inode number; {@code nextIno} reaching {@link #LOCAL_LIMIT} means the group is full. */
     public static final long MAX_LOCAL = 0xFFFF_FFFEL, LOCAL_LIMIT = MAX_LOCAL + 1;
+
+    /** Journal reservations (distinct blocks changed) of {@link #allocate}/{@link #allocateAt}, {@link #remove}, {@link #put}. */
+    public static final int ALLOCATE_BLOCKS = 30, REMOVE_BLOCKS = 30, PUT_BLOCKS = 1;
 
     private static final SecureRandom RANDOM = new SecureRandom();
 
