@@ -533,6 +533,9 @@ public final class Fsck {
                     }
                 }
             }
+            for (long special : new long[] {root, orph})
+                if (!inodes.containsKey(special) && !badInodes.contains(special))
+                    problem("inode " + special + " (" + (special == root ? "root directory" : "orphanage") + ") does not exist");
             for (Inode i : inodes.values()) {
                 long ino = i.ino;
                 String who = (i.isDir() ? "directory inode " : "inode ") + ino;

@@ -377,4 +377,12 @@ class FsckTest {
         assertThatThrownBy(() -> Fsck.check(dev)).isInstanceOf(VolumeFormatException.class)
                 .hasMessageContaining("FolioFS format version 9.0").hasMessageContaining("is newer than this build supports");
     }
+
+    @Test
+    void mkfsWithoutRootDirectoryIsReported() throws Exception {
+        SimDevice dev = device(8 * MiB);
+        Mkfs.format(dev, Mkfs.Options.defaults().withBlockSize(1024).withAgCount(4));
+        assertThat(Fsck.check(dev).problems()).containsExactly("inode 1 (root directory) does not exist",
+                "inode 2 (orphanage) does not exist");
+    }
 }
