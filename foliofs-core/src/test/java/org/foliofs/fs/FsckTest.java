@@ -385,4 +385,35 @@ class FsckTest {
         assertThat(Fsck.check(dev).problems()).containsExactly("inode 1 (root directory) does not exist",
                 "inode 2 (orphanage) does not exist");
     }
+
+    @Test
+    void cowStagingExtentsOwnTheirBlocksAndAreNotes() throws Exception {
+        SimDevice dev = device(8 * MiB);
+        FolioFs fs = format(dev);
+        long[] x = fs.op(h -> {
+            long[] a = fs.allocator().allocData(h, 1, -1, 2, 2);
+            fs.refcounts().addCowStaging(h, a[0], a[1]);
+            return a;
+        });
+        fs.close();
+        FsckReport r = checkClean(dev);
+        assertThat(r.notes()).containsExactly("CoW staging extent [" + x[0] + ", +2) in group 1: left by an interrupted"
+                + " copy-on-write, to be freed at mount");
+    }
+
+    @Test
+    @org.junit.jupiter.api.Disabled("bug in FolioFs.mount: it frees orphans but not CoW staging extents, which Refcounts'"
+            + " documentation says mount frees; staged blocks stay allocated forever")
+    void mountFreesCowStagingExtents() throws Exception {
+        SimDevice dev = device(8 * MiB);
+        FolioFs fs = format(dev);
+        fs.op(h -> {
+            long[] a = fs.allocator().allocData(h, 1, -1, 2, 2);
+            fs.refcounts().addCowStaging(h, a[0], a[1]);
+            return a;
+        });
+        fs.close();
+        FolioFs.mount(dev).close();
+        assertThat(checkClean(dev).notes()).isEmpty();
+    }
 }
