@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.foliofs.device.FileDevice;
+import org.foliofs.fs.FolioFs;
 import org.foliofs.fs.Mkfs;
 import org.foliofs.fs.Volume;
 import picocli.CommandLine;
@@ -75,7 +76,7 @@ public final class MkfsCommand implements Callable<Integer> {
             if (!created && !force && Volume.hasPrimaryMagic(dev))
                 throw new FileAlreadyExistsException(image.toString(), null,
                         "already holds a FolioFS volume; use --force to overwrite it");
-            Mkfs.format(dev, opts);
+            FolioFs.format(dev, opts).close();   // mkfs plus the root directory and the orphanage
             out.print(Volume.open(dev).summary());
         } catch (Exception e) {
             if (created) Files.deleteIfExists(image);

@@ -1,0 +1,668 @@
+package org.foliofs.fs;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.zip.CRC32C;
+import org.foliofs.device.BlockDevice;
+
+import static org.foliofs.fs.MetaBlockLayout.U32;
+import static org.foliofs.fs.MetaBlockLayout.U64;
+
+/**
+ * The file system checker: walks a whole volume read-only and collects every inconsistency it finds
+ * instead of stopping at the first ({@link FsckReport#problems()}, one line each, naming the block,
+ * inode or directory entry).
+ *
+ * <h2>What is checked</h2>
+ * <ol>
+ *   <li>Superblock: the primary (a fallback to a backup is a problem naming block 0), every backup
+ *       decodes, says its group and agrees with the primary field by field, and the rest of every
+ *       superblock block is zero.</li>
+ *   <li>Journal: with replay (default) committed transactions are replayed as mount does ("recovered N
+ *       transactions", a note); without replay a committed record in the log is reported as "journal
+ *       needs recovery" and nothing else is checked (the home blocks are stale).</li>
+ *   <li>Every group: header (group number, length, roots inside the group), both free-space trees
+ *       (structure, levels, the same extents, no overlapping or touching extents, inside the free area,
+ *       header counts), the AGFL, the inode tree (structure, every record plausible, inode count, next
+ *       inode number), the refcount tree (structure, records, CoW staging records).</li>
+ *   <li>Every inode: extent map (structure, extents inside the volume and one group, {@code blocks}
+ *       = data blocks + extent tree nodes), directory (structure, entries), symlink target, xattrs.</li>
+ *   <li>Namespace: entries name existing inodes with the right type; the root and the orphanage are
+ *       named by nobody; a directory is named once, by its {@code parent}, and has {@code nlink = 2 +
+ *       subdirectories} (the orphanage: 1); a non-directory's nlink is the number of entries naming it;
+ *       an inode with nlink 0 is listed in the orphanage exactly once (a note: the next mount frees it);
+ *       every live inode is reachable from the root.</li>
+ *   <li>Space: an ownership map of every block (superblocks, group headers, journal, every node of
+ *       every tree, AGFL blocks, xattr and symlink blocks, data extents, CoW staging extents, free
+ *       extents): no block has two owners unless it is file data shared as the refcount tree says, with
+ *       exactly refcount owners; free space is exactly the complement of used space (no leaks).</li>
+ * </ol>
+ *
+ * <h2>Decisions</h2>
+ * CoW staging extents on a volume are not a problem: they are what a crash in the middle of a
+ * copy-on-write leaves, they own their blocks, and are reported as notes ("freed at mount"). Inodes
+ * with nlink 0 in the orphanage are notes too. If a structure cannot be read, its blocks are unknown,
+ * so the leak check is skipped (said in one problem line) while double ownership is still checked.
+ *
+ * <p>Every structure is checked under its own try: a {@link CorruptMetadataException} (whose message
+ * names the block) or any other exception becomes one problem line and the check goes on. Loops are
+ * bounded by what {@link BTree#verify()} counted first. The check writes nothing, except the journal
+ * replay (replay mode, only when the log holds committed transactions).
+ *
+ * <p>{@link #check} throws (the volume cannot be checked at all) only if no superblock is usable:
+ * {@link VolumeFormatException} (not FolioFS, newer version, truncated image) or
+ * {@link CorruptMetadataException} (no valid superblock), or on a device error.
+ */
+public final class Fsck {
+    private Fsck() {}
+
+    /** Checks {@code dev}, replaying the journal first if it holds committed transactions. */
+    public static FsckReport check(BlockDevice dev) throws IOException {
+        return check(dev, true);
+    }
+
+    /**
+     * Checks {@code dev}; with {@code replay} false nothing at all is written and a log that needs
+     * recovery is reported as a problem.
+     */
+    public static FsckReport check(BlockDevice dev, boolean replay) throws IOException {
+        List<String> warnings = new ArrayList<>();
+        Superblock sb = Volume.readSuperblock(dev, warnings);
+        Run r = new Run(dev, sb, replay);
+        for (String w : warnings) r.problem("block 0 (superblock): " + w);
+        try (BlockIo io = new BlockIo(dev, sb.blockSize())) {
+            r.io = io;
+            r.run();
+        }
+        return new FsckReport(sb, r.problems, r.notes, r.recovered, r.needsRecovery, r.inodes.size(), r.metadata);
+    }
+
+    private enum Kind { FIXED, META, AGFL, DATA, COW, FREE }
+
+    /** One claim on blocks [start, start + len). */
+    private record Own(long start, long len, Kind kind, String what) {}
+
+    private static final class Run implements Txn {
+        final BlockDevice dev;
+        final Superblock sb;
+        final boolean replay;
+        final int bs;
+        BlockIo io;
+        final List<String> problems = new ArrayList<>(), notes = new ArrayList<>();
+        final TreeMap<Long, String> metadata = new TreeMap<>();
+        final List<Own> owns = new ArrayList<>();
+        final TreeMap<Long, long[]> shared = new TreeMap<>();   // abs start -> {len, refcount}
+        final Map<Long, Inode> inodes = new TreeMap<>();
+        final Set<Long> badInodes = new HashSet<>();
+        long recovered;
+        boolean needsRecovery;
+        int unreadable;
+        final Refcounts refs;
+
+        // block cache and read tracking
+        final LinkedHashMap<Long, byte[]> cache = new LinkedHashMap<>(1024, 0.75f, true);
+        final LinkedHashMap<Long, MetaType> touched = new LinkedHashMap<>();
+
+        Run(BlockDevice dev, Superblock sb, boolean replay) {
+            this.dev = dev;
+            this.sb = sb;
+            this.replay = replay;
+            this.bs = sb.blockSize();
+            this.refs = new Refcounts(sb);
+        }
+
+        void problem(String p) {
+            if (problems.size() < 100_000) problems.add(p);
+        }
+
+        // ------------------------------------------------------------------ Txn (read-only)
+
+        @Override public Superblock superblock() { return sb; }
+        @Override public int blockSize() { return bs; }
+        @Override public UUID volumeUuid() { return sb.uuid(); }
+
+        @Override
+        public MetaBlock read(long blkno, MetaType type, long owner) throws IOException {
+            if (blkno < 0 || blkno >= sb.totalBlocks())
+                throw MetaBlockLayout.corrupt(blkno, type, "block number is beyond the end of the volume (" + sb.totalBlocks()
+                        + " blocks)");
+            byte[] img = cache.get(blkno);
+            if (img == null) {
+                img = io.read(blkno * bs, bs).toArray(ValueLayout.JAVA_BYTE);
+                cache.put(blkno, img);
+                if (cache.size() > 8192) {
+                    var it = cache.entrySet().iterator();
+                    it.next();
+                    it.remove();
+                }
+            }
+            MemorySegment seg = MemorySegment.ofArray(img.clone());
+            MetaBlockLayout.verify(seg, blkno, type, owner, sb.uuid());
+            touched.put(blkno, type);
+            return new MetaBlock(blkno, seg);
+        }
+
+        @Override
+        public MetaBlock allocate(MetaType type, long owner) {
+            throw new IllegalStateException("fsck is read-only: allocate " + type.name() + " for owner " + owner);
+        }
+
+        @Override
+        public void write(MetaBlock block) {
+            throw new IllegalStateException("fsck is read-only: write of block " + block.blkno());
+        }
+
+        @Override
+        public void free(long blkno) {
+            throw new IllegalStateException("fsck is read-only: free of block " + blkno);
+        }
+
+        @Override public void onCommitted(Runnable r) {}
+        @Override public void onCheckpointed(Runnable r) {}
+        @Override public void onAbort(Runnable r) {}
+
+        // ------------------------------------------------------------------ structure runner
+
+        interface Body {
+            void run() throws IOException;
+        }
+
+        /**
+         * Runs one structure's checks; every block of one of {@code types} read meanwhile becomes owned
+         * by {@code what}. An exception becomes a problem line.
+         */
+        boolean structure(String what, Set<MetaType> types, Body body) {
+            touched.clear();
+            try {
+                body.run();
+                return true;
+            } catch (CorruptMetadataException e) {
+                problem(e.getMessage() + " [while checking " + what + "]");
+                unreadable++;
+                return false;
+            } catch (IOException | RuntimeException e) {
+                problem(what + ": " + e.getClass().getSimpleName() + ": " + e.getMessage());
+                unreadable++;
+                return false;
+            } finally {
+                for (var e : touched.entrySet())
+                    if (types.contains(e.getValue())) claimMeta(e.getKey(), e.getValue().name() + " of " + what);
+                touched.clear();
+            }
+        }
+
+        void claimMeta(long blkno, String what) {
+            owns.add(new Own(blkno, 1, Kind.META, what));
+            metadata.putIfAbsent(blkno, what);
+        }
+
+        void claim(long start, long len, Kind kind, String what) {
+            if (len <= 0) return;
+            long s = Math.max(0, start), e = Math.min(sb.totalBlocks(), start + len);
+            if (s < e) owns.add(new Own(s, e - s, kind, what));
+        }
+
+        // ------------------------------------------------------------------ the check
+
+        void run() throws IOException {
+            if (!checkJournal()) return;
+            checkSuperblocks();
+            for (int g = 0; g < sb.agCount(); g++) checkGroup(g);
+            for (Inode i : List.copyOf(inodes.values())) checkInode(i);
+            checkNamespace();
+            checkSpace();
+        }
+
+        /** Returns false when the rest cannot be checked (no-replay mode and the log needs recovery). */
+        boolean checkJournal() throws IOException {
+            claim(sb.logStart(), sb.logBlocks(), Kind.FIXED, "journal");
+            if (sb.logBlocks() < Mkfs.MIN_LOG_BLOCKS || sb.logStart() < AgHeader.RESERVED_BLOCKS
+                    || sb.logStart() + sb.logBlocks() > sb.agLength(0)) {
+                problem("block 0 (superblock): journal [" + sb.logStart() + ", +" + sb.logBlocks()
+                        + ") is not inside allocation group 0 after its fixed blocks");
+                return true;
+            }
+            String pending;
+            try {
+                pending = pendingRecord();
+            } catch (CorruptMetadataException e) {
+                problem(e.getMessage());
+                return true;
+            }
+            if (pending == null) return true;
+            if (!replay) {
+                needsRecovery = true;
+                problem("journal needs recovery: " + pending + "; the rest of the volume was not checked (run without"
+                        + " --no-replay, or mount it, to replay the journal)");
+                return false;
+            }
+            MetaSpace none = new MetaSpace() {
+                @Override public long allocMeta(Txn tx, MetaType type, long owner) {
+                    throw new IllegalStateException("fsck allocates nothing");
+                }
+                @Override public void freeMeta(Txn tx, long blkno, MetaType type) {
+                    throw new IllegalStateException("fsck frees nothing");
+                }
+            };
+            Journal j = Journal.open(dev, sb, none, 64);
+            recovered = j.recovery().transactions();
+            j.abandon();
+            cache.clear();
+            notes.add("recovered " + recovered + " transactions (" + j.recovery().blocks() + " blocks) from the journal");
+            return true;
+        }
+
+        /**
+         * Looks at the log without writing: returns a description of the committed record at the tail
+         * (recovery would replay it), or null if the log is empty.
+         */
+        String pendingRecord() throws IOException {
+            long ls = sb.logStart();
+            long[] best = null;
+            for (int which = 0; which < 2; which++) {
+                MemorySegment s = MemorySegment.ofArray(io.read((ls + which) * bs, bs).toArray(ValueLayout.JAVA_BYTE));
+                try {
+                    MetaBlockLayout.verify(s, ls + which, MetaType.LOG_HEADER, 0, sb.uuid());
+                } catch (CorruptMetadataException e) {
+                    continue;
+                }
+                long[] h = {s.get(U64, Journal.H_GEN), s.get(U64, Journal.H_TAIL_SEQ), s.get(U64, Journal.H_TAIL_POS),
+                        s.get(U64, Journal.H_LOG_ID)};
+                if (best == null || h[0] > best[0]) best = h;
+            }
+            if (best == null)
+                throw new CorruptMetadataException(ls, MetaType.LOG_HEADER.name(), "neither journal header (blocks " + ls + " and "
+                        + (ls + 1) + ") is valid");
+            long seq = best[1], pos = best[2], logId = best[3];
+            if (pos < Journal.FIRST_RECORD || pos >= sb.logBlocks())
+                throw new CorruptMetadataException(ls, MetaType.LOG_HEADER.name(), "tail position " + pos
+                        + " is outside the record area [" + Journal.FIRST_RECORD + ", " + sb.logBlocks() + ")");
+            for (long p : new long[] {pos, Journal.FIRST_RECORD}) {
+                if (validRecord(p, seq, logId)) return "committed record " + seq + " at block " + (ls + p);
+            }
+            return null;
+        }
+
+        boolean validRecord(long pos, long seq, long logId) throws IOException {
+            long ls = sb.logStart();
+            if (pos + 1 > sb.logBlocks()) return false;
+            MemorySegment d = MemorySegment.ofArray(io.read((ls + pos) * bs, bs).toArray(ValueLayout.JAVA_BYTE));
+            try {
+                MetaBlockLayout.verify(d, ls + pos, MetaType.LOG_RECORD, 0, sb.uuid());
+            } catch (CorruptMetadataException e) {
+                return false;
+            }
+            if (d.get(U64, Journal.D_SEQ) != seq || d.get(U64, Journal.D_LOG_ID) != logId) return false;
+            int count = d.get(U32, Journal.D_COUNT);
+            if (count < 0 || count > (bs - Journal.D_BLKNOS) / 8 || pos + 1 + count > sb.logBlocks()) return false;
+            CRC32C crc = new CRC32C();
+            for (int i = 0; i < count; i++) crc.update(io.read((ls + pos + 1 + i) * bs, bs).asByteBuffer());
+            return (int) crc.getValue() == d.get(U32, Journal.D_CRC);
+        }
+
+        void checkSuperblocks() throws IOException {
+            for (int g = 0; g < sb.agCount(); g++) {
+                long blk = sb.agStart(g);
+                String what = g == 0 ? "primary superblock" : "backup superblock of group " + g;
+                claim(blk, 1, Kind.FIXED, what);
+                metadata.put(blk, what);
+                MemorySegment s = MemorySegment.ofArray(io.read(blk * bs, bs).toArray(ValueLayout.JAVA_BYTE));
+                for (long off = SuperblockLayout.SIZE; off < bs; off++)
+                    if (s.get(ValueLayout.JAVA_BYTE, off) != 0) {
+                        problem("block " + blk + " (" + what + "): byte " + off + " after the 512-byte record is not zero");
+                        break;
+                    }
+                if (g == 0) continue;   // the primary was decoded by Volume.readSuperblock (a fallback is reported)
+                Superblock copy;
+                try {
+                    copy = SuperblockLayout.decode(s, blk, "block " + blk);
+                } catch (CorruptMetadataException e) {
+                    problem(e.getMessage() + " (" + what + ")");
+                    continue;
+                } catch (VolumeFormatException e) {
+                    problem("block " + blk + " (" + what + "): " + e.getMessage());
+                    continue;
+                }
+                int agno = SuperblockLayout.copyAgno(s);
+                if (agno != g) problem("block " + blk + " (" + what + "): says it is the copy of group " + agno);
+                if (!copy.equals(sb)) problem("block " + blk + " (" + what + "): disagrees with the superblock in use: " + copy
+                        + " vs " + sb);
+            }
+        }
+
+        void checkGroup(int g) {
+            long start = sb.agStart(g), len = sb.agLength(g), hb = start + AgHeader.HEADER_BLOCK;
+            String gname = "group " + g;
+            claimMeta(hb, "allocation group header of " + gname);
+            AgHeader[] hh = new AgHeader[1];
+            if (!structure("allocation group header of " + gname, Set.of(), () -> {
+                AgHeader h = agHeader(g);
+                if (h.agno != g) problem("block " + hb + " (allocation group header): group number " + h.agno + " where " + g + " expected");
+                if (h.length != len)
+                    problem("block " + hb + " (allocation group header): length " + h.length + " where the superblock implies " + len);
+                for (long[] root : new long[][] {{h.byBlockRoot, 0}, {h.bySizeRoot, 1}, {h.inoRoot, 2}, {h.refRoot, 3}})
+                    if (root[0] < start + AgHeader.BY_BLOCK_ROOT || root[0] >= start + len)
+                        throw MetaBlockLayout.corrupt(hb, AgHeader.TYPE, new String[] {"by-block", "by-size", "inode", "refcount"}[(int) root[1]]
+                                + " tree root " + root[0] + " is outside the group [" + start + ", " + (start + len) + ")");
+                hh[0] = h;
+            })) return;
+            AgHeader h = hh[0];
+            // free space
+            TreeMap<Long, Long> free = new TreeMap<>();
+            structure("free-space trees of " + gname, Set.of(MetaType.FREE_BY_BLOCK, MetaType.FREE_BY_SIZE), () -> {
+                BTree<Long> bb = BTree.open(this, FreeSpaceOps.BY_BLOCK, g, h.byBlockRoot);
+                BTree<Long> bsz = BTree.open(this, FreeSpaceOps.BY_SIZE, g, h.bySizeRoot);
+                BTree.Shape sbb = bb.verify(), sbs = bsz.verify();
+                if (bb.levels() != h.byBlockLevels || bsz.levels() != h.bySizeLevels)
+                    problem("block " + hb + " (allocation group header): free-space tree levels " + bb.levels() + "/" + bsz.levels()
+                            + ", header says " + h.byBlockLevels + "/" + h.bySizeLevels);
+                long total = 0, extents = 0, longest = 0, end = AgHeader.RESERVED_BLOCKS
+                        + (g == 0 ? sb.logStart() + sb.logBlocks() - AgHeader.RESERVED_BLOCKS : 0);
+                long n = 0;
+                for (BTree<Long>.Cursor c = bb.first(); c.valid() && n++ <= sbb.records(); c.next()) {
+                    long s = c.key(), l = c.record();
+                    String ext = "free extent [" + (start + s) + ", +" + l + ")";
+                    if (s < end || l < 1 || s + l > len) {
+                        problem("block " + c.leaf().blkno() + " (" + MetaType.FREE_BY_BLOCK.name() + " of " + gname + "): " + ext
+                                + " overlaps or touches the previous free extent, or leaves the group's free area");
+                    } else {
+                        free.put(s, l);
+                        claim(start + s, l, Kind.FREE, ext + " of " + gname);
+                    }
+                    Long tw = bsz.lookup(FreeSpaceOps.sizeKey(s, l));
+                    if (tw == null || tw != l) problem("block " + hb + " (allocation group header): " + ext + " of " + gname
+                            + " is missing from the by-size tree");
+                    end = Math.max(end, s + l + 1);
+                    total += l;
+                    extents++;
+                    longest = Math.max(longest, l);
+                }
+                if (sbs.records() != extents)
+                    problem("block " + h.bySizeRoot + " (" + MetaType.FREE_BY_SIZE.name() + " root of " + gname + "): holds "
+                            + sbs.records() + " extents, the by-block tree " + extents);
+                if (total != h.freeBlocks || extents != h.freeExtents || longest != h.longestFree)
+                    problem("block " + hb + " (allocation group header of " + gname + "): counts free " + h.freeBlocks + ", extents "
+                            + h.freeExtents + ", longest " + h.longestFree + " where the free-space trees hold " + total + ", "
+                            + extents + ", " + longest);
+            });
+            // AGFL
+            for (int i = 0; i < h.agflCount; i++) {
+                long b = h.agfl[i], rel = b - start;
+                if (rel <= AgHeader.HEADER_BLOCK || rel >= len)
+                    problem("block " + hb + " (allocation group header of " + gname + "): AGFL entry " + i + " (block " + b
+                            + ") is outside the group's usable blocks");
+                else claim(b, 1, Kind.AGFL, "AGFL entry " + i + " of " + gname);
+            }
+            // inodes
+            structure("inode tree of " + gname, Set.of(MetaType.INODE_BTREE), () -> {
+                BTree<Inode> t = Inodes.tree(this, g);
+                BTree.Shape shape = t.verify();
+                List<Long> keys = new ArrayList<>();
+                long n = 0;
+                for (BTree<Inode>.Cursor c = t.first(); c.valid() && n++ <= shape.records(); c.next()) keys.add(c.key());
+                if (keys.size() != h.inoCount)
+                    problem("block " + hb + " (allocation group header of " + gname + "): inode count " + h.inoCount + " but the inode tree holds "
+                            + keys.size());
+                if (h.nextIno < 1 || h.nextIno > Inodes.LOCAL_LIMIT)
+                    problem("block " + hb + " (allocation group header of " + gname + "): next inode number " + h.nextIno + " is outside [1, "
+                            + Inodes.LOCAL_LIMIT + "]");
+                else if (!keys.isEmpty() && Long.compareUnsigned(keys.getLast(), h.nextIno) >= 0)
+                    problem("block " + hb + " (allocation group header of " + gname + "): next inode number " + h.nextIno
+                            + " is not above the largest inode " + Inode.make(g, keys.getLast()));
+                for (long k : keys) {
+                    long ino = Inode.make(g, k);
+                    try {
+                        inodes.put(ino, Inodes.get(this, ino));
+                    } catch (CorruptMetadataException e) {
+                        badInodes.add(ino);
+                        problem(e.getMessage());
+                    }
+                }
+            });
+            // refcounts
+            structure("refcount tree of " + gname, Set.of(MetaType.REFCOUNT_BTREE), () -> {
+                BTree.Shape shape = refs.verify(this, g);
+                BTree<RefcountOps.Rec> t = BTree.open(this, RefcountOps.INSTANCE, g, h.refRoot);
+                long n = 0;
+                for (BTree<RefcountOps.Rec>.Cursor c = t.first(); c.valid() && c.key() >= 0 && n++ <= shape.records(); c.next())
+                    shared.put(start + c.key(), new long[] {c.record().length(), c.record().refcount()});
+                for (long[] cow : refs.cowStaging(this, g)) {
+                    claim(cow[0], cow[1], Kind.COW, "CoW staging extent [" + cow[0] + ", +" + cow[1] + ") of " + gname);
+                    notes.add("CoW staging extent [" + cow[0] + ", +" + cow[1] + ") in " + gname
+                            + ": left by an interrupted copy-on-write, to be freed at mount");
+                }
+            });
+            // fixed blocks: superblock (claimed in checkSuperblocks) and header (claimed above)
+        }
+
+        final Map<Long, List<DirEntry>> dirEntries = new HashMap<>();
+
+        void checkInode(Inode i) {
+            long ino = i.ino;
+            String who = "inode " + ino;
+            if (i.isDir()) {
+                structure("directory " + who, Set.of(MetaType.DIR_BTREE), () -> {
+                    long n = Directory.verify(this, i);
+                    List<DirEntry> ents = new ArrayList<>();
+                    Directory.readdir(this, i, 0, e -> ents.add(e) && ents.size() <= n);
+                    dirEntries.put(ino, ents);
+                });
+            } else if (i.isSymlink()) {
+                structure("symlink " + who, Set.of(MetaType.SYMLINK), () -> Symlinks.read(this, i));
+            } else {
+                structure("extent map of " + who, Set.of(MetaType.EXTENT_BTREE), () -> {
+                    ExtentMap.verify(this, i);
+                    long nodes = touched.values().stream().filter(t -> t == MetaType.EXTENT_BTREE).count();
+                    long data = 0;
+                    for (Extent e : ExtentMap.all(this, i)) {
+                        data += e.length();
+                        String ext = "data extent " + e + " of " + who;
+                        long s = e.startBlock(), end = e.deviceEnd();
+                        if (s < 0 || end > sb.totalBlocks() || end < s) {
+                            problem(who + ": " + ext + " is outside the volume (" + sb.totalBlocks() + " blocks)");
+                            continue;
+                        }
+                        int ag = agOf(s), agEnd = agOf(end - 1);
+                        if (ag != agEnd) problem(who + ": " + ext + " crosses the boundary of allocation group " + ag);
+                        claim(s, e.length(), Kind.DATA, ext);
+                    }
+                    if (i.blocks != data + nodes)
+                        problem(who + ": blocks " + i.blocks + " but it maps " + data + " data blocks and " + nodes
+                                + " extent tree nodes");
+                });
+            }
+            if (i.xattrBlock != 0) {
+                structure("extended attributes of " + who, Set.of(MetaType.XATTR), () -> {
+                    for (String name : Xattrs.list(this, i)) Xattrs.get(this, i, name);
+                });
+            }
+        }
+
+        int agOf(long blkno) {
+            return (int) Math.min(blkno / sb.agBlocks(), sb.agCount() - 1);
+        }
+
+        void checkNamespace() {
+            final long root = FolioFs.ROOT_INO, orph = FolioFs.ORPHANAGE_INO;
+            Map<Long, List<String>> namedBy = new HashMap<>();
+            Map<Long, Long> namingDir = new HashMap<>();
+            Map<Long, Integer> subdirs = new HashMap<>(), orphanEntries = new HashMap<>();
+            for (var de : new TreeMap<>(dirEntries).entrySet()) {
+                long d = de.getKey();
+                Inode dir = inodes.get(d);
+                for (DirEntry e : de.getValue()) {
+                    String where = "directory inode " + d + " entry " + Directory.show(e.name());
+                    Inode t = inodes.get(e.ino());
+                    if (e.ino() == root || e.ino() == orph) {
+                        problem(where + " names " + (e.ino() == root ? "the root directory" : "the orphanage") + " (inode " + e.ino() + ")");
+                        continue;
+                    }
+                    if (t == null) {
+                        if (!badInodes.contains(e.ino()))
+                            problem(where + " names inode " + e.ino() + ", which does not exist (dangling entry)");
+                        continue;
+                    }
+                    if (e.type() != DirEntry.typeOf(t.mode))
+                        problem(where + " says type " + e.type() + " but inode " + e.ino() + " has type " + DirEntry.typeOf(t.mode)
+                                + " (mode 0" + Integer.toOctalString(t.mode) + ")");
+                    if (d == orph) {
+                        orphanEntries.merge(e.ino(), 1, Integer::sum);
+                        if (!e.nameString().equals(Long.toHexString(e.ino())))
+                            problem(where + " in the orphanage names inode " + e.ino() + " (orphan entries are named by the inode number in hex)");
+                        continue;
+                    }
+                    if (dir.nlink == 0) {
+                        problem(where + ": removed directory (nlink 0) still has entries");
+                        continue;
+                    }
+                    namedBy.computeIfAbsent(e.ino(), k -> new ArrayList<>()).add(where);
+                    if (t.isDir()) {
+                        subdirs.merge(d, 1, Integer::sum);
+                        namingDir.put(e.ino(), d);
+                    }
+                }
+            }
+            for (long special : new long[] {root, orph})
+                if (!inodes.containsKey(special) && !badInodes.contains(special))
+                    problem("inode " + special + " (" + (special == root ? "root directory" : "orphanage") + ") does not exist");
+            for (Inode i : inodes.values()) {
+                long ino = i.ino;
+                String who = (i.isDir() ? "directory inode " : "inode ") + ino;
+                List<String> names = namedBy.getOrDefault(ino, List.of());
+                int orphans = orphanEntries.getOrDefault(ino, 0);
+                long nlink = Integer.toUnsignedLong(i.nlink);
+                if (ino == orph || ino == root) {
+                    if (!i.isDir()) { problem(who + " (" + (ino == root ? "root" : "orphanage") + ") is not a directory"); continue; }
+                    long expect = ino == root ? 2 + subdirs.getOrDefault(ino, 0) : 1;
+                    if (nlink != expect) problem(who + " has nlink " + nlink + ", expected " + expect);
+                    if (i.parent != ino) problem(who + ": parent " + i.parent + ", expected itself");
+                    continue;
+                }
+                if (nlink == 0) {
+                    if (orphans == 0) problem(who + " has nlink 0 but is not listed in the orphanage (lost inode)");
+                    else if (orphans > 1) problem(who + " is listed " + orphans + " times in the orphanage");
+                    else notes.add(who + " is an orphan (nlink 0, in the orphanage): the next mount frees it");
+                    if (!names.isEmpty()) problem(who + " has nlink 0 but is named by " + String.join(", ", names));
+                    continue;
+                }
+                if (orphans > 0) problem(who + " has nlink " + nlink + " but is listed in the orphanage");
+                if (i.isDir()) {
+                    if (names.size() != 1) problem(who + " is named by " + names.size() + " entries" + (names.isEmpty() ? "" : ": "
+                            + String.join(", ", names)) + " (a directory must be named exactly once)");
+                    Long p = namingDir.get(ino);
+                    if (p != null && p != i.parent) problem(who + ": parent (\"..\") is inode " + i.parent + " but it is named in directory inode " + p);
+                    long expect = 2 + subdirs.getOrDefault(ino, 0);
+                    if (nlink != expect) problem(who + " has nlink " + nlink + ", expected " + expect + " (2 + "
+                            + subdirs.getOrDefault(ino, 0) + " subdirectories)");
+                } else if (nlink != names.size()) {
+                    problem(who + " has nlink " + nlink + " but " + names.size() + " directory entries name it"
+                            + (names.isEmpty() ? "" : ": " + String.join(", ", names)));
+                }
+            }
+            // reachability from the root
+            Set<Long> seen = new HashSet<>();
+            ArrayDeque<Long> q = new ArrayDeque<>();
+            q.add(root);
+            seen.add(root);
+            while (!q.isEmpty()) {
+                long d = q.poll();
+                for (DirEntry e : dirEntries.getOrDefault(d, List.of())) {
+                    if (e.ino() == orph || !seen.add(e.ino())) continue;
+                    Inode t = inodes.get(e.ino());
+                    if (t != null && t.isDir()) q.add(e.ino());
+                }
+            }
+            for (Inode i : inodes.values())
+                if (i.nlink != 0 && i.ino != FolioFs.ORPHANAGE_INO && !seen.contains(i.ino) && namedBy.containsKey(i.ino))
+                    problem("inode " + i.ino + " is not reachable from the root directory (a detached directory cycle)");
+        }
+
+        /** The ownership sweep: double ownership, refcounts, leaks. */
+        void checkSpace() {
+            TreeMap<Long, List<Own>> starts = new TreeMap<>();
+            TreeMap<Long, Integer> points = new TreeMap<>();
+            for (Own o : owns) {
+                starts.computeIfAbsent(o.start, k -> new ArrayList<>()).add(o);
+                points.put(o.start, 0);
+                points.put(o.start + o.len, 0);
+            }
+            for (var e : shared.entrySet()) {
+                points.put(e.getKey(), 0);
+                points.put(e.getKey() + e.getValue()[0], 0);
+            }
+            points.put(0L, 0);
+            points.put(sb.totalBlocks(), 0);
+            List<Own> active = new ArrayList<>();
+            String prevMsg = null;
+            long prevStart = 0, prevEnd = -1;
+            List<String> out = new ArrayList<>();
+            Long[] pts = points.keySet().toArray(new Long[0]);
+            for (int k = 0; k + 1 < pts.length; k++) {
+                long a = pts[k], b = pts[k + 1];
+                if (a >= sb.totalBlocks()) break;
+                active.removeIf(o -> o.start + o.len <= a);
+                List<Own> add = starts.get(a);
+                if (add != null) active.addAll(add);
+                var rec = shared.floorEntry(a);
+                long rc = rec != null && rec.getKey() + rec.getValue()[0] > a ? rec.getValue()[1] : 1;
+                String msg = classify(active, rc);
+                if (msg != null && msg.equals(prevMsg) && prevEnd == a) {
+                    prevEnd = b;
+                    continue;
+                }
+                if (prevMsg != null) out.add(range(prevStart, prevEnd) + prevMsg);
+                prevMsg = msg;
+                prevStart = a;
+                prevEnd = b;
+            }
+            if (prevMsg != null) out.add(range(prevStart, prevEnd) + prevMsg);
+            for (String p : out) {
+                if (p.endsWith(LEAK) && unreadable > 0) continue;
+                problem(p);
+            }
+            if (unreadable > 0)
+                problem("free-space accounting not checked for leaks: " + unreadable + " structure(s) could not be read completely");
+        }
+
+        static final String LEAK = " neither free nor owned by anything (leaked space)";
+
+        String range(long a, long b) {
+            return b - a == 1 ? "block " + a + ":" : "blocks [" + a + ", +" + (b - a) + "):";
+        }
+
+        /** Problem text for a run of blocks with these owners and refcount, or null if fine. */
+        String classify(List<Own> owners, long rc) {
+            if (owners.isEmpty()) return rc > 1 ? " refcount " + rc + " but" + LEAK : LEAK;
+            boolean anyFree = false, allData = true;
+            for (Own o : owners) {
+                if (o.kind == Kind.FREE) anyFree = true;
+                if (o.kind != Kind.DATA) allData = false;
+            }
+            if (owners.size() == 1) {
+                Own o = owners.getFirst();
+                if (rc > 1) return " refcount record says " + rc + " owners but only " + o.what + " uses it";
+                return null;
+            }
+            List<String> names = new ArrayList<>();
+            for (Own o : owners) names.add(o.what);
+            if (anyFree) return " free but also used by " + String.join(", ", names);
+            if (allData) {
+                if (rc == owners.size()) return null;
+                if (rc == 1) return " owned " + owners.size() + " times without a refcount record: " + String.join(", ", names);
+                return " refcount " + rc + " but " + owners.size() + " owners: " + String.join(", ", names);
+            }
+            return " owned " + owners.size() + " times: " + String.join(", ", names);
+        }
+    }
+}
