@@ -116,6 +116,8 @@ public final class FolioFs implements AutoCloseable {
                 fs.mountLog.add("journal recovery replayed " + r.transactions() + " transactions (" + r.blocks() + " blocks)");
             int freed = fs.freeOrphans();
             if (freed > 0) fs.mountLog.add("freed " + freed + " orphaned inodes");
+            long staged = fs.freeCowStaging();
+            if (staged > 0) fs.mountLog.add("freed " + staged + " blocks of interrupted copy-on-write");
         } catch (IOException | RuntimeException e) {
             fs.journal.abandon();
             throw e;
@@ -620,6 +622,24 @@ public final class FolioFs implements AutoCloseable {
             Inodes.put(h, orph);
             return null;
         });
+    }
+
+    /** Frees the CoW staging extents a crash left behind (blocks allocated for writes never remapped). */
+    private long freeCowStaging() throws IOException {
+        long total = 0;
+        for (int g = 0; g < sb.agCount(); g++) {
+            int agno = g;
+            List<long[]> staged = op(h -> refs.cowStaging(h, agno));
+            for (long[] r : staged) {
+                op(h -> {
+                    refs.removeCowStaging(h, r[0], r[1]);
+                    alloc.freeData(h, r[0], r[1]);
+                    return null;
+                });
+                total += r[1];
+            }
+        }
+        return total;
     }
 
     private int freeOrphans() throws IOException {

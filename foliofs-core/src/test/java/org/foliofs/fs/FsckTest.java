@@ -402,8 +402,6 @@ class FsckTest {
     }
 
     @Test
-    @org.junit.jupiter.api.Disabled("bug in FolioFs.mount: it frees orphans but not CoW staging extents, which Refcounts'"
-            + " documentation says mount frees; staged blocks stay allocated forever")
     void mountFreesCowStagingExtents() throws Exception {
         SimDevice dev = device(8 * MiB);
         FolioFs fs = format(dev);
