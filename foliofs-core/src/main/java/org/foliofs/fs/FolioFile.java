@@ -123,6 +123,7 @@ public final class FolioFile implements AutoCloseable {
         checkOpen();
         checkWriteRange(pos, src.byteSize());
         try (InodeLock.Guard g = fi.lock.forWrite(fi, pos, src.byteSize())) {
+            zeroEofBlock(pos, false);
             return io.bio.write(fi, FsIoMapOps.BUFFERED_WRITE, pos, src);
         }
     }
@@ -140,8 +141,23 @@ public final class FolioFile implements AutoCloseable {
         checkOpen();
         checkWriteRange(pos, src.byteSize());
         try (InodeLock.Guard g = fi.lock.forDirectWrite(fi, pos, src.byteSize())) {
+            zeroEofBlock(pos, true);
             return io.dio.write(fi, FsIoMapOps.DIRECT_WRITE, FsIoEnd.DIRECT, pos, src, flags);
         }
+    }
+
+    /**
+     * A write starting past the size (the caller holds the lock exclusively then): the old last
+     * block's bytes past the size may hold old data on the device (a shrink whose tail zeroing never
+     * reached it before a crash); zero them first, as XFS zeroes around EOF. A direct write also
+     * writes that block back now, so its size update cannot reach the disk before the zeros.
+     */
+    private void zeroEofBlock(long pos, boolean direct) throws IOException {
+        long size = fi.size();
+        if (pos <= size || size % fi.bs == 0) return;
+        long end = Math.min(pos, (size / fi.bs + 1) * fi.bs);
+        io.bio.zeroRange(fi, FsIoMapOps.READ, size, end - size);
+        if (direct) fi.file.writeAndWait(size, end - size);
     }
 
     private void checkWriteRange(long pos, long len) throws FileSystemException {
