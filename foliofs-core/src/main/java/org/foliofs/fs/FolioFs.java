@@ -50,6 +50,9 @@ public final class FolioFs implements AutoCloseable {
     private final Map<Long, Integer> openCount = new HashMap<>();   // guarded by journal lock
     private volatile IOException shutdown;
     private final List<String> mountLog = new ArrayList<>();
+    private FolioFile.VolumeIo fileIo;                                  // file data I/O, made by the first openFile
+    private org.foliofs.pagecache.PageCache.Config pageCacheConfig =
+            org.foliofs.pagecache.PageCache.Config.builder().memoryBytes(64L << 20).build();
 
     /** Attributes of an inode (a snapshot). */
     public record Attr(long ino, int mode, int nlink, int uid, int gid, long size, long blocks, long atime, long mtime,
@@ -662,17 +665,52 @@ public final class FolioFs implements AutoCloseable {
         if (d.nlink == 0) throw new NoSuchFileException("inode " + dir, null, "directory has been removed");
     }
 
+    // ------------------------------------------------------------------ file data I/O
+
+    /** Opens regular file {@code ino} for data I/O (see {@link FolioFile}); counts as an {@link #open(long)}. */
+    public FolioFile openFile(long ino) throws IOException {
+        return FolioFile.open(this, ino);
+    }
+
+    /** The page cache configuration used by the first {@link #openFile} (default: 64 MiB). */
+    public synchronized void setPageCacheConfig(org.foliofs.pagecache.PageCache.Config config) {
+        if (fileIo != null) throw new IllegalStateException("the page cache of " + this + " exists already");
+        pageCacheConfig = java.util.Objects.requireNonNull(config, "config");
+    }
+
+    synchronized FolioFile.VolumeIo fileIo() throws IOException {
+        checkAlive();
+        if (fileIo == null) fileIo = new FolioFile.VolumeIo(this, pageCacheConfig);
+        return fileIo;
+    }
+
+    private synchronized FolioFile.VolumeIo takeFileIo() {
+        FolioFile.VolumeIo io = fileIo;
+        fileIo = null;
+        return io;
+    }
+
     // ------------------------------------------------------------------ unmount
 
     /** Clean unmount: commits and checkpoints the journal (the next mount replays nothing). */
     @Override
     public void close() throws IOException {
+        FolioFile.VolumeIo io = takeFileIo();
+        if (io != null) {
+            try {
+                if (shutdown == null) io.flushAll();     // dirty file data before the last commit
+            } finally {
+                io.close();
+            }
+        }
         if (shutdown != null) { journal.abandon(); return; }
         journal.close();
     }
 
-    /** Drops the volume without writing anything (tests: a crash). */
+    /** Drops the volume without writing anything (tests: a crash); dirty cached file data is lost. */
     public void abandon() {
+        FolioFile.VolumeIo io = takeFileIo();
+        if (io != null) io.close();
         journal.abandon();
     }
 

@@ -1,0 +1,408 @@
+package org.foliofs.fs;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.FileSystemException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.foliofs.iomap.BufferedFile;
+import org.foliofs.iomap.BufferedIo;
+import org.foliofs.iomap.DirectIo;
+import org.foliofs.iomap.ErrSeq;
+import org.foliofs.iomap.InodeLock;
+import org.foliofs.iomap.IoMapReport;
+import org.foliofs.pagecache.PageCache;
+
+/**
+ * An open regular file of a mounted {@link FolioFs}: data I/O through the iomap engine (buffered
+ * through the volume's page cache, or direct), fsync, truncate, fallocate and seek. Made by
+ * {@link FolioFs#openFile}; every handle of an inode shares one {@link FsInode} (size, inode lock,
+ * delalloc reservations, cache). Each call holds the inode lock as the engine requires: shared for
+ * reads, writes inside the size, fsync and seek; exclusive for extending writes, unaligned direct
+ * writes, truncate and fallocate. Rules and ordering: docs/format/file-data.md.
+ */
+public final class FolioFile implements AutoCloseable {
+    /** fallocate modes (Linux values). */
+    public static final int FALLOC_KEEP_SIZE = 0x01, FALLOC_PUNCH_HOLE = 0x02, FALLOC_COLLAPSE_RANGE = 0x08,
+            FALLOC_ZERO_RANGE = 0x10, FALLOC_INSERT_RANGE = 0x20, FALLOC_UNSHARE_RANGE = 0x40;
+    /** Direct write flags: {@link DirectIo#DSYNC}. */
+    public static final int DSYNC = DirectIo.DSYNC;
+
+    /** The per-volume I/O state: page cache, engines and the table of open inodes. Owned by FolioFs. */
+    static final class VolumeIo implements AutoCloseable {
+        final PageCache pageCache;
+        final BufferedIo bio;
+        final DirectIo dio;
+        final Map<Long, FsInode> files = new HashMap<>();   // guarded by itself
+        final long metaReserve;
+        final Allocator alloc;
+
+        VolumeIo(FolioFs fs, PageCache.Config config) throws NoSpaceException {
+            this.alloc = fs.allocator();
+            // blocks buffered writes may never reserve: metadata (extent trees, AGFL refills) written at
+            // writeback comes from here, so writeback never meets ENOSPC
+            long total = fs.superblock().totalBlocks();
+            this.metaReserve = Math.min(alloc.available() / 2, Math.max(64, total / 64));
+            alloc.reserve(metaReserve);
+            this.pageCache = new PageCache(config);
+            this.bio = new BufferedIo(pageCache, fs.device(), BufferedIo.Options.defaults());
+            this.dio = new DirectIo(fs.device());
+        }
+
+        /** Clean unmount: writes back every open file's dirty data. */
+        void flushAll() throws IOException {
+            List<FsInode> open;
+            synchronized (files) { open = new ArrayList<>(files.values()); }
+            for (FsInode fi : open) fi.file.writeAndWait(0, Long.MAX_VALUE);
+        }
+
+        @Override
+        public void close() { pageCache.close(); }
+    }
+
+    private final FolioFs fs;
+    private final FsInode fi;
+    private final VolumeIo io;
+    private final ErrSeq.Cursor errors;
+    private boolean closed;
+
+    private FolioFile(FolioFs fs, FsInode fi, VolumeIo io) {
+        this.fs = fs;
+        this.fi = fi;
+        this.io = io;
+        this.errors = fi.file.errSeq().cursor();
+    }
+
+    static FolioFile open(FolioFs fs, long ino) throws IOException {
+        VolumeIo io = fs.fileIo();
+        fs.open(ino);
+        try {
+            FolioFs.Attr a = fs.getattr(ino);
+            if (!a.isRegular()) throw new FileSystemException("inode " + ino, null, "Invalid argument: not a regular file");
+            FsInode fi;
+            synchronized (io.files) {
+                fi = io.files.get(ino);
+                if (fi == null) {
+                    fi = new FsInode(fs, ino, a.size());
+                    BufferedFile bf = io.bio.open(fi, FsIoMapOps.WRITEBACK, FsIoEnd.WRITEBACK);
+                    fi.file = bf;
+                    io.files.put(ino, fi);
+                }
+                fi.opens++;
+            }
+            return new FolioFile(fs, fi, io);
+        } catch (IOException | RuntimeException e) {
+            fs.close(ino);
+            throw e;
+        }
+    }
+
+    public long ino() { return fi.ino; }
+    public FsInode inode() { return fi; }
+    /** The in-memory file size. */
+    public long size() { return fi.size(); }
+
+    private void checkOpen() {
+        if (closed) throw new IllegalStateException("file (inode " + fi.ino + ") is closed");
+    }
+
+    // ---- read / write -------------------------------------------------------------------------
+
+    /** Buffered read into {@code dst} from {@code pos}; returns the bytes read (short at the size, 0 past it). */
+    public long read(long pos, MemorySegment dst) throws IOException {
+        checkOpen();
+        try (InodeLock.Guard g = fi.lock.shared()) {
+            return io.bio.read(fi, FsIoMapOps.READ, pos, dst);
+        }
+    }
+
+    /** Buffered write of {@code src} at {@code pos}; ENOSPC ({@link NoSpaceException}) is reported here, never at writeback. */
+    public long write(long pos, MemorySegment src) throws IOException {
+        checkOpen();
+        checkWriteRange(pos, src.byteSize());
+        try (InodeLock.Guard g = fi.lock.forWrite(fi, pos, src.byteSize())) {
+            zeroEofBlock(pos, false);
+            return io.bio.write(fi, FsIoMapOps.BUFFERED_WRITE, pos, src);
+        }
+    }
+
+    /** Direct read (aligned to the device's logical block). */
+    public long readDirect(long pos, MemorySegment dst, int flags) throws IOException {
+        checkOpen();
+        try (InodeLock.Guard g = fi.lock.shared()) {
+            return io.dio.read(fi, FsIoMapOps.READ, pos, dst);
+        }
+    }
+
+    /** Direct write (aligned to the device's logical block); {@code flags}: {@link #DSYNC}. */
+    public long writeDirect(long pos, MemorySegment src, int flags) throws IOException {
+        checkOpen();
+        checkWriteRange(pos, src.byteSize());
+        try (InodeLock.Guard g = fi.lock.forDirectWrite(fi, pos, src.byteSize())) {
+            zeroEofBlock(pos, true);
+            return io.dio.write(fi, FsIoMapOps.DIRECT_WRITE, FsIoEnd.DIRECT, pos, src, flags);
+        }
+    }
+
+    /**
+     * A write starting past the size (the caller holds the lock exclusively then): the old last
+     * block's bytes past the size may hold old data on the device (a shrink whose tail zeroing never
+     * reached it before a crash); zero them first, as XFS zeroes around EOF. A direct write also
+     * writes that block back now, so its size update cannot reach the disk before the zeros.
+     */
+    private void zeroEofBlock(long pos, boolean direct) throws IOException {
+        long size = fi.size();
+        if (pos <= size || size % fi.bs == 0) return;
+        long end = Math.min(pos, (size / fi.bs + 1) * fi.bs);
+        io.bio.zeroRange(fi, FsIoMapOps.READ, size, end - size);
+        if (direct) fi.file.writeAndWait(size, end - size);
+    }
+
+    private void checkWriteRange(long pos, long len) throws FileSystemException {
+        if (pos < 0 || len < 0 || pos + len < 0)
+            throw new IllegalArgumentException("write of " + len + " bytes at " + pos + " is outside the file offset range");
+        if (pos + len > fs.maxFileSize() + 1)
+            throw new FileSystemException("inode " + fi.ino, null, "File too large: write of " + len + " bytes at " + pos
+                    + " ends beyond the maximum file size " + fs.maxFileSize());
+    }
+
+    // ---- fsync, truncate ----------------------------------------------------------------------
+
+    /** Writes back the dirty data, waits for it and its end-of-I/O conversions, then forces the journal. */
+    public void fsync(boolean dataOnly) throws IOException {
+        checkOpen();
+        try (InodeLock.Guard g = fi.lock.shared()) {
+            io.bio.fsync(fi, 0, Long.MAX_VALUE, dataOnly, errors);
+        }
+    }
+
+    /** truncate(2): shrinking zeroes the tail of the new last block in the cache and frees blocks and reservations past it. */
+    public void truncate(long size) throws IOException {
+        checkOpen();
+        if (size < 0) throw new IllegalArgumentException("new size (" + size + ") must not be negative");
+        if (size > fs.maxFileSize())
+            throw new FileSystemException("inode " + fi.ino, null, "File too large: size " + size + " exceeds " + fs.maxFileSize());
+        try (InodeLock.Guard g = fi.lock.exclusive()) {
+            truncateLocked(size);
+        }
+    }
+
+    private void truncateLocked(long size) throws IOException {
+        io.bio.truncate(fi, FsIoMapOps.READ, size);
+        fi.setSize(size);
+        fi.release(io.alloc, Math.ceilDiv(size, fi.bs), ExtentMap.MAX_FILE_BLOCKS);
+        fs.setattr(fi.ino, FolioFs.SetAttr.size(size));
+        synchronized (fi) { fi.diskSize = size; }
+    }
+
+    // ---- fallocate ----------------------------------------------------------------------------
+
+    /**
+     * fallocate(2). Modes: 0 (allocate unwritten, extend the size), {@link #FALLOC_KEEP_SIZE},
+     * {@link #FALLOC_PUNCH_HOLE} (with or without KEEP_SIZE; the size never changes),
+     * {@link #FALLOC_ZERO_RANGE} (optionally | KEEP_SIZE), {@link #FALLOC_COLLAPSE_RANGE} and
+     * {@link #FALLOC_INSERT_RANGE} (block aligned). {@link #FALLOC_UNSHARE_RANGE} and unknown modes:
+     * {@link UnsupportedOperationException}.
+     */
+    public void fallocate(int mode, long off, long len) throws IOException {
+        checkOpen();
+        if (off < 0 || len <= 0 || off + len < 0)
+            throw new IllegalArgumentException("fallocate range [" + off + ", +" + len + ") is invalid: offset must not be negative"
+                    + " and length must be positive");
+        int bs = fi.bs;
+        try (InodeLock.Guard g = fi.lock.exclusive()) {
+            switch (mode) {
+                case 0, FALLOC_KEEP_SIZE -> {
+                    checkEnd(off + len);
+                    preallocate(off / bs, Math.ceilDiv(off + len, bs));
+                    if (mode == 0) growTo(off + len);
+                }
+                case FALLOC_PUNCH_HOLE, FALLOC_PUNCH_HOLE | FALLOC_KEEP_SIZE -> punch(off, Math.min(off + len, fi.size()));
+                case FALLOC_ZERO_RANGE, FALLOC_ZERO_RANGE | FALLOC_KEEP_SIZE -> {
+                    checkEnd(off + len);
+                    long end = off + len;
+                    punch(off, end);
+                    long a = Math.ceilDiv(off, bs), b = end / bs;
+                    if (a < b) preallocate(a, b);
+                    if (mode == FALLOC_ZERO_RANGE) growTo(end);
+                }
+                case FALLOC_COLLAPSE_RANGE -> collapse(off, len);
+                case FALLOC_INSERT_RANGE -> insert(off, len);
+                case FALLOC_UNSHARE_RANGE -> throw new UnsupportedOperationException("fallocate mode UNSHARE_RANGE (0x40): not supported");
+                default -> throw new UnsupportedOperationException("fallocate mode 0x" + Integer.toHexString(mode) + " is not supported");
+            }
+        }
+    }
+
+    private void checkEnd(long end) throws FileSystemException {
+        if (end > fs.maxFileSize() + 1)
+            throw new FileSystemException("inode " + fi.ino, null, "File too large: fallocate to " + end + " exceeds the maximum file size "
+                    + fs.maxFileSize());
+    }
+
+    private void growTo(long end) throws IOException {
+        if (end <= fi.size()) return;
+        io.bio.truncate(fi, FsIoMapOps.READ, end);   // zeroes the tail of the old last block
+        fi.setSize(end);
+        fs.setattr(fi.ino, FolioFs.SetAttr.size(end));
+        synchronized (fi) { fi.diskSize = end; }
+    }
+
+    /** Unwritten extents over the holes of file blocks [from, to) (reserved delalloc blocks are left alone). */
+    private void preallocate(long from, long to) throws IOException {
+        long fb = from;
+        while (fb < to) {
+            long at = fb;
+            fb = fs.op(h -> {
+                Inode i = Inodes.get(h, fi.ino);
+                Extent e = ExtentMap.find(h, i, at);
+                if (e != null) return e.fileEnd();
+                long[] d = fi.delallocAt(at);
+                if (d != null) return d[1];
+                Extent n = ExtentMap.next(h, i, at);
+                long end = Math.min(to, n == null ? ExtentMap.MAX_FILE_BLOCKS : n.fileBlock());
+                long nd = fi.nextDelalloc(at);
+                if (nd >= 0) end = Math.min(end, nd);
+                end = Math.min(end, at + FsIoMapOps.MAX_ALLOC);
+                long goal = -1;
+                if (at > 0) {
+                    Extent p = ExtentMap.find(h, i, at - 1);
+                    if (p != null && p.deviceEnd() < fs.superblock().totalBlocks()) goal = p.deviceEnd();
+                }
+                long[] got = fs.allocator().allocData(h, Inode.agOf(fi.ino), goal, 1, end - at);
+                ExtentMap.insert(h, i, new Extent(at, got[0], got[1], true));
+                i.blocks += got[1];
+                Inodes.put(h, i);
+                return at + got[1];
+            });
+        }
+    }
+
+    /** Makes [off, end) read as zeros with holes where whole blocks are: partial edge blocks zeroed in the cache. */
+    private void punch(long off, long end) throws IOException {
+        if (off >= end) return;
+        int bs = fi.bs;
+        long a = Math.ceilDiv(off, bs), b = end / bs;
+        if (a > b) {                                     // inside one block
+            io.bio.zeroRange(fi, FsIoMapOps.READ, off, end - off);
+            return;
+        }
+        if (off < a * bs) io.bio.zeroRange(fi, FsIoMapOps.READ, off, a * bs - off);
+        if (end > b * bs) io.bio.zeroRange(fi, FsIoMapOps.READ, b * bs, end - b * bs);
+        if (a < b) {
+            fi.file.invalidate(a * bs, (b - a) * bs);
+            fi.release(io.alloc, a, b);
+            fs.punchBlocks(fi.ino, a, b - a);
+        }
+    }
+
+    private void collapse(long off, long len) throws IOException {
+        int bs = fi.bs;
+        if (off % bs != 0 || len % bs != 0)
+            throw new IllegalArgumentException("collapse range [" + off + ", +" + len + ") must be aligned to the block size " + bs);
+        long size = fi.size();
+        if (off + len >= size)
+            throw new IllegalArgumentException("collapse range [" + off + ", +" + len + ") must end before the file size " + size);
+        fi.file.invalidate(off, Long.MAX_VALUE - off);
+        fi.release(io.alloc, off / bs, ExtentMap.MAX_FILE_BLOCKS);
+        long a = off / bs, n = len / bs;
+        fs.punchBlocks(fi.ino, a, n);
+        long from = a + n;
+        while (from < ExtentMap.MAX_FILE_BLOCKS) {
+            long f = from;
+            from = fs.op(h -> {
+                Inode i = Inodes.get(h, fi.ino);
+                long r = ExtentMap.shift(h, i, f, ExtentMap.MAX_FILE_BLOCKS, -n, 8);
+                Inodes.put(h, i);
+                return r;
+            });
+        }
+        fi.setSize(size - len);
+        fs.setattr(fi.ino, FolioFs.SetAttr.size(size - len));
+        synchronized (fi) { fi.diskSize = size - len; }
+    }
+
+    private void insert(long off, long len) throws IOException {
+        int bs = fi.bs;
+        if (off % bs != 0 || len % bs != 0)
+            throw new IllegalArgumentException("insert range [" + off + ", +" + len + ") must be aligned to the block size " + bs);
+        long size = fi.size();
+        if (off >= size)
+            throw new IllegalArgumentException("insert range offset " + off + " must be below the file size " + size);
+        checkEnd(size + len);
+        fi.file.invalidate(off, Long.MAX_VALUE - off);
+        fi.release(io.alloc, off / bs, ExtentMap.MAX_FILE_BLOCKS);
+        long a = off / bs, n = len / bs;
+        fi.setSize(size + len);
+        fs.setattr(fi.ino, FolioFs.SetAttr.size(size + len));
+        synchronized (fi) { fi.diskSize = size + len; }
+        long end = ExtentMap.MAX_FILE_BLOCKS - n;
+        while (end > a) {
+            long e = end;
+            end = fs.op(h -> {
+                Inode i = Inodes.get(h, fi.ino);
+                long r = ExtentMap.shift(h, i, a, e, n, 8);
+                Inodes.put(h, i);
+                return r;
+            });
+        }
+    }
+
+    // ---- seek ---------------------------------------------------------------------------------
+
+    /** lseek SEEK_DATA: first data at or after pos ({@link IoMapReport#NOT_FOUND} if none before the size). */
+    public long seekData(long pos) throws IOException {
+        checkOpen();
+        try (InodeLock.Guard g = fi.lock.shared()) {
+            return io.bio.seekData(fi, FsIoMapOps.READ, pos);
+        }
+    }
+
+    /** lseek SEEK_HOLE: first hole at or after pos (the size when data runs to the end). */
+    public long seekHole(long pos) throws IOException {
+        checkOpen();
+        try (InodeLock.Guard g = fi.lock.shared()) {
+            return io.bio.seekHole(fi, FsIoMapOps.READ, pos);
+        }
+    }
+
+    // ---- close --------------------------------------------------------------------------------
+
+    /**
+     * Closes this handle. The last close of an inode writes its dirty data back and waits (no journal
+     * force), or, if the file is unlinked, drops its cache and releases its reservations; then
+     * {@link FolioFs#close(long)} (which frees an unlinked inode).
+     */
+    @Override
+    public void close() throws IOException {
+        if (closed) return;
+        closed = true;
+        boolean last;
+        synchronized (io.files) { last = --fi.opens == 0; }
+        IOException err = null;
+        if (last) {
+            try (InodeLock.Guard g = fi.lock.exclusive()) {
+                boolean unlinked = fs.getattr(fi.ino).nlink() == 0;
+                if (unlinked) {
+                    fi.file.cache().truncate(0);      // waits for writeback, discards dirty data
+                } else {
+                    fi.file.writeAndWait(0, Long.MAX_VALUE);
+                }
+            } catch (IOException e) {
+                err = e;
+            } finally {
+                fi.release(io.alloc, 0, ExtentMap.MAX_FILE_BLOCKS);
+                synchronized (io.files) {
+                    if (fi.opens == 0) io.files.remove(fi.ino);
+                }
+            }
+        }
+        fs.close(fi.ino);
+        if (err != null) throw err;
+    }
+
+    @Override
+    public String toString() { return "FolioFile[inode " + fi.ino + ", size " + fi.size() + "]"; }
+}

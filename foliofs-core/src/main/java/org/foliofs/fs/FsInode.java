@@ -1,0 +1,143 @@
+package org.foliofs.fs;
+
+import java.util.Map;
+import java.util.TreeMap;
+import org.foliofs.iomap.BufferedFile;
+import org.foliofs.iomap.CacheRangeSync;
+import org.foliofs.iomap.InodeLock;
+import org.foliofs.iomap.IoInode;
+
+/**
+ * The in-memory state of a regular file open for data I/O (one per inode and volume, shared by every
+ * {@link FolioFile} of that inode): the iomap engine's view ({@link IoInode}), the inode lock, the
+ * in-memory size, the on-disk size last written by this layer, and the delayed-allocation
+ * reservations.
+ *
+ * <p>Delalloc reservations: file block ranges {@code [start, end)} reserved with
+ * {@link Allocator#reserve} by accepted buffered writes over holes, kept in a TreeMap (start -&gt; end,
+ * disjoint, not merged). They are in memory only (a crash loses them with the dirty pages they stand
+ * for). Writeback converts them to allocated blocks; truncate, punch, collapse/insert and the last
+ * close of an unlinked file release them. Guarded by this object's monitor (writeback changes them
+ * without the inode lock).
+ */
+public final class FsInode implements IoInode {
+    final FolioFs fs;
+    final long ino;
+    final int bs;
+    final InodeLock lock = new InodeLock();
+    private volatile long size;
+    /** Size on disk as of the last change made by this layer (to skip needless end-of-I/O handles). */
+    volatile long diskSize;
+    volatile BufferedFile file;
+    int opens;                                            // guarded by FolioFs' file table
+    private final TreeMap<Long, Long> delalloc = new TreeMap<>();
+
+    FsInode(FolioFs fs, long ino, long size) {
+        this.fs = fs;
+        this.ino = ino;
+        this.bs = fs.blockSize();
+        this.size = size;
+        this.diskSize = size;
+    }
+
+    public long ino() { return ino; }
+    public InodeLock lock() { return lock; }
+
+    @Override public long size() { return size; }
+    @Override public int blockSize() { return bs; }
+    @Override public CacheRangeSync cache() { BufferedFile f = file; return f == null ? CacheRangeSync.NONE : f; }
+
+    @Override
+    public void setSizeInMemory(long newSize) {
+        synchronized (this) {
+            if (newSize > size) size = newSize;
+        }
+    }
+
+    /** Sets the in-memory size (truncate, fallocate; caller holds the inode lock exclusively). */
+    synchronized void setSize(long s) { size = s; }
+
+    /** Grows the in-memory size to at least {@code s} (direct write end of I/O). */
+    synchronized void growSize(long s) { if (s > size) size = s; }
+
+    // ---- delalloc reservations -----------------------------------------------------------------
+
+    /** The reserved range holding file block {@code fb} as {start, end}, or null. */
+    synchronized long[] delallocAt(long fb) {
+        Map.Entry<Long, Long> e = delalloc.floorEntry(fb);
+        return e != null && e.getValue() > fb ? new long[] {e.getKey(), e.getValue()} : null;
+    }
+
+    /** First reserved block at or after {@code fb}, or -1. */
+    synchronized long nextDelalloc(long fb) {
+        long[] at = delallocAt(fb);
+        if (at != null) return fb;
+        Long k = delalloc.ceilingKey(fb);
+        return k == null ? -1 : k;
+    }
+
+    /** End of the contiguous reserved run starting at {@code fb} (which must be reserved). */
+    synchronized long delallocRunEnd(long fb) {
+        long end = fb;
+        while (true) {
+            long[] at = delallocAt(end);
+            if (at == null) return end;
+            end = at[1];
+        }
+    }
+
+    /**
+     * Reserves the not yet reserved blocks of {@code [from, to)} with the allocator; all or nothing.
+     * Returns the blocks newly reserved.
+     */
+    synchronized long reserve(Allocator alloc, long from, long to) throws NoSpaceException {
+        long need = 0;
+        for (long b = from; b < to; ) {
+            long[] at = delallocAt(b);
+            if (at != null) { b = at[1]; continue; }
+            Long k = delalloc.ceilingKey(b);
+            long e = k == null ? to : Math.min(k, to);
+            need += e - b;
+            b = e;
+        }
+        if (need == 0) return 0;
+        alloc.reserve(need);
+        for (long b = from; b < to; ) {
+            long[] at = delallocAt(b);
+            if (at != null) { b = at[1]; continue; }
+            Long k = delalloc.ceilingKey(b);
+            long e = k == null ? to : Math.min(k, to);
+            delalloc.put(b, e);
+            b = e;
+        }
+        return need;
+    }
+
+    /** Drops the reservations in {@code [from, to)} and gives them back to the allocator; returns the blocks released. */
+    synchronized long release(Allocator alloc, long from, long to) {
+        long n = 0;
+        Map.Entry<Long, Long> e = delalloc.floorEntry(from);
+        long start = e != null && e.getValue() > from ? e.getKey() : from;
+        for (Map.Entry<Long, Long> x : new TreeMap<>(delalloc.subMap(start, true, to, false)).entrySet()) {
+            long s = x.getKey(), t = x.getValue();
+            long a = Math.max(s, from), b = Math.min(t, to);
+            if (a >= b) continue;
+            delalloc.remove(s);
+            if (s < a) delalloc.put(s, a);
+            if (b < t) delalloc.put(b, t);
+            n += b - a;
+        }
+        if (n > 0) alloc.unreserve(n);
+        return n;
+    }
+
+    /** Blocks reserved (tests). */
+    public synchronized long delallocBlocks() {
+        long n = 0;
+        for (Map.Entry<Long, Long> e : delalloc.entrySet()) n += e.getValue() - e.getKey();
+        return n;
+    }
+
+    @Override
+    public String toString() { return "FsInode[" + ino + ", size=" + size + "]"; }
+}

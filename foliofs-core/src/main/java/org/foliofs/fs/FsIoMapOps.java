@@ -1,0 +1,194 @@
+package org.foliofs.fs;
+
+import java.io.IOException;
+import java.nio.file.FileSystemException;
+import java.util.List;
+import org.foliofs.iomap.IoInode;
+import org.foliofs.iomap.IoMap;
+import org.foliofs.iomap.IoMapOps;
+
+/**
+ * FolioFS's answers to the iomap engine's "what is at this offset?", one small instance per kind of
+ * operation (as XFS keeps xfs_read_iomap_ops, xfs_buffered_write_iomap_ops, ...):
+ * <ul>
+ *   <li>{@link #READ}: reads, SEEK_DATA/SEEK_HOLE, zeroing: MAPPED for written extents, UNWRITTEN for
+ *       unwritten ones, DELALLOC over reserved blocks, HOLE otherwise; a mapping runs to the end of
+ *       its extent (or to the next extent or reservation for a hole).</li>
+ *   <li>{@link #BUFFERED_WRITE}: like READ, but a hole is reserved ({@link Allocator#reserve}, so
+ *       ENOSPC fails the write that asked) and answered DELALLOC. No journal change.</li>
+ *   <li>{@link #WRITEBACK}: DELALLOC is converted: one contiguous extent is allocated and inserted
+ *       UNWRITTEN in one handle (NEW); the end-of-I/O handler ({@link FsIoEnd}) marks it written
+ *       after the data reached the device. Shared blocks are copied on write.</li>
+ *   <li>{@link #DIRECT_WRITE}: holes are allocated UNWRITTEN (NEW) the same way; shared blocks are
+ *       copied on write; MAPPED answers carry DIRTY (the extent may not be committed yet, so a
+ *       DSYNC write asks for a journal force).</li>
+ * </ul>
+ * All begin calls run in a journal handle ({@link FolioFs#op}) and never take the inode lock.
+ */
+public final class FsIoMapOps implements IoMapOps {
+    enum Kind { READ, BUFFERED_WRITE, WRITEBACK, DIRECT_WRITE }
+
+    public static final FsIoMapOps READ = new FsIoMapOps(Kind.READ);
+    public static final FsIoMapOps BUFFERED_WRITE = new FsIoMapOps(Kind.BUFFERED_WRITE);
+    public static final FsIoMapOps WRITEBACK = new FsIoMapOps(Kind.WRITEBACK);
+    public static final FsIoMapOps DIRECT_WRITE = new FsIoMapOps(Kind.DIRECT_WRITE);
+
+    /** Largest extent one writeback or direct-write begin allocates (blocks). */
+    static final long MAX_ALLOC = 1 << 16;
+
+    /** Test hook: runs after every allocating begin committed its handle (e.g. a concurrent journal force). */
+    interface AllocHook { void allocated(FsInode inode) throws IOException; }
+    static volatile AllocHook afterAllocate;
+    /**
+     * Test only: insert newly allocated blocks as WRITTEN instead of UNWRITTEN (the "stale data" bug
+     * the crash campaign must catch).
+     */
+    static volatile boolean brokenAllocateWritten;
+
+    final Kind kind;
+
+    private FsIoMapOps(Kind kind) { this.kind = kind; }
+
+    /** What {@link #map} found at a file block. */
+    private record Found(Extent extent, long holeEnd, long[] delalloc, long nextDelalloc) {}
+
+    private static Found find(Txn h, FsInode fi, Inode i, long fb) throws IOException {
+        Extent e = ExtentMap.find(h, i, fb);
+        if (e != null) return new Found(e, 0, null, -1);
+        Extent n = ExtentMap.next(h, i, fb);
+        long holeEnd = n == null ? ExtentMap.MAX_FILE_BLOCKS : n.fileBlock();
+        return new Found(null, holeEnd, fi.delallocAt(fb), fi.nextDelalloc(fb));
+    }
+
+    private static IoMap extentMap(Extent e, int bs, int flags) {
+        return new IoMap(e.fileBlock() * bs, e.length() * bs, e.unwritten() ? IoMap.Type.UNWRITTEN : IoMap.Type.MAPPED,
+                flags, e.startBlock() * bs, 0);
+    }
+
+    private static IoMap holeOrDelalloc(Found f, long fb, int bs) {
+        if (f.delalloc() != null) {
+            long end = Math.min(f.delalloc()[1], f.holeEnd());
+            return new IoMap(fb * bs, (end - fb) * bs, IoMap.Type.DELALLOC, 0, IoMap.NO_ADDRESS, 0);
+        }
+        long end = f.holeEnd();
+        if (f.nextDelalloc() >= 0) end = Math.min(end, f.nextDelalloc());
+        return IoMap.hole(fb * bs, (end - fb) * bs, 0);
+    }
+
+    @Override
+    public IoMap begin(IoInode inode, long pos, long length, int opFlags) throws IOException {
+        FsInode fi = (FsInode) inode;
+        int bs = fi.bs;
+        long fb = pos / bs;
+        boolean write = kind != Kind.READ && (opFlags & WRITE) != 0;
+        if (fb >= ExtentMap.MAX_FILE_BLOCKS) {
+            if (write) throw tooLarge(fi, pos);
+            return IoMap.hole(pos / bs * bs, Long.MAX_VALUE - pos / bs * bs, 0);
+        }
+        long endB = Math.min(ExtentMap.MAX_FILE_BLOCKS, Math.ceilDiv(Math.min(pos + length, Long.MAX_VALUE - bs), bs));
+        if (pos + length > ExtentMap.MAX_FILE_BLOCKS * bs && write) throw tooLarge(fi, pos + length);
+        FolioFs fs = fi.fs;
+        return switch (kind) {
+            case READ -> fs.op(h -> {
+                Inode i = Inodes.get(h, fi.ino);
+                Found f = find(h, fi, i, fb);
+                return f.extent() != null ? extentMap(f.extent(), bs, 0) : holeOrDelalloc(f, fb, bs);
+            });
+            case BUFFERED_WRITE -> {
+                Found f = fs.op(h -> find(h, fi, Inodes.get(h, fi.ino), fb));
+                if (f.extent() != null) yield extentMap(f.extent(), bs, 0);
+                long to = Math.min(endB, f.holeEnd());
+                fi.reserve(fs.allocator(), fb, to);          // NoSpaceException goes to this write
+                yield new IoMap(fb * bs, (to - fb) * bs, IoMap.Type.DELALLOC, 0, IoMap.NO_ADDRESS, 0);
+            }
+            case WRITEBACK, DIRECT_WRITE -> allocating(fi, fs, pos, pos + length, fb, endB);
+        };
+    }
+
+    private static FileSystemException tooLarge(FsInode fi, long at) {
+        return new FileSystemException("inode " + fi.ino, null, "File too large: offset " + at + " is beyond the maximum file size "
+                + fi.fs.maxFileSize());
+    }
+
+    /** Writeback and direct write: the mapping at fb, allocating (delalloc or hole) or copying (shared) as needed. */
+    private IoMap allocating(FsInode fi, FolioFs fs, long pos, long reqEnd, long fb, long endB) throws IOException {
+        int bs = fi.bs;
+        boolean direct = kind == Kind.DIRECT_WRITE;
+        long[] converted = new long[2];   // {fileBlock, count} of delalloc blocks converted (released after commit)
+        boolean[] allocated = new boolean[1];
+        IoMap m = fs.op(h -> {
+            converted[1] = 0;
+            allocated[0] = false;
+            Inode i = Inodes.get(h, fi.ino);
+            Found f = find(h, fi, i, fb);
+            Extent e = f.extent();
+            if (e != null) {
+                if (!e.unwritten()) {
+                    IoMap cow = copyOnWrite(h, fs, fi, i, e, pos, reqEnd, fb, Math.min(endB, e.fileEnd()), direct);
+                    if (cow != null) { allocated[0] = true; return cow; }
+                }
+                return extentMap(e, bs, direct && !e.unwritten() ? IoMap.DIRTY : 0);
+            }
+            long to;
+            if (!direct) {
+                if (f.delalloc() == null) return holeOrDelalloc(f, fb, bs);   // a bug: the engine fails the writeback (EIO)
+                to = Math.min(Math.min(fi.delallocRunEnd(fb), f.holeEnd()), fb + MAX_ALLOC);
+            } else {
+                to = Math.min(Math.min(endB, f.holeEnd()), fb + MAX_ALLOC);
+            }
+            long[] got = allocate(h, fs, i, fb, to - fb);
+            boolean written = brokenAllocateWritten;
+            ExtentMap.insert(h, i, new Extent(fb, got[0], got[1], !written));
+            i.blocks += got[1];
+            Inodes.put(h, i);
+            converted[0] = fb;
+            converted[1] = got[1];
+            allocated[0] = true;
+            return new IoMap(fb * bs, got[1] * bs, written ? IoMap.Type.MAPPED : IoMap.Type.UNWRITTEN, IoMap.NEW, got[0] * bs, 0);
+        });
+        if (converted[1] > 0) fi.release(fs.allocator(), converted[0], converted[0] + converted[1]);
+        if (allocated[0]) {
+            AllocHook hook = afterAllocate;
+            if (hook != null) hook.allocated(fi);
+        }
+        return m;
+    }
+
+    /** One contiguous extent of 1..want blocks, near the file's previous extent. */
+    private static long[] allocate(Txn h, FolioFs fs, Inode i, long fb, long want) throws IOException {
+        long goal = -1;
+        if (fb > 0) {
+            Extent prev = ExtentMap.find(h, i, fb - 1);
+            if (prev != null && prev.deviceEnd() < fs.superblock().totalBlocks()) goal = prev.deviceEnd();
+        }
+        return fs.allocator().allocData(h, Inode.agOf(i.ino), goal, 1, Math.min(want, Extent.MAX_LENGTH));
+    }
+
+    /**
+     * Copy-on-write: when the blocks at fb are shared (refcount &gt;= 2), allocates new blocks for the
+     * shared run (recorded as CoW staging) and answers MAPPED|NEW|SHARED there; {@link FsIoEnd}
+     * remaps at end of I/O. Null when nothing in the extent from fb on is shared; the unshared prefix
+     * (a plain overwrite) when a shared run follows it.
+     */
+    private static IoMap copyOnWrite(Txn h, FolioFs fs, FsInode fi, Inode i, Extent e, long pos, long reqEnd, long fb, long to,
+                                     boolean direct) throws IOException {
+        int bs = fi.bs;
+        List<long[]> shared = fs.refcounts().shared(h, e.deviceBlockOf(fb), e.fileEnd() - fb);
+        if (shared.isEmpty()) return null;
+        long firstShared = e.fileBlock() + (shared.getFirst()[0] - e.startBlock());
+        if (firstShared > fb) {       // unshared prefix: plain overwrite
+            return new IoMap(fb * bs, (firstShared - fb) * bs, IoMap.Type.MAPPED, direct ? IoMap.DIRTY : 0, e.deviceBlockOf(fb) * bs, 0);
+        }
+        long n = Math.min(shared.getFirst()[1], Math.max(1, to - fb));
+        n = Math.min(n, MAX_ALLOC);
+        if (direct && (pos % bs != 0 || (reqEnd % bs != 0 && reqEnd < (fb + n) * bs)))
+            throw new IOException("direct write at " + pos + " into shared blocks of inode " + fi.ino
+                    + " must be aligned to the block size " + bs + " (copy-on-write of a partial block is not supported)");
+        long[] got = allocate(h, fs, i, fb, n);
+        fs.refcounts().addCowStaging(h, got[0], got[1]);
+        return new IoMap(fb * bs, got[1] * bs, IoMap.Type.MAPPED, IoMap.NEW | IoMap.SHARED, got[0] * bs, 0);
+    }
+
+    @Override
+    public String toString() { return "FsIoMapOps." + kind; }
+}

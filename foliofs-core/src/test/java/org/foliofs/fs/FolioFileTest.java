@@ -1,0 +1,362 @@
+package org.foliofs.fs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.FileSystemException;
+import java.util.Arrays;
+import java.util.Random;
+import org.foliofs.device.SimDevice;
+import org.foliofs.iomap.IoMapReport;
+import org.foliofs.pagecache.PageCache;
+import org.junit.jupiter.api.Test;
+
+class FolioFileTest {
+    static final int BS = 4096;
+
+    static SimDevice device(long capacity) {
+        return SimDevice.builder().capacity(capacity).seed(7).build();
+    }
+
+    static FolioFs format(SimDevice dev) throws IOException {
+        FolioFs fs = FolioFs.format(dev, Mkfs.Options.defaults().withBlockSize(BS).withAgCount(4));
+        fs.setPageCacheConfig(PageCache.Config.builder().memoryBytes(16L << 20).dirtyExpireMillis(3_600_000).build());
+        return fs;
+    }
+
+    static byte[] pattern(long seed, int len) {
+        byte[] b = new byte[len];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    static void write(FolioFile f, long pos, byte[] data) throws IOException {
+        assertThat(f.write(pos, MemorySegment.ofArray(data))).isEqualTo(data.length);
+    }
+
+    static byte[] read(FolioFile f, long pos, int len) throws IOException {
+        byte[] a = new byte[len];
+        long n = f.read(pos, MemorySegment.ofArray(a));
+        return n == len ? a : Arrays.copyOf(a, (int) n);
+    }
+
+    static byte[] readDirect(FolioFile f, long pos, int len) throws IOException {
+        byte[] a = new byte[len];
+        long n = f.readDirect(pos, MemorySegment.ofArray(a), 0);
+        return n == len ? a : Arrays.copyOf(a, (int) n);
+    }
+
+    static FolioFile create(FolioFs fs, String name) throws IOException {
+        return fs.openFile(fs.create(FolioFs.ROOT_INO, name, 0644, 0, 0).ino());
+    }
+
+    @Test
+    void bufferedRoundTripUnalignedOverwriteAndReopen() throws IOException {
+        try (SimDevice dev = device(64L << 20)) {
+            FolioFs fs = format(dev);
+            FolioFile f = create(fs, "a");
+            byte[] model = new byte[50_000];
+            Random r = new Random(1);
+            for (int k = 0; k < 40; k++) {
+                int pos = r.nextInt(40_000), len = 1 + r.nextInt(10_000);
+                byte[] d = pattern(k, len);
+                write(f, pos, d);
+                System.arraycopy(d, 0, model, pos, len);
+                if (k % 10 == 9) f.fsync(k % 20 == 9);
+            }
+            int size = (int) f.size();
+            assertThat(read(f, 0, size)).isEqualTo(Arrays.copyOf(model, size));
+            assertThat(f.inode().delallocBlocks()).isZero();   // fsync converted every reservation
+            f.close();
+            fs.close();
+            FolioFs fs2 = FolioFs.mount(dev);
+            long ino = fs2.lookup(FolioFs.ROOT_INO, "a");
+            assertThat(fs2.getattr(ino).size()).isEqualTo(size);
+            try (FolioFile g = fs2.openFile(ino)) {
+                assertThat(read(g, 0, size)).isEqualTo(Arrays.copyOf(model, size));
+                assertThat(readDirect(g, 0, Math.ceilDiv(size, 512) * 512)).startsWith(Arrays.copyOf(model, size));
+            }
+            fs2.op(h -> fs2.allocator().verify(h));
+            fs2.close();
+        }
+    }
+
+    @Test
+    void dataPersistsAfterCloseAndUnmountWithoutFsync() throws IOException {
+        try (SimDevice dev = device(64L << 20)) {
+            FolioFs fs = format(dev);
+            FolioFile f = create(fs, "b");
+            byte[] d = pattern(5, 70_000);
+            write(f, 100, d);
+            f.close();
+            fs.close();
+            dev.crash();                       // a clean unmount made everything durable
+            FolioFs fs2 = FolioFs.mount(dev);
+            try (FolioFile g = fs2.openFile(fs2.lookup(FolioFs.ROOT_INO, "b"))) {
+                assertThat(g.size()).isEqualTo(70_100);
+                assertThat(read(g, 100, 70_000)).isEqualTo(d);
+                assertThat(read(g, 0, 100)).isEqualTo(new byte[100]);
+            }
+            fs2.close();
+        }
+    }
+
+    @Test
+    void directWriteReadAndDsyncSurvivesCrash() throws IOException {
+        try (SimDevice dev = device(64L << 20)) {
+            FolioFs fs = format(dev);
+            FolioFile f = create(fs, "d");
+            byte[] d = pattern(9, 3 * BS + 512);
+            assertThat(f.writeDirect(BS, MemorySegment.ofArray(d), FolioFile.DSYNC)).isEqualTo(d.length);
+            assertThat(f.size()).isEqualTo(BS + d.length);
+            assertThat(readDirect(f, BS, d.length)).isEqualTo(d);
+            assertThat(read(f, 0, BS)).isEqualTo(new byte[BS]);
+            byte[] o = pattern(10, 1024);                    // pure overwrite, unaligned to the fs block
+            f.writeDirect(BS + 512, MemorySegment.ofArray(o), FolioFile.DSYNC);
+            System.arraycopy(o, 0, d, 512, 1024);
+            assertThat(read(f, BS, d.length)).isEqualTo(d);
+            fs.abandon();
+            dev.crash();
+            FolioFs fs2 = FolioFs.mount(dev);
+            try (FolioFile g = fs2.openFile(fs2.lookup(FolioFs.ROOT_INO, "d"))) {
+                assertThat(g.size()).isEqualTo(BS + d.length);
+                assertThat(read(g, BS, d.length)).isEqualTo(d);
+            }
+            fs2.close();
+        }
+    }
+
+    @Test
+    void sparseFileAtOneTebibyteAndSeek() throws IOException {
+        try (SimDevice dev = device(64L << 20)) {
+            FolioFs fs = format(dev);
+            FolioFile f = create(fs, "s");
+            long tib = 1L << 40;
+            byte[] d = pattern(3, 10_000);
+            write(f, tib, d);
+            write(f, 8 * BS, pattern(4, BS));
+            assertThat(f.size()).isEqualTo(tib + d.length);
+            assertThat(read(f, tib - 100, 100)).isEqualTo(new byte[100]);
+            assertThat(read(f, tib, d.length)).isEqualTo(d);
+            assertThat(f.seekData(0)).isEqualTo(8 * BS);
+            assertThat(f.seekHole(8 * BS)).isEqualTo(9 * BS);
+            assertThat(f.seekData(9 * BS)).isEqualTo(tib);
+            f.fsync(false);
+            assertThat(f.seekData(9 * BS)).isEqualTo(tib);
+            assertThat(f.seekHole(tib)).isEqualTo(tib + d.length);
+            assertThat(f.seekData(tib + d.length)).isEqualTo(IoMapReport.NOT_FOUND);
+            long max = fs.maxFileSize();
+            assertThatThrownBy(() -> f.write(max, MemorySegment.ofArray(new byte[2])))
+                    .isInstanceOf(FileSystemException.class).hasMessageContaining("File too large");
+            f.close();
+            fs.close();
+        }
+    }
+
+    @Test
+    void truncateDownAndUp() throws IOException {
+        try (SimDevice dev = device(64L << 20)) {
+            FolioFs fs = format(dev);
+            FolioFile f = create(fs, "t");
+            byte[] d = pattern(1, 5 * BS);
+            write(f, 0, d);
+            f.fsync(false);
+            f.truncate(BS + 100);
+            assertThat(f.size()).isEqualTo(BS + 100);
+            f.truncate(4 * BS);
+            byte[] want = new byte[4 * BS];
+            System.arraycopy(d, 0, want, 0, BS + 100);
+            assertThat(read(f, 0, 4 * BS)).isEqualTo(want);
+            f.fsync(false);
+            assertThat(fs.getattr(f.ino()).blocks()).isEqualTo(2);
+            write(f, 10 * BS, pattern(2, 10));        // unfsynced, then truncated away: reservation released
+            f.truncate(3 * BS);
+            assertThat(f.inode().delallocBlocks()).isZero();
+            f.close();
+            fs.close();
+            FolioFs fs2 = FolioFs.mount(dev);
+            try (FolioFile g = fs2.openFile(fs2.lookup(FolioFs.ROOT_INO, "t"))) {
+                assertThat(read(g, 0, 3 * BS)).isEqualTo(Arrays.copyOf(want, 3 * BS));
+            }
+            assertThatThrownBy(() -> f.truncate(1)).isInstanceOf(IllegalStateException.class);
+            fs2.close();
+        }
+    }
+
+    @Test
+    void fallocateModes() throws IOException {
+        try (SimDevice dev = device(64L << 20)) {
+            FolioFs fs = format(dev);
+            FolioFile f = create(fs, "f");
+            f.fallocate(0, 0, 4 * BS);
+            assertThat(f.size()).isEqualTo(4 * BS);
+            assertThat(read(f, 0, 4 * BS)).isEqualTo(new byte[4 * BS]);
+            assertThat(fs.getattr(f.ino()).blocks()).isEqualTo(4);
+            f.fallocate(FolioFile.FALLOC_KEEP_SIZE, 4 * BS, 4 * BS);
+            assertThat(f.size()).isEqualTo(4 * BS);
+            assertThat(fs.getattr(f.ino()).blocks()).isEqualTo(8);
+            byte[] d = pattern(6, 8 * BS);
+            write(f, 0, d);
+            f.fsync(false);
+            // punch [BS + 10, 3 BS + 20): partial edges zeroed, block 2 unmapped
+            f.fallocate(FolioFile.FALLOC_PUNCH_HOLE | FolioFile.FALLOC_KEEP_SIZE, BS + 10, 2 * BS + 10);
+            Arrays.fill(d, BS + 10, 3 * BS + 20, (byte) 0);
+            assertThat(read(f, 0, 8 * BS)).isEqualTo(d);
+            assertThat(fs.getattr(f.ino()).blocks()).isEqualTo(7);
+            // zero range [4 BS, 5 BS + 1)
+            f.fallocate(FolioFile.FALLOC_ZERO_RANGE, 4 * BS, BS + 1);
+            Arrays.fill(d, 4 * BS, 5 * BS + 1, (byte) 0);
+            assertThat(read(f, 0, 8 * BS)).isEqualTo(d);
+            // collapse block 0, insert 2 blocks at block 1
+            f.fallocate(FolioFile.FALLOC_COLLAPSE_RANGE, 0, BS);
+            d = Arrays.copyOfRange(d, BS, 8 * BS);
+            assertThat(f.size()).isEqualTo(7 * BS);
+            assertThat(read(f, 0, 7 * BS)).isEqualTo(d);
+            f.fallocate(FolioFile.FALLOC_INSERT_RANGE, BS, 2 * BS);
+            byte[] e = new byte[9 * BS];
+            System.arraycopy(d, 0, e, 0, BS);
+            System.arraycopy(d, BS, e, 3 * BS, 6 * BS);
+            assertThat(f.size()).isEqualTo(9 * BS);
+            assertThat(read(f, 0, 9 * BS)).isEqualTo(e);
+            f.fsync(false);
+            assertThatThrownBy(() -> f.fallocate(FolioFile.FALLOC_UNSHARE_RANGE, 0, BS))
+                    .isInstanceOf(UnsupportedOperationException.class).hasMessage("fallocate mode UNSHARE_RANGE (0x40): not supported");
+            assertThatThrownBy(() -> f.fallocate(0x4, 0, BS))
+                    .isInstanceOf(UnsupportedOperationException.class).hasMessage("fallocate mode 0x4 is not supported");
+            assertThatThrownBy(() -> f.fallocate(FolioFile.FALLOC_COLLAPSE_RANGE, 100, BS))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("must be aligned to the block size 4096");
+            assertThatThrownBy(() -> f.fallocate(FolioFile.FALLOC_COLLAPSE_RANGE, 0, 9 * BS))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("must end before the file size");
+            assertThatThrownBy(() -> f.fallocate(0, -1, BS))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[-1, +4096)");
+            f.close();
+            fs.close();
+            FolioFs fs2 = FolioFs.mount(dev);
+            try (FolioFile g = fs2.openFile(fs2.lookup(FolioFs.ROOT_INO, "f"))) {
+                assertThat(read(g, 0, 9 * BS)).isEqualTo(e);
+            }
+            fs2.op(h -> fs2.allocator().verify(h));
+            fs2.close();
+        }
+    }
+
+    @Test
+    void enospcIsReportedByWriteNeverAtWritebackAndSpaceReturnsAfterUnlink() throws IOException {
+        try (SimDevice dev = device(16L << 20)) {
+            FolioFs fs = format(dev);
+            FolioFile f = create(fs, "big");
+            byte[] chunk = pattern(8, 64 * 1024);
+            long pos = 0;
+            NoSpaceException enospc = null;
+            while (true) {
+                try {
+                    write(f, pos, chunk);
+                    pos += chunk.length;
+                } catch (NoSpaceException e) {
+                    enospc = e;
+                    break;
+                }
+                if (pos > (64L << 20)) throw new AssertionError("never ran out of space");
+            }
+            assertThat(enospc).hasMessageContaining("cannot reserve");
+            f.fsync(false);                                       // writeback of everything accepted succeeds
+            assertThat(read(f, pos - chunk.length, chunk.length)).isEqualTo(chunk);
+            long freeFull = fs.statfs().freeBlocks();
+            f.close();
+            fs.unlink(FolioFs.ROOT_INO, "big");
+            assertThat(fs.statfs().freeBlocks()).isGreaterThan(freeFull + pos / BS - 10);
+            FolioFile g = create(fs, "again");
+            write(g, 0, chunk);
+            g.fsync(false);
+            g.close();
+            fs.op(h -> fs.allocator().verify(h));
+            fs.close();
+        }
+    }
+
+    @Test
+    void unlinkedOpenFileKeepsDataUntilCloseAndReleasesReservations() throws IOException {
+        try (SimDevice dev = device(64L << 20)) {
+            FolioFs fs = format(dev);
+            FolioFile f = create(fs, "u");
+            long reserved0 = fs.allocator().reserved();
+            write(f, 0, pattern(1, 3 * BS));
+            f.fsync(false);
+            write(f, 10 * BS, pattern(2, 2 * BS));     // delalloc, not written back
+            assertThat(fs.allocator().reserved()).isEqualTo(reserved0 + 2);
+            fs.unlink(FolioFs.ROOT_INO, "u");
+            assertThat(read(f, 0, 3 * BS)).isEqualTo(pattern(1, 3 * BS));
+            f.close();
+            assertThat(fs.allocator().reserved()).isEqualTo(reserved0);
+            assertThat(fs.isOpen(f.ino())).isFalse();
+            assertThatThrownBy(() -> fs.getattr(f.ino())).isInstanceOf(NoSuchInodeException.class);
+            fs.close();
+        }
+    }
+
+    @Test
+    void copyOnWriteOfSharedBlocks() throws IOException {
+        try (SimDevice dev = device(64L << 20)) {
+            FolioFs fs = format(dev);
+            FolioFile a = create(fs, "a");
+            byte[] d = pattern(11, 4 * BS);
+            write(a, 0, d);
+            a.fsync(false);
+            long b = fs.create(FolioFs.ROOT_INO, "b", 0644, 0, 0).ino();
+            fs.op(h -> {                                  // a hand-made reflink of a's blocks into b
+                Inode ia = Inodes.get(h, a.ino()), ib = Inodes.get(h, b);
+                for (Extent e : ExtentMap.all(h, ia)) {
+                    ExtentMap.insert(h, ib, e);
+                    fs.refcounts().increment(h, e.startBlock(), e.length());
+                    ib.blocks += e.length();
+                }
+                ib.size = ia.size;
+                Inodes.put(h, ib);
+                return null;
+            });
+            byte[] n = pattern(12, 100);
+            write(a, BS + 50, n);                          // buffered: CoW at writeback
+            a.fsync(false);
+            a.writeDirect(3 * BS, MemorySegment.ofArray(pattern(13, BS)), 0);   // direct: CoW at once
+            byte[] da = d.clone();
+            System.arraycopy(n, 0, da, BS + 50, 100);
+            System.arraycopy(pattern(13, BS), 0, da, 3 * BS, BS);
+            assertThat(read(a, 0, 4 * BS)).isEqualTo(da);
+            try (FolioFile fb = fs.openFile(b)) {
+                assertThat(read(fb, 0, 4 * BS)).isEqualTo(d);
+            }
+            a.close();
+            fs.op(h -> {
+                fs.allocator().verify(h);
+                for (int g = 0; g < fs.superblock().agCount(); g++) assertThat(fs.refcounts().cowStaging(h, g)).isEmpty();
+                return null;
+            });
+            fs.unlink(FolioFs.ROOT_INO, "a");
+            fs.unlink(FolioFs.ROOT_INO, "b");
+            fs.op(h -> fs.allocator().verify(h));
+            fs.close();
+        }
+    }
+
+    @Test
+    void badInput() throws IOException {
+        try (SimDevice dev = device(64L << 20)) {
+            FolioFs fs = format(dev);
+            long dir = fs.mkdir(FolioFs.ROOT_INO, "d", 0755, 0, 0).ino();
+            assertThatThrownBy(() -> fs.openFile(dir)).isInstanceOf(FileSystemException.class)
+                    .hasMessageContaining("not a regular file");
+            assertThat(fs.isOpen(dir)).isFalse();
+            FolioFile f = create(fs, "x");
+            assertThatThrownBy(() -> f.write(-1, MemorySegment.ofArray(new byte[1])))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("write of 1 bytes at -1");
+            assertThatThrownBy(() -> f.truncate(-5)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("new size (-5) must not be negative");
+            assertThatThrownBy(() -> f.writeDirect(100, MemorySegment.ofArray(new byte[512]), 0))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not aligned");
+            f.close();
+            fs.close();
+        }
+    }
+}
