@@ -82,8 +82,7 @@ public final class FolioFs implements AutoCloseable {
     /** Formats {@code dev} (mkfs), creates the root directory and returns the mounted volume. */
     public static FolioFs format(BlockDevice dev, Mkfs.Options opts) throws IOException {
         Superblock sb = Mkfs.format(dev, opts);
-        FolioFs fs = open(dev, sb);
-        try {
+        return setUp(open(dev, sb), fs -> {
             fs.op(h -> {
                 long now = now();
                 Inode root = Inodes.allocateAt(h, ROOT_INO, Inode.S_IFDIR | 0755, now);
@@ -97,11 +96,7 @@ public final class FolioFs implements AutoCloseable {
                 return null;
             });
             fs.journal.checkpoint();
-        } catch (IOException | RuntimeException e) {
-            fs.journal.abandon();
-            throw e;
-        }
-        return fs;
+        });
     }
 
     /**
@@ -111,9 +106,8 @@ public final class FolioFs implements AutoCloseable {
     public static FolioFs mount(BlockDevice dev) throws IOException {
         List<String> warnings = new ArrayList<>();
         Superblock sb = Volume.readSuperblock(dev, warnings);
-        FolioFs fs = open(dev, sb);
-        fs.mountLog.addAll(warnings);
-        try {
+        return setUp(open(dev, sb), fs -> {
+            fs.mountLog.addAll(warnings);
             Journal.Recovery r = fs.journal.recovery();
             if (r.transactions() > 0)
                 fs.mountLog.add("journal recovery replayed " + r.transactions() + " transactions (" + r.blocks() + " blocks)");
@@ -121,24 +115,29 @@ public final class FolioFs implements AutoCloseable {
             if (freed > 0) fs.mountLog.add("freed " + freed + " orphaned inodes");
             long staged = fs.freeCowStaging();
             if (staged > 0) fs.mountLog.add("freed " + staged + " blocks of interrupted copy-on-write");
-        } catch (IOException | RuntimeException e) {
-            fs.journal.abandon();
-            throw e;
-        }
-        return fs;
+        });
     }
 
     private static FolioFs open(BlockDevice dev, Superblock sb) throws IOException {
         Allocator alloc = new Allocator(sb);
         Journal j = Journal.open(dev, sb, alloc, 16384);
-        FolioFs fs = new FolioFs(dev, sb, j, alloc);
+        return setUp(new FolioFs(dev, sb, j, alloc), fs -> fs.op(h -> { alloc.init(h); return null; }));
+    }
+
+    @FunctionalInterface
+    private interface Setup {
+        void run(FolioFs fs) throws IOException;
+    }
+
+    /** Runs a mount step on {@code fs}; on failure drops the volume without writing (as a crash would) and rethrows. */
+    private static FolioFs setUp(FolioFs fs, Setup step) throws IOException {
         try {
-            fs.op(h -> { alloc.init(h); return null; });
+            step.run(fs);
+            return fs;
         } catch (IOException | RuntimeException e) {
-            j.abandon();
+            fs.abandon();
             throw e;
         }
-        return fs;
     }
 
     public Superblock superblock() { return sb; }
@@ -171,16 +170,13 @@ public final class FolioFs implements AutoCloseable {
                 h.commit();
                 return r;
             } catch (BusyException e) {
-                h.abort();
                 if (attempt > 0) throw e;
-                journal.checkpoint();
             } catch (DeviceException e) {
-                h.abort();
                 throw shutDown(e);
-            } catch (IOException | RuntimeException | Error e) {
-                h.abort();
-                throw e;
+            } finally {
+                h.abort();   // undoes the handle unless it committed (then a no-op)
             }
+            journal.checkpoint();   // busy extents: make the frees durable, then retry once
         }
     }
 

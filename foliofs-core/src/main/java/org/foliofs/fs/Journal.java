@@ -77,15 +77,14 @@ public final class Journal implements AutoCloseable {
     private List<Runnable> pendingCheckpointed = new ArrayList<>();
     private final LinkedHashSet<Long> checkpointDirty = new LinkedHashSet<>();
 
-    private long logId, headerGen, headSeq, headPos, tailSeq, tailPos, usedBlocks;
-    private long commits, checkpoints, recordsReplayed, blocksLogged;
+    private long logId, headerGen, headSeq, headPos, tailSeq, usedBlocks;
+    private long commits, checkpoints, blocksLogged;
     private Handle active;
     private boolean closed;
 
     private static final class Buf {
         byte[] cur;        // current image, checksum stamped
         byte[] logged;     // image of the last commit, not yet written home (null: home is current or never committed)
-        boolean ckpt;      // logged != null
     }
 
     private Journal(BlockDevice dev, Superblock sb, MetaSpace space, int cacheBlocks) {
@@ -110,15 +109,21 @@ public final class Journal implements AutoCloseable {
             MemorySegment zero = MemorySegment.ofArray(new byte[bs]);
             io.write((sb.logStart() + 1) * bs, zero, 0);
             io.write((sb.logStart() + FIRST_RECORD) * bs, zero, 0);
-            MemorySegment h = MemorySegment.ofArray(new byte[bs]);
-            MetaBlockLayout.init(h, MetaType.LOG_HEADER, sb.logStart(), 0, sb.uuid());
-            h.set(U64, H_GEN, 1);
-            h.set(U64, H_TAIL_SEQ, 1);
-            h.set(U64, H_TAIL_POS, FIRST_RECORD);
-            h.set(U64, H_LOG_ID, ThreadLocalRandom.current().nextLong() | 1);
-            MetaBlockLayout.stampCrc(h);
+            MemorySegment h = headerBlock(sb, 0, 1, 1, FIRST_RECORD, ThreadLocalRandom.current().nextLong() | 1);
             io.write(sb.logStart() * bs, h, 0);
         }
+    }
+
+    /** Log header {@code which} (0 or 1) with its fields, checksum stamped. */
+    private static MemorySegment headerBlock(Superblock sb, int which, long gen, long tailSeq, long tailPos, long logId) {
+        MemorySegment h = MemorySegment.ofArray(new byte[sb.blockSize()]);
+        MetaBlockLayout.init(h, MetaType.LOG_HEADER, sb.logStart() + which, 0, sb.uuid());
+        h.set(U64, H_GEN, gen);
+        h.set(U64, H_TAIL_SEQ, tailSeq);
+        h.set(U64, H_TAIL_POS, tailPos);
+        h.set(U64, H_LOG_ID, logId);
+        MetaBlockLayout.stampCrc(h);
+        return h;
     }
 
     /** What {@link #open} found in the log. */
@@ -154,16 +159,14 @@ public final class Journal implements AutoCloseable {
             throw new CorruptMetadataException(logStart, MetaType.LOG_HEADER.name(),
                     "neither journal header (blocks " + logStart + " and " + (logStart + 1) + ") is valid");
         headerGen = h[0];
-        tailSeq = h[1];
-        tailPos = h[2];
+        long tailPos = h[2];
         logId = h[3];
         if (tailPos < FIRST_RECORD || tailPos >= logBlocks)
             throw new CorruptMetadataException(logStart, MetaType.LOG_HEADER.name(), "tail position " + tailPos
                     + " is outside the record area [" + FIRST_RECORD + ", " + logBlocks + ")");
         // Scan: collect transactions (record chains) that are complete.
-        long seq = tailSeq, pos = tailPos, txns = 0, blocks = 0;
-        List<long[]> pendingChain = new ArrayList<>();   // {pos, count} of records of the open chain
-        long chainStartSeq = seq, chainStartPos = pos;
+        long seq = h[1], pos = tailPos, txns = 0, blocks = 0;
+        List<Rec> pendingChain = new ArrayList<>();   // the records of the open chain, images in memory
         long endSeq = seq, endPos = pos;
         long guard = 0;
         while (guard++ < area + 1) {
@@ -173,12 +176,12 @@ public final class Journal implements AutoCloseable {
                 if (r != null) pos = FIRST_RECORD;
             }
             if (r == null) break;
-            pendingChain.add(new long[] {pos, r.count});
-            long next = pos + 1 + r.count;
+            pendingChain.add(r);
+            long next = pos + 1 + r.homes.length;
             seq++;
             pos = next >= logBlocks ? FIRST_RECORD : next;
             if ((r.flags & MORE) == 0) {
-                for (long[] rec : pendingChain) blocks += replay(rec[0], (int) rec[1]);
+                for (Rec rec : pendingChain) blocks += replay(rec);
                 txns++;
                 pendingChain.clear();
                 endSeq = seq;
@@ -192,15 +195,17 @@ public final class Journal implements AutoCloseable {
         if (txns > 0) dev.flush();
         writeHeader(headSeq, headPos);
         tailSeq = headSeq;
-        tailPos = headPos;
         usedBlocks = 0;
-        recordsReplayed = txns;
         return new Recovery(txns, blocks, tailSeq);
     }
 
-    private record Rec(int count, int flags) {}
+    /** A valid record: where its images belong, the images, and its flags. */
+    private record Rec(long[] homes, byte[] images, int flags) {}
 
-    /** Reads and checks the record at {@code pos} with sequence {@code seq}; null if none valid. */
+    /**
+     * Reads and checks the record at {@code pos} with sequence {@code seq}; null if none valid. The
+     * images are kept (a chain is replayed only once complete, without reading it again).
+     */
     private Rec readRecord(long pos, long seq) throws IOException {
         if (pos + 1 > logBlocks) return null;
         MemorySegment d = io.read((logStart + pos) * bs, bs);
@@ -214,28 +219,26 @@ public final class Journal implements AutoCloseable {
         if (ds.get(U64, D_SEQ) != seq || ds.get(U64, D_LOG_ID) != logId) return null;
         int count = ds.get(U32, D_COUNT);
         if (count < 0 || count > perDescriptor || pos + 1 + count > logBlocks) return null;
-        CRC32C crc = new CRC32C();
+        long[] homes = new long[count];
         for (int i = 0; i < count; i++) {
-            long home = ds.get(U64, D_BLKNOS + 8L * i);
-            if (home < 0 || home >= sb.totalBlocks()) return null;
+            homes[i] = ds.get(U64, D_BLKNOS + 8L * i);
+            if (homes[i] < 0 || homes[i] >= sb.totalBlocks()) return null;
         }
-        for (long off = 0; off < (long) count * bs; off += IO_CHUNK) {
-            int len = (int) Math.min(IO_CHUNK, (long) count * bs - off);
-            crc.update(io.read((logStart + pos + 1) * bs + off, len).asByteBuffer());
+        byte[] images = new byte[count * bs];
+        for (int off = 0; off < images.length; off += IO_CHUNK) {
+            int len = Math.min(IO_CHUNK, images.length - off);
+            MemorySegment.copy(io.read((logStart + pos + 1) * bs + off, len), 0, MemorySegment.ofArray(images), off, len);
         }
+        CRC32C crc = new CRC32C();
+        crc.update(images);
         if ((int) crc.getValue() != ds.get(U32, D_CRC)) return null;
-        return new Rec(count, ds.get(U32, D_FLAGS));
+        return new Rec(homes, images, ds.get(U32, D_FLAGS));
     }
 
-    private long replay(long pos, int count) throws IOException {
-        MemorySegment d = io.read((logStart + pos) * bs, bs);
-        long[] homes = new long[count];
-        for (int i = 0; i < count; i++) homes[i] = d.get(U64, D_BLKNOS + 8L * i);
-        for (int i = 0; i < count; i++) {
-            byte[] img = io.read((logStart + pos + 1 + i) * bs, bs).toArray(ValueLayout.JAVA_BYTE);
-            io.write(homes[i] * bs, MemorySegment.ofArray(img), 0);
-        }
-        return count;
+    private long replay(Rec r) throws IOException {
+        MemorySegment images = MemorySegment.ofArray(r.images);
+        for (int i = 0; i < r.homes.length; i++) io.write(r.homes[i] * bs, images.asSlice((long) i * bs, bs), 0);
+        return r.homes.length;
     }
 
     /** {gen, tailSeq, tailPos, logId} of header {@code which}, or null if it is not valid. */
@@ -252,14 +255,7 @@ public final class Journal implements AutoCloseable {
     private void writeHeader(long seq, long pos) throws IOException {
         headerGen++;
         int which = (int) (headerGen & 1);
-        MemorySegment h = MemorySegment.ofArray(new byte[bs]);
-        MetaBlockLayout.init(h, MetaType.LOG_HEADER, logStart + which, 0, sb.uuid());
-        h.set(U64, H_GEN, headerGen);
-        h.set(U64, H_TAIL_SEQ, seq);
-        h.set(U64, H_TAIL_POS, pos);
-        h.set(U64, H_LOG_ID, logId);
-        MetaBlockLayout.stampCrc(h);
-        io.write((logStart + which) * bs, h, IoRequest.FUA);
+        io.write((logStart + which) * bs, headerBlock(sb, which, headerGen, seq, pos, logId), IoRequest.FUA);
     }
 
     // ------------------------------------------------------------------ handles
@@ -307,7 +303,7 @@ public final class Journal implements AutoCloseable {
     /** One file system operation's changes: see {@link Journal}. */
     public final class Handle implements Txn, AutoCloseable {
         private final int reserve;
-        private final Map<Long, Object> undo = new HashMap<>();   // blkno -> previous Buf state or ABSENT
+        private final Map<Long, Before> undo = new HashMap<>();   // blkno -> its state before this handle changed it
         private int added;
         private final List<Runnable> committed = new ArrayList<>(), checkpointed = new ArrayList<>(), aborted = new ArrayList<>();
         private boolean done;
@@ -335,7 +331,9 @@ public final class Journal implements AutoCloseable {
                 return new MetaBlock(blkno, MemorySegment.ofArray(img.clone()));
             }
             MemorySegment seg = MemorySegment.ofArray(b.cur.clone());
-            MetaBlockLayout.verify(seg, blkno, type, owner, sb.uuid());
+            // Cached images were checksummed when read or stamped when written: check what the
+            // caller expects (type, owner), not the CRC again.
+            MetaBlockLayout.verifyIdentity(seg, blkno, type, owner, sb.uuid());
             return new MetaBlock(blkno, seg);
         }
 
@@ -419,7 +417,7 @@ public final class Journal implements AutoCloseable {
             try {
                 for (var e : undo.entrySet()) {
                     long blkno = e.getKey();
-                    Before p = (Before) e.getValue();
+                    Before p = e.getValue();
                     if (p.cur == null) cache.remove(blkno);
                     else {
                         Buf b = cache.get(blkno);
@@ -577,7 +575,6 @@ public final class Journal implements AutoCloseable {
         if (tailSeq != headSeq) {
             writeHeader(headSeq, headPos);
             tailSeq = headSeq;
-            tailPos = headPos;
         }
         usedBlocks = 0;
         checkpoints++;

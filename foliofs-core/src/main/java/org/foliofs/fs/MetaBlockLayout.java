@@ -105,13 +105,32 @@ public final class MetaBlockLayout {
      */
     static void verify(MemorySegment block, long blkno, MetaType type, long owner, UUID uuid)
             throws CorruptMetadataException {
+        checkMagic(block, blkno, type);
+        int stored = block.get(U32, CRC), computed = computeCrc(block);
+        if (stored != computed)
+            throw corrupt(blkno, type, String.format("CRC32C 0x%08x does not match computed 0x%08x", stored, computed));
+        checkIdentity(block, blkno, type, owner, uuid);
+    }
+
+    /**
+     * {@link #verify} without the checksum, for an image whose checksum was already verified (or
+     * stamped) in memory: magic, block number, volume UUID, owner.
+     */
+    static void verifyIdentity(MemorySegment block, long blkno, MetaType type, long owner, UUID uuid)
+            throws CorruptMetadataException {
+        checkMagic(block, blkno, type);
+        checkIdentity(block, blkno, type, owner, uuid);
+    }
+
+    private static void checkMagic(MemorySegment block, long blkno, MetaType type) throws CorruptMetadataException {
         int magic = block.get(U32, MAGIC);
         if (magic != type.magic())
             throw corrupt(blkno, type, "magic " + MetaType.describeMagic(magic) + " where "
                     + MetaType.describeMagic(type.magic()) + " expected");
-        int stored = block.get(U32, CRC), computed = computeCrc(block);
-        if (stored != computed)
-            throw corrupt(blkno, type, String.format("CRC32C 0x%08x does not match computed 0x%08x", stored, computed));
+    }
+
+    private static void checkIdentity(MemorySegment block, long blkno, MetaType type, long owner, UUID uuid)
+            throws CorruptMetadataException {
         long where = block.get(U64, BLKNO);
         if (where != blkno)
             throw corrupt(blkno, type, "header says block " + where + " (misdirected write or read)");
