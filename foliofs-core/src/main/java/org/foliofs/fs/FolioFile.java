@@ -85,7 +85,10 @@ public final class FolioFile implements AutoCloseable {
             synchronized (io.files) {
                 fi = io.files.get(ino);
                 if (fi == null) {
-                    fi = new FsInode(fs, ino, a.size());
+                    // The size now, not from before the lock: a last close may have written back
+                    // and dropped the previous FsInode in between. (io.files is never taken under the
+                    // journal lock, so reading the inode here keeps the lock order.)
+                    fi = new FsInode(fs, ino, fs.getattr(ino).size());
                     BufferedFile bf = io.bio.open(fi, FsIoMapOps.WRITEBACK, FsIoEnd.WRITEBACK);
                     fi.file = bf;
                     io.files.put(ino, fi);
@@ -191,10 +194,8 @@ public final class FolioFile implements AutoCloseable {
 
     private void truncateLocked(long size) throws IOException {
         io.bio.truncate(fi, FsIoMapOps.READ, size);
-        fi.setSize(size);
         fi.release(io.alloc, Math.ceilDiv(size, fi.bs), ExtentMap.MAX_FILE_BLOCKS);
-        fs.setattr(fi.ino, FolioFs.SetAttr.size(size));
-        synchronized (fi) { fi.diskSize = size; }
+        setFileSize(size);
     }
 
     // ---- fallocate ----------------------------------------------------------------------------
@@ -245,9 +246,7 @@ public final class FolioFile implements AutoCloseable {
     private void growTo(long end) throws IOException {
         if (end <= fi.size()) return;
         io.bio.truncate(fi, FsIoMapOps.READ, end);   // zeroes the tail of the old last block
-        fi.setSize(end);
-        fs.setattr(fi.ino, FolioFs.SetAttr.size(end));
-        synchronized (fi) { fi.diskSize = end; }
+        setFileSize(end);
     }
 
     /** Unwritten extents over the holes of file blocks [from, to) (reserved delalloc blocks are left alone). */
@@ -319,9 +318,7 @@ public final class FolioFile implements AutoCloseable {
                 return r;
             });
         }
-        fi.setSize(size - len);
-        fs.setattr(fi.ino, FolioFs.SetAttr.size(size - len));
-        synchronized (fi) { fi.diskSize = size - len; }
+        setFileSize(size - len);
     }
 
     private void insert(long off, long len) throws IOException {
@@ -335,9 +332,7 @@ public final class FolioFile implements AutoCloseable {
         fi.file.invalidate(off, Long.MAX_VALUE - off);
         fi.release(io.alloc, off / bs, ExtentMap.MAX_FILE_BLOCKS);
         long a = off / bs, n = len / bs;
-        fi.setSize(size + len);
-        fs.setattr(fi.ino, FolioFs.SetAttr.size(size + len));
-        synchronized (fi) { fi.diskSize = size + len; }
+        setFileSize(size + len);
         long end = ExtentMap.MAX_FILE_BLOCKS - n;
         while (end > a) {
             long e = end;
@@ -368,6 +363,13 @@ public final class FolioFile implements AutoCloseable {
         }
     }
 
+    /** Sets the size in memory and on disk (setattr frees the blocks beyond it when it shrinks). */
+    private void setFileSize(long size) throws IOException {
+        fi.setSize(size);
+        fs.setattr(fi.ino, FolioFs.SetAttr.size(size));
+        synchronized (fi) { fi.diskSize = size; }
+    }
+
     // ---- close --------------------------------------------------------------------------------
 
     /**
@@ -384,18 +386,24 @@ public final class FolioFile implements AutoCloseable {
         IOException err = null;
         if (last) {
             try (InodeLock.Guard g = fi.lock.exclusive()) {
-                boolean unlinked = fs.getattr(fi.ino).nlink() == 0;
-                if (unlinked) {
-                    fi.file.cache().truncate(0);      // waits for writeback, discards dirty data
-                } else {
-                    fi.file.writeAndWait(0, Long.MAX_VALUE);
-                }
-            } catch (IOException e) {
-                err = e;
-            } finally {
-                fi.release(io.alloc, 0, ExtentMap.MAX_FILE_BLOCKS);
-                synchronized (io.files) {
-                    if (fi.opens == 0) io.files.remove(fi.ino);
+                try {
+                    boolean unlinked = fs.getattr(fi.ino).nlink() == 0;
+                    if (unlinked) {
+                        fi.file.cache().truncate(0);      // waits for writeback, discards dirty data
+                    } else {
+                        fi.file.writeAndWait(0, Long.MAX_VALUE);
+                    }
+                } catch (IOException e) {
+                    err = e;
+                } finally {
+                    // Still under the inode lock; and only if nobody reopened the file meanwhile
+                    // (a new opener's buffered writes own reservations this must not drop).
+                    synchronized (io.files) {
+                        if (fi.opens == 0) {
+                            fi.release(io.alloc, 0, ExtentMap.MAX_FILE_BLOCKS);
+                            io.files.remove(fi.ino);
+                        }
+                    }
                 }
             }
         }

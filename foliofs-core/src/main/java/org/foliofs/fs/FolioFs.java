@@ -461,12 +461,15 @@ public final class FolioFs implements AutoCloseable {
     }
 
     /**
-     * chmod/chown/utimens/truncate/flags. A size change of a regular file removes the blocks beyond the
-     * new end (the page cache's tail zeroing is the I/O layer's: see FolioFile#truncate).
+     * chmod/chown/utimens/truncate/flags. Shrinking a regular file removes the blocks beyond the
+     * new end; growing keeps preallocated blocks beyond the old end. The page cache's tail zeroing is
+     * the I/O layer's (see FolioFile#truncate).
      */
     public Attr setattr(long ino, SetAttr a) throws IOException {
+        long[] oldSize = {0};
         Attr r = op(h -> {
             Inode i = Inodes.get(h, ino);
+            oldSize[0] = i.size;
             long now = now();
             if (a.mode() != null) i.mode = (i.mode & Inode.S_IFMT) | (a.mode() & 07777);
             if (a.uid() != null) i.uid = a.uid();
@@ -491,7 +494,13 @@ public final class FolioFs implements AutoCloseable {
             Inodes.put(h, i);
             return Attr.of(i);
         });
-        if (a.size() != null) truncateBlocks(ino, a.size());
+        if (a.size() != null) {
+            long old = oldSize[0];
+            if (a.size() < old) truncateBlocks(ino, a.size());
+            // Growing keeps preallocated (unwritten) blocks beyond the old end, but never exposes
+            // written blocks a crash left there (a shrink is several handles): those go first.
+            else if (a.size() > old && writtenBeyond(ino, old)) truncateBlocks(ino, old);
+        }
         return r;
     }
 
@@ -501,6 +510,18 @@ public final class FolioFs implements AutoCloseable {
     void truncateBlocks(long ino, long size) throws IOException {
         long from = (size + sb.blockSize() - 1) / sb.blockSize();
         punchBlocks(ino, from, ExtentMap.MAX_FILE_BLOCKS - from);
+    }
+
+    /** Whether a written extent maps any block at or after byte {@code size}. */
+    private boolean writtenBeyond(long ino, long size) throws IOException {
+        long from = (size + sb.blockSize() - 1) / sb.blockSize();
+        return op(h -> {
+            Inode i = Inodes.get(h, ino);
+            for (Extent e = ExtentMap.next(h, i, from); e != null; e = ExtentMap.next(h, i, e.fileEnd()))
+                if (!e.unwritten()) return true;
+            Extent first = ExtentMap.find(h, i, from);
+            return first != null && !first.unwritten();
+        });
     }
 
     /** Unmaps and frees file blocks [from, from + count), a few extents per handle. */
