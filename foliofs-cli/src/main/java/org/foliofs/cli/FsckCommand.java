@@ -46,8 +46,7 @@ public final class FsckCommand implements Callable<Integer> {
         } catch (Exception e) {
             return cannot(err, Main.describe(e));
         }
-        for (String p : r.problems()) out.println(p);
-        for (String n : r.notes()) out.println("note: " + n);
+        out.print(r.describe());
         if (r.clean()) out.println(image + ": clean, " + r.inodes() + " inodes, " + r.metadata().size() + " metadata blocks");
         else out.println(image + ": " + r.problems().size() + " problem" + (r.problems().size() == 1 ? "" : "s") + " found");
         out.flush();

@@ -137,16 +137,6 @@ public final class AgHeader {
         return h;
     }
 
-    public AgHeader copy() {
-        AgHeader h = new AgHeader();
-        h.agno = agno; h.length = length; h.freeBlocks = freeBlocks; h.freeExtents = freeExtents; h.longestFree = longestFree;
-        h.byBlockRoot = byBlockRoot; h.bySizeRoot = bySizeRoot; h.byBlockLevels = byBlockLevels; h.bySizeLevels = bySizeLevels;
-        h.inoRoot = inoRoot; h.inoLevels = inoLevels; h.nextIno = nextIno; h.inoCount = inoCount;
-        h.refRoot = refRoot; h.refLevels = refLevels; h.agflCount = agflCount;
-        System.arraycopy(agfl, 0, h.agfl, 0, AGFL_MAX);
-        return h;
-    }
-
     @Override
     public String toString() {
         return "AgHeader[ag " + agno + ", " + length + " blocks, free " + freeBlocks + " in " + freeExtents + " extents (longest "

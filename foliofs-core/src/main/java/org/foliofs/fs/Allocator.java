@@ -138,7 +138,6 @@ public final class Allocator implements MetaSpace {
         }
     }
 
-    public Superblock superblock() { return sb; }
     /** The busy extents (for tests and statistics). */
     public BusyExtents busy() { return busy; }
 
@@ -146,12 +145,6 @@ public final class Allocator implements MetaSpace {
 
     /** Free blocks on the volume (the groups' free-space trees; AGFL blocks are not counted). */
     public synchronized long freeBlocks() { return totalFree; }
-
-    /** Free blocks of group {@code agno}. */
-    public synchronized long freeBlocks(int agno) {
-        checkAgno(agno);
-        return agFree[agno];
-    }
 
     public synchronized long reserved() { return reserved; }
 

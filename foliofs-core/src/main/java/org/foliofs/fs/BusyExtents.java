@@ -65,13 +65,6 @@ public final class BusyExtents {
         return out;
     }
 
-    /** Blocks of {@code [start, start+len)} that are busy. */
-    public synchronized long busyIn(long start, long len) {
-        long idle = 0;
-        for (long[] r : idle(start, len)) idle += r[1];
-        return len - idle;
-    }
-
     /** Number of busy blocks. */
     public synchronized long blocks() { return blocks; }
 

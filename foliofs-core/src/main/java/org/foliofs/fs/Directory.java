@@ -453,7 +453,7 @@ public final class Directory {
                             + (long) BTree.KEY_SIZE * t.nodeCapacity());
                 }
                 nodes.add(next);
-                if (nodes.size() > 1L << 32)
+                if (nodes.size() > tx.superblock().totalBlocks())   // more nodes than blocks: a sibling cycle
                     throw MetaBlockLayout.corrupt(next, MetaType.DIR_BTREE, "sibling chain does not end");
                 next = b.right();
             }

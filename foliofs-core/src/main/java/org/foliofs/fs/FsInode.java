@@ -58,7 +58,6 @@ public final class FsInode implements IoInode {
     synchronized void setSize(long s) { size = s; }
 
     /** Grows the in-memory size to at least {@code s} (direct write end of I/O). */
-    synchronized void growSize(long s) { if (s > size) size = s; }
 
     // ---- delalloc reservations -----------------------------------------------------------------
 

@@ -41,7 +41,7 @@ public final class FsIoEnd implements IoEndHandler {
             if (cow) fs.op(h -> { freeStaging(h, fs, map, bs, mapFirst, mapEnd); return null; });
             return;
         }
-        if (direct) fi.growSize(pos + length);
+        if (direct) fi.setSizeInMemory(pos + length);
         long newSize = Math.max(fi.diskSize, Math.min(pos + length, fi.size()));
         if (map.type() == IoMap.Type.MAPPED && !cow && newSize <= fi.diskSize) return;
         long a = Math.max(pos / bs, mapFirst), b = Math.min(Math.ceilDiv(pos + length, bs), mapEnd);

@@ -94,13 +94,15 @@ public final class FsIoMapOps implements IoMapOps {
                 Found f = find(h, fi, i, fb);
                 return f.extent() != null ? extentMap(f.extent(), bs, 0) : holeOrDelalloc(f, fb, bs);
             });
-            case BUFFERED_WRITE -> {
-                Found f = fs.op(h -> find(h, fi, Inodes.get(h, fi.ino), fb));
-                if (f.extent() != null) yield extentMap(f.extent(), bs, 0);
+            case BUFFERED_WRITE -> fs.op(h -> {
+                // Lookup and reservation under one handle (the journal lock): writeback cannot
+                // allocate part of the range in between and have it reserved twice.
+                Found f = find(h, fi, Inodes.get(h, fi.ino), fb);
+                if (f.extent() != null) return extentMap(f.extent(), bs, 0);
                 long to = Math.min(endB, f.holeEnd());
                 fi.reserve(fs.allocator(), fb, to);          // NoSpaceException goes to this write
-                yield new IoMap(fb * bs, (to - fb) * bs, IoMap.Type.DELALLOC, 0, IoMap.NO_ADDRESS, 0);
-            }
+                return new IoMap(fb * bs, (to - fb) * bs, IoMap.Type.DELALLOC, 0, IoMap.NO_ADDRESS, 0);
+            });
             case WRITEBACK, DIRECT_WRITE -> allocating(fi, fs, pos, pos + length, fb, endB);
         };
     }
