@@ -32,8 +32,9 @@ public final class FolioFile implements AutoCloseable {
      * Per-call flags of {@link #write(long, MemorySegment, int)}, {@link #writeAsync} and (DIRECT
      * only) {@link #read(long, MemorySegment, int)}: {@code DSYNC} (durable before success; RWF_DSYNC),
      * {@code WRITETHROUGH} (buffered write-through, RWF_WRITETHROUGH: the data goes into the cache
-     * and to the device at once, with direct-I/O error semantics), {@code ATOMIC} (untorn; not yet
-     * supported), {@code DIRECT} (O_DIRECT: no page cache; alignment to the device's logical block).
+     * and to the device at once, with direct-I/O error semantics), {@code ATOMIC} (untorn: all old or all new after a crash; needs
+     * WRITETHROUGH; limits in {@link FolioFs#atomicWriteUnitMax()}), {@code DIRECT} (O_DIRECT: no
+     * page cache; alignment to the device's logical block).
      */
     public static final int DSYNC = DirectIo.DSYNC, WRITETHROUGH = 0x200, ATOMIC = 0x400, DIRECT = 0x4000;
     private static final int ALL_FLAGS = DSYNC | WRITETHROUGH | ATOMIC | DIRECT;
@@ -150,6 +151,14 @@ public final class FolioFile implements AutoCloseable {
         flags = effectiveFlags(flags, true);
         checkWriteRange(pos, src.byteSize());
         if ((flags & DIRECT) != 0) return writeDirect(pos, src, flags & DSYNC);
+        if ((flags & ATOMIC) != 0) {
+            checkAtomic(pos, src.byteSize());
+            try (InodeLock.Guard g = fi.lock.exclusive()) {
+                prepareAtomic(pos, src.byteSize());
+                return io.bio.writeThrough(fi, FsIoMapOps.WRITETHROUGH, FsIoMapOps.READ, pos, src,
+                        (flags & DSYNC) | BufferedIo.ATOMIC);
+            }
+        }
         if ((flags & WRITETHROUGH) != 0) {
             try (InodeLock.Guard g = fi.lock.forWrite(fi, pos, src.byteSize())) {
                 zeroEofBlock(pos, true);
@@ -200,11 +209,19 @@ public final class FolioFile implements AutoCloseable {
                 return CompletableFuture.failedFuture(e);
             }
         }
-        InodeLock.Guard g = (f & DIRECT) != 0 ? fi.lock.forDirectWrite(fi, pos, src.byteSize()) : fi.lock.forWrite(fi, pos, src.byteSize());
+        if ((f & ATOMIC) != 0) checkAtomic(pos, src.byteSize());
+        InodeLock.Guard g = (f & ATOMIC) != 0 ? fi.lock.exclusive()
+                : (f & DIRECT) != 0 ? fi.lock.forDirectWrite(fi, pos, src.byteSize()) : fi.lock.forWrite(fi, pos, src.byteSize());
+        try {
+            if ((f & ATOMIC) != 0) prepareAtomic(pos, src.byteSize());   // waits for the calls in flight: before ours counts
+        } catch (IOException | RuntimeException e) {
+            g.close();
+            return CompletableFuture.failedFuture(e);
+        }
         fi.ioBegin();
         boolean handed = false;
         try {
-            zeroEofBlock(pos, true);
+            if ((f & ATOMIC) == 0) zeroEofBlock(pos, true);
             CompletableFuture<Long> r;
             if ((f & DIRECT) != 0) {
                 r = io.dio.writeAsync(fi, FsIoMapOps.DIRECT_WRITE, FsIoEnd.DIRECT, pos, src, f & DSYNC);
@@ -212,7 +229,8 @@ public final class FolioFile implements AutoCloseable {
                 r.whenComplete((v, t) -> fi.ioDone());
             } else {
                 handed = true;   // from here writeThroughAsync runs ioDone exactly once
-                r = io.bio.writeThroughAsync(fi, FsIoMapOps.WRITETHROUGH, FsIoMapOps.READ, pos, src, f & DSYNC, fi::ioDone);
+                r = io.bio.writeThroughAsync(fi, FsIoMapOps.WRITETHROUGH, FsIoMapOps.READ, pos, src,
+                        (f & DSYNC) | ((f & ATOMIC) != 0 ? BufferedIo.ATOMIC : 0), fi::ioDone);
             }
             return r;
         } catch (IOException e) {
@@ -252,6 +270,33 @@ public final class FolioFile implements AutoCloseable {
         }
     }
 
+    /**
+     * The limits of an atomic write (statx-like: {@link FolioFs#atomicWriteUnitMin()},
+     * {@link FolioFs#atomicWriteUnitMax()}, one segment): a power-of-two length within them, at an
+     * offset aligned to the length. Checked before anything is copied.
+     */
+    private void checkAtomic(long pos, long len) {
+        long min = fs.atomicWriteUnitMin(), max = fs.atomicWriteUnitMax();
+        String why = null;
+        if (Long.bitCount(len) != 1 || len < min || len > max) why = "the length must be a power of two from " + min + " to " + max;
+        else if (pos % len != 0) why = "the offset must be a multiple of the length (naturally aligned)";
+        if (why != null) {
+            throw new IllegalArgumentException("atomic write of " + len + " bytes at offset " + pos + " on " + this + " refused: " + why
+                    + " (atomic write limits: unit min " + min + ", unit max " + max + ", segments max 1)");
+        }
+    }
+
+    /**
+     * Under the exclusive inode lock, before an atomic write: zero the old EOF block's tail, wait
+     * for asynchronous calls in flight, and write back the range so that its cached blocks equal
+     * the device's (a failed atomic write then simply forgets its new bytes).
+     */
+    private void prepareAtomic(long pos, long len) throws IOException {
+        fi.waitIo();
+        zeroEofBlock(pos, true);
+        fi.file.writeAndWait(pos, len);
+    }
+
     /** Validates {@code flags} and adds WRITETHROUGH/DSYNC from the file's or volume's write mode. */
     private int effectiveFlags(int flags, boolean write) {
         if ((flags & ~ALL_FLAGS) != 0) {
@@ -261,11 +306,17 @@ public final class FolioFile implements AutoCloseable {
         if ((flags & DIRECT) != 0 && (flags & WRITETHROUGH) != 0) {
             throw new IllegalArgumentException("write flags DIRECT and WRITETHROUGH exclude each other (0x" + Integer.toHexString(flags) + ")");
         }
-        if ((flags & ATOMIC) != 0) throw new UnsupportedOperationException("ATOMIC writes are not supported yet on " + this);
         if ((flags & (DIRECT | WRITETHROUGH)) == 0) {
             int mode = fi.writeMode != Inode.WMODE_DEFAULT ? fi.writeMode : fs.defaultWriteMode();
             if (mode == Inode.WMODE_WRITETHROUGH) flags |= WRITETHROUGH;
             else if (mode == Inode.WMODE_WRITETHROUGH_DSYNC) flags |= WRITETHROUGH | DSYNC;
+        }
+        if ((flags & ATOMIC) != 0 && (flags & (WRITETHROUGH | DIRECT)) == 0) {
+            throw new IllegalArgumentException("ATOMIC buffered write needs WRITETHROUGH (or DIRECT): flags 0x" + Integer.toHexString(flags)
+                    + " on " + this + " (an untorn write must go to the device in the call)");
+        }
+        if ((flags & ATOMIC) != 0 && (flags & DIRECT) != 0) {
+            throw new UnsupportedOperationException("ATOMIC direct writes are not supported yet on " + this + "; use WRITETHROUGH | ATOMIC");
         }
         return flags;
     }

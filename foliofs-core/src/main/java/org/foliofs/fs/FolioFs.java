@@ -166,6 +166,41 @@ public final class FolioFs implements AutoCloseable {
 
     public int defaultWriteMode() { return defaultWriteMode; }
 
+    private volatile long atomicUnitMax = -1;   // -1: the default
+
+    /** Smallest atomic (untorn) write: one block. */
+    public long atomicWriteUnitMin() { return sb.blockSize(); }
+
+    /**
+     * Largest atomic write this volume allows: the largest power of two that one end-of-I/O
+     * transaction can remap when every block of it is its own old extent (a quarter of the
+     * journal's largest transaction, in blocks), at most 1 MiB (one device request); set lower or
+     * higher (up to that bound) with {@link #setAtomicWriteUnitMax}.
+     */
+    public long atomicWriteUnitMax() {
+        long v = atomicUnitMax;
+        return v > 0 ? v : atomicWriteUnitLimit();
+    }
+
+    /** The bound of {@link #setAtomicWriteUnitMax}. */
+    public long atomicWriteUnitLimit() {
+        long blocks = Math.max(1, journal.maxTransactionBlocks() / 4);
+        long bytes = Math.min(1L << 20, blocks * sb.blockSize());
+        return Math.max(sb.blockSize(), Long.highestOneBit(bytes));
+    }
+
+    /** Atomic write segments per call (statx's atomic_write_segments_max): one buffer. */
+    public int atomicWriteSegmentsMax() { return 1; }
+
+    /** Sets the largest atomic write (a power of two from the block size to {@link #atomicWriteUnitLimit()}). */
+    public void setAtomicWriteUnitMax(long bytes) {
+        long lim = atomicWriteUnitLimit();
+        if (Long.bitCount(bytes) != 1 || bytes < sb.blockSize() || bytes > lim)
+            throw new IllegalArgumentException("atomic write unit max (" + bytes + ") must be a power of two from the block size "
+                    + sb.blockSize() + " to " + lim + " (bounded by the journal's largest transaction and one 1 MiB request)");
+        atomicUnitMax = bytes;
+    }
+
     // ------------------------------------------------------------------ operations
 
     @FunctionalInterface

@@ -69,6 +69,56 @@ public final class FsIoEnd implements IoEndHandler {
         }
     }
 
+    /**
+     * The end of an atomic write: every out-of-place (NEW|SHARED) mapping is remapped, the old
+     * blocks unmapped (refcounts dropped, freed at zero), the staging records removed and the size
+     * moved, all in ONE handle (its reservation grows with the range; the atomic unit limit keeps
+     * it within the journal's largest transaction): after a crash the
+     * range reads all old (the handle did not commit; mount frees the staging blocks) or all new.
+     * An in-place mapping (written by one ATOMIC device request) needs only the size. A failed
+     * write frees its staging blocks.
+     */
+    @Override
+    public void ioEndAtomic(IoInode inode, long pos, long length, List<IoMap> maps, int error) throws IOException {
+        FsInode fi = (FsInode) inode;
+        FolioFs fs = fi.fs;
+        int bs = fi.bs;
+        if (error != 0) {
+            fs.op(h -> {
+                for (IoMap m : maps) if (m.hasFlag(IoMap.SHARED)) freeStaging(h, fs, m, bs, m.offset() / bs, Math.ceilDiv(m.end(), bs));
+                return null;
+            });
+            return;
+        }
+        if (direct) fi.setSizeInMemory(pos + length);
+        long blocks = 0;
+        for (IoMap m : maps) if (m.hasFlag(IoMap.SHARED)) blocks += Math.ceilDiv(m.end(), bs) - m.offset() / bs;
+        if (blocks == 0 && Math.min(pos + length, fi.size()) <= fi.diskSize) return;   // in place, inside the size: nothing to log
+        // Distinct blocks the remap may change: a few per old extent (at most one per block) in
+        // the extent, refcount and free-space trees, shared leaves mostly; bounded by the journal.
+        int reserve = (int) Math.min(fs.journal().maxTransactionBlocks(), 64 + 4 * blocks);
+        long size = fs.op(reserve, h -> {
+            Inode i = Inodes.get(h, fi.ino);
+            for (IoMap m : maps) {
+                if (!m.hasFlag(IoMap.SHARED)) continue;
+                long a = m.offset() / bs, b = Math.ceilDiv(m.end(), bs);
+                for (Extent e : ExtentMap.remove(h, i, a, b - a)) fs.freeExtent(h, i, e);
+                long newStart = m.deviceAddress() / bs;
+                ExtentMap.insert(h, i, new Extent(a, newStart, b - a, false));
+                i.blocks += b - a;
+                fs.refcounts().removeCowStaging(h, newStart, b - a);
+            }
+            long s = Math.min(pos + length, fi.size());
+            if (s > i.size) i.size = s;
+            Inodes.put(h, i);
+            fi.metaChanged(h);
+            return i.size;
+        });
+        synchronized (fi) {
+            if (size > fi.diskSize) fi.diskSize = size;
+        }
+    }
+
     /** Frees the CoW staging blocks of {@code map} for file blocks [from, to). */
     private static void freeStaging(Txn h, FolioFs fs, IoMap map, int bs, long from, long to) throws IOException {
         if (from >= to) return;

@@ -109,7 +109,9 @@ public final class FsIoMapOps implements IoMapOps {
                 fi.reserve(fs.allocator(), fb, to);          // NoSpaceException goes to this write
                 return new IoMap(fb * bs, (to - fb) * bs, IoMap.Type.DELALLOC, 0, IoMap.NO_ADDRESS, 0);
             });
-            case WRITEBACK, DIRECT_WRITE, WRITETHROUGH -> allocating(fi, fs, pos, pos + length, fb, endB);
+            case WRITEBACK, DIRECT_WRITE, WRITETHROUGH -> (opFlags & ATOMIC) != 0 && kind != Kind.WRITEBACK
+                    ? atomic(fi, fs, pos, length, fb, endB)
+                    : allocating(fi, fs, pos, pos + length, fb, endB);
         };
     }
 
@@ -162,6 +164,39 @@ public final class FsIoMapOps implements IoMapOps {
             AllocHook hook = afterAllocate;
             if (hook != null) hook.allocated(fi);
         }
+        return m;
+    }
+
+    /**
+     * An atomic (untorn) write of file blocks [fb, endB), which the caller checked against the
+     * limits (aligned, power of two, at most {@link FolioFs#atomicWriteUnitMax()}). In place when
+     * the device writes the whole range atomically and it is one written, unshared extent, at a
+     * device address aligned to the length (the device's rule): MAPPED, the engine issues one
+     * ATOMIC request. Otherwise out of place: one new contiguous extent for the whole range,
+     * recorded as CoW staging (a crash before the remap frees it at mount), answered
+     * MAPPED|NEW|SHARED; {@link FsIoEnd#ioEndAtomic} remaps the range in one transaction. A hole,
+     * unwritten, written or shared range is all the same to the out-of-place path.
+     */
+    private static IoMap atomic(FsInode fi, FolioFs fs, long pos, long length, long fb, long endB) throws IOException {
+        int bs = fi.bs;
+        long n = endB - fb;
+        var dev = fs.device();
+        boolean hw = length >= dev.atomicWriteUnitMin() && length <= dev.atomicWriteUnitMax() && dev.atomicWriteUnitMax() > 0;
+        IoMap m = fs.op(h -> {
+            Inode i = Inodes.get(h, fi.ino);
+            if (hw) {
+                Extent e = ExtentMap.find(h, i, fb);
+                if (e != null && !e.unwritten() && e.fileEnd() >= endB && (e.deviceBlockOf(fb) * bs) % length == 0
+                        && fs.refcounts().shared(h, e.deviceBlockOf(fb), n).isEmpty()) {
+                    return new IoMap(fb * bs, n * bs, IoMap.Type.MAPPED, fi.metaDirty() ? IoMap.DIRTY : 0, e.deviceBlockOf(fb) * bs, 0);
+                }
+            }
+            long[] got = fs.allocator().allocData(h, Inode.agOf(i.ino), -1, n, n);
+            fs.refcounts().addCowStaging(h, got[0], got[1]);
+            return new IoMap(fb * bs, n * bs, IoMap.Type.MAPPED, IoMap.NEW | IoMap.SHARED, got[0] * bs, 0);
+        });
+        AllocHook hook = afterAllocate;
+        if (hook != null && m.hasFlag(IoMap.NEW)) hook.allocated(fi);
         return m;
     }
 

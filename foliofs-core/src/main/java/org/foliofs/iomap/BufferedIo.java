@@ -192,6 +192,15 @@ public final class BufferedIo {
 
     /** Write-through flag: data durable when the call reports success (O_DSYNC / RWF_DSYNC). Same value as {@link DirectIo#DSYNC}. */
     public static final int DSYNC = DirectIo.DSYNC;
+    /**
+     * Write-through flag: untorn (WRITETHROUGH.md section 10). The caller has checked the size and
+     * alignment limits, holds the inode lock exclusively and wrote the range back first (it is
+     * clean in the cache). {@code begin(WRITE|WRITETHROUGH|ATOMIC)} must return one mapping for
+     * the whole range: MAPPED in place (issued as one ATOMIC device request) or NEW|SHARED out of
+     * place; {@link IoEndHandler#ioEndAtomic} finishes it in one transaction. On failure the
+     * range's cached blocks are dropped (the device still holds the old data).
+     */
+    public static final int ATOMIC = 8;
 
     /**
      * Buffered write-through (WRITETHROUGH.md): copies {@code src} into the cache at {@code pos},
@@ -232,8 +241,13 @@ public final class BufferedIo {
         Objects.requireNonNull(ops, "ops");
         Objects.requireNonNull(readOps, "readOps");
         long len = src.byteSize();
-        if ((flags & ~DSYNC) != 0) {
-            throw new IllegalArgumentException("write-through flags (0x" + Integer.toHexString(flags) + ") has unknown bits; allowed is DSYNC");
+        if ((flags & ~(DSYNC | ATOMIC)) != 0) {
+            throw new IllegalArgumentException("write-through flags (0x" + Integer.toHexString(flags)
+                    + ") has unknown bits; allowed are DSYNC and ATOMIC");
+        }
+        if ((flags & ATOMIC) != 0 && len > options.maxRequestBytes()) {
+            throw new IllegalArgumentException("atomic write-through of " + len + " bytes exceeds the largest request ("
+                    + options.maxRequestBytes() + " bytes)");
         }
         if (pos < 0 || pos + len < 0) throw new IllegalArgumentException("write-through of " + len + " bytes at " + pos
                 + " is outside the file offset range");

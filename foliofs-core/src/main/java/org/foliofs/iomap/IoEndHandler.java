@@ -47,4 +47,17 @@ public interface IoEndHandler {
      * the completion thread: must itself be cheap and non-blocking. Default false (always hand off).
      */
     default boolean completesInline(IoInode inode, long pos, long length, IoMap map) { return false; }
+
+    /**
+     * Atomic (untorn) writes: called once per successful or failed atomic write, after its one
+     * device request completed, with every mapping it wrote (in file order; together they cover
+     * {@code [pos, pos + length)}). On success the file system must make the whole range's new
+     * mapping (copy-on-write remap of NEW|SHARED mappings, size) take effect in ONE transaction, so
+     * that after a crash the range reads all old or all new; on failure ({@code error != 0}) undo
+     * only (free the out-of-place blocks). A MAPPED mapping without NEW/SHARED was written in place
+     * with the device's ATOMIC flag and needs only the size update.
+     */
+    default void ioEndAtomic(IoInode inode, long pos, long length, java.util.List<IoMap> maps, int error) throws IOException {
+        throw new UnsupportedOperationException(getClass().getName() + " does not support atomic writes");
+    }
 }

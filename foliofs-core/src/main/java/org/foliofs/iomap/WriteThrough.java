@@ -55,6 +55,7 @@ final class WriteThrough implements IoMapIter.Chunk {
     private final long length;
     private final MemorySegment src;
     private final boolean dsync;
+    private final boolean atomic;
     private final boolean perFolio;
     private final boolean wholeFile;
     private final boolean fuaUsable;
@@ -87,7 +88,8 @@ final class WriteThrough implements IoMapIter.Chunk {
         this.length = src.byteSize();
         this.src = src;
         this.dsync = (flags & BufferedIo.DSYNC) != 0;
-        this.perFolio = file.engine.options.perFolioRequests();
+        this.atomic = (flags & BufferedIo.ATOMIC) != 0;
+        this.perFolio = file.engine.options.perFolioRequests() && !atomic;
         this.wholeFile = file.engine.options.wholeFileStable();
         this.fuaUsable = file.engine.device.supportsFua() || !file.engine.device.volatileWriteCache();
         this.sizeAtStart = inode.size();
@@ -102,7 +104,8 @@ final class WriteThrough implements IoMapIter.Chunk {
         if (wholeFile) file.stableGate.acquireUninterruptibly();   // mapping-level stable writes: one call in flight per file
         try {
             prepareEdges(readOps);
-            copied = new IoMapIter(inode, start, length, IoMapOps.WRITE | IoMapOps.WRITETHROUGH).run(ops, this);
+            copied = new IoMapIter(inode, start, length, IoMapOps.WRITE | IoMapOps.WRITETHROUGH | (atomic ? IoMapOps.ATOMIC : 0))
+                    .run(ops, this);
         } catch (Throwable t) {
             fail(t);
         } finally {
@@ -172,6 +175,10 @@ final class WriteThrough implements IoMapIter.Chunk {
                     + m + "; it must return allocated space (MAPPED or UNWRITTEN)");
         }
         long p = it.pos(), end = p + it.length(), done = 0;
+        if (atomic && (p != start || end != start + length)) {
+            throw new IOException("atomic write-through of " + length + " bytes at " + start + ": begin(WRITE|WRITETHROUGH|ATOMIC) returned "
+                    + m + ", which does not cover the whole range (an untorn write needs one mapping)");
+        }
         try {
             while (p < end && error == null) {
                 long n = writeFolio(m, p, end - p);
@@ -197,7 +204,12 @@ final class WriteThrough implements IoMapIter.Chunk {
         boolean ours = last != null && last.folio == f;   // already under this call's writeback (another mapping's blocks)
         long off, len, head, tail;
         try {
-            if (!ours) f.waitWriteback();   // stable pages: never change data the device is writing
+            if (!ours && f.isWriteback()) {
+                // Stable pages: never change data the device is writing. Issue what this call
+                // built first, so no call waits while holding folios nobody will submit.
+                if (!atomic) submit();
+                f.waitWriteback();
+            }
             if (ops instanceof IoMapValidity v && !v.isValid(inode, m)) {
                 f.unlock();
                 f.put();
@@ -275,15 +287,16 @@ final class WriteThrough implements IoMapIter.Chunk {
         if (c == null) return;
         cur = null;
         if (error != null) {
-            c.release(true);
+            c.release(!atomic, atomic);
             return;
         }
         int reqFlags = 0;
-        boolean pure = c.map.type() == IoMap.Type.MAPPED && (c.map.flags() & (IoMap.NEW | IoMap.SHARED | IoMap.DIRTY)) == 0
-                && c.userEnd <= sizeAtStart;
-        c.pure = pure;
+        boolean overwrite = c.map.type() == IoMap.Type.MAPPED && (c.map.flags() & (IoMap.NEW | IoMap.SHARED)) == 0;
+        boolean pure = overwrite && !c.map.hasFlag(IoMap.DIRTY) && c.userEnd <= sizeAtStart;
+        c.pure = pure && !atomic;   // an atomic write keeps its folios under writeback until its one end-of-I/O transaction
+        if (atomic && overwrite) reqFlags |= IoRequest.ATOMIC;   // in place: the device must write it untorn
         if (dsync) {
-            if (pure && fuaUsable && !needSync) reqFlags = IoRequest.FUA;
+            if (pure && fuaUsable && !needSync) reqFlags |= IoRequest.FUA;
             else needSync = true;
         }
         c.request.prepare(IoOp.WRITE, c.map.deviceAddressOf(c.filePos), reqFlags, c);
@@ -296,14 +309,14 @@ final class WriteThrough implements IoMapIter.Chunk {
             pending.decrementAndGet();
             reqs.remove(reqs.size() - 1);
             fail(e);
-            c.release(true);
+            c.release(!atomic, atomic);
         }
     }
 
     private void dropCurrent() {
         Req c = cur;
         cur = null;
-        if (c != null) c.release(true);
+        if (c != null) c.release(!atomic, atomic);
     }
 
     private void releaseLast() {
@@ -350,11 +363,14 @@ final class WriteThrough implements IoMapIter.Chunk {
         }
 
         /** Ends this request's share of its folios' writeback, re-dirtying its blocks first when their data may not be on the device. */
-        void release(boolean redirty) {
+        void release(boolean redirty) { release(redirty, false); }
+
+        void release(boolean redirty, boolean forget) {
             if (released) return;
             released = true;
             for (int i = 0; i < segs; i++) {
                 if (redirty) held[i].folio.markDirty(segOff[i], segLen[i]);
+                if (forget) held[i].folio.clearUptodate(segOff[i], segLen[i]);
                 held[i].release();
                 held[i] = null;
             }
@@ -407,8 +423,22 @@ final class WriteThrough implements IoMapIter.Chunk {
         long result = copied;
         long cut = shortAt.get();
         if (cut != Long.MAX_VALUE) result = Math.max(0, Math.min(result, cut - start));
+        if (atomic && err == null && result < length) {   // all or nothing: a short completion fails the call
+            err = new DeviceException("atomic write-through completed " + result + " of " + length + " bytes",
+                    file.engine.device.describe(), start, length, Errno.EIO);
+        }
         int errno = err == null ? 0 : err instanceof DeviceException d ? d.errno() : Errno.EIO;
-        for (Req r : reqs) {
+        if (atomic) {
+            List<IoMap> maps = new ArrayList<>(reqs.size());
+            for (Req r : reqs) if (!maps.contains(r.map)) maps.add(r.map);
+            try {
+                if (!maps.isEmpty()) file.ioEnd.ioEndAtomic(inode, start, errno == 0 ? length : copied, maps, errno);
+            } catch (Exception | Error e) {
+                if (err == null) err = e;
+                else err.addSuppressed(e);
+            }
+        }
+        for (Req r : atomic ? List.<Req>of() : reqs) {
             long n = r.userEnd - r.userPos;
             if (errno == 0) {
                 n = Math.min(r.userEnd, start + result) - r.userPos;   // the user's range only: the size never passes it
@@ -434,6 +464,12 @@ final class WriteThrough implements IoMapIter.Chunk {
             }
         }
         for (Req r : reqs) {
+            if (atomic) {
+                // Untorn: on failure the range must read all old. The caller wrote the range back
+                // before (it was clean), so the device holds the old data: forget the new bytes.
+                r.release(false, err != null);
+                continue;
+            }
             // Blocks whose data is not known durable-and-mapped stay dirty: on an error all of them
             // (ioEnd undid the conversion), after a short completion those past the cut.
             boolean redirty = err != null || r.userEnd > start + result;
