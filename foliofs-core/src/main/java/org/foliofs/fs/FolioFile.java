@@ -327,6 +327,7 @@ public final class FolioFile implements AutoCloseable {
             });
         }
         setFileSize(size - len);
+        fs.sync();      // durable before later in-place overwrites can reach the moved blocks (docs/FORMAT.md 9)
     }
 
     private void insert(long off, long len) throws IOException {
@@ -351,6 +352,7 @@ public final class FolioFile implements AutoCloseable {
                 return r;
             });
         }
+        fs.sync();      // as collapse
     }
 
     // ---- reflink ------------------------------------------------------------------------------

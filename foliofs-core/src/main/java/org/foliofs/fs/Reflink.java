@@ -110,7 +110,7 @@ final class Reflink {
             // Data first: the source's dirty data (and delalloc) reaches its blocks, the destination's
             // range is written back and dropped (its blocks are replaced), reservations released.
             src.file.writeAndWait(srcOff, n * bs);
-            if (!same) dst.file.writeAndWait(dstOff, n * bs);
+            dst.file.writeAndWait(dstOff, n * bs);
             zeroEofBlock(dst, dstOff);
             dst.file.invalidate(dstOff, n * bs);
             dst.release(fs.allocator(), dstOff / bs, dstOff / bs + n);
