@@ -218,6 +218,41 @@ class ReflinkTest {
         }
     }
 
+    /**
+     * A CoW remap of the destination drops the old blocks to one owner (the source) in a handle not
+     * yet committed; the source then overwrites them. In place, a crash before the commit would bring
+     * the destination's old mapping back with the source's new data: the source must copy on write.
+     */
+    @Test
+    void blocksUnsharedByAHandleNotYetCommittedAreStillCopiedOnWrite() throws IOException {
+        try (SimDevice dev = device(32L << 20)) {
+            FolioFs fs = format(dev);
+            FolioFile src = create(fs, "src"), dst = create(fs, "dst");
+            byte[] a = pattern(1, 4 * BS);
+            write(src, 0, a);
+            src.fsync(false);
+            dst.cloneFrom(src);
+            fs.sync();                                          // the clone is durable
+            long sIno = src.ino(), dIno = dst.ino();
+            byte[] b = pattern(2, BS), c = pattern(3, BS);
+            write(dst, 0, b);
+            dst.close();                                        // writeback (CoW remap), no journal force
+            write(src, 0, c);
+            src.close();                                        // writeback: must not overwrite in place
+            org.foliofs.device.IoRequest flush = org.foliofs.device.IoRequest.flush(null);
+            dev.submit(flush);                                  // the data is durable, the journal is not
+            flush.await();
+            fs.abandon();
+            dev.crash();
+            fs = FolioFs.mount(dev);
+            try (FolioFile s = fs.openFile(sIno); FolioFile d = fs.openFile(dIno)) {
+                assertThat(content(d)).as("the destination after the crash").isEqualTo(a);
+                assertThat(read(s, 0, BS)).isIn(Arrays.copyOf(a, BS), c);
+            }
+            remount(fs, dev).close();
+        }
+    }
+
     @Test
     void badInputsAreRefusedNamingTheValues() throws IOException {
         try (SimDevice dev = device(32L << 20)) {
