@@ -22,7 +22,8 @@ import org.foliofs.pagecache.PageCache;
  * {@link FolioFs#openFile}; every handle of an inode shares one {@link FsInode} (size, inode lock,
  * delalloc reservations, cache). Each call holds the inode lock as the engine requires: shared for
  * reads, writes inside the size, fsync and seek; exclusive for extending writes, unaligned direct
- * writes, truncate and fallocate. Rules and ordering: docs/format/file-data.md.
+ * writes, truncate and fallocate; a clone holds both files' locks exclusively ({@link Reflink}). Rules
+ * and ordering: docs/FORMAT.md section 9.
  */
 public final class FolioFile implements AutoCloseable {
     /** fallocate modes (Linux values). */
@@ -397,8 +398,10 @@ public final class FolioFile implements AutoCloseable {
      * fallocate(2). Modes: 0 (allocate unwritten, extend the size), {@link #FALLOC_KEEP_SIZE},
      * {@link #FALLOC_PUNCH_HOLE} (with or without KEEP_SIZE; the size never changes),
      * {@link #FALLOC_ZERO_RANGE} (optionally | KEEP_SIZE), {@link #FALLOC_COLLAPSE_RANGE} and
-     * {@link #FALLOC_INSERT_RANGE} (block aligned). {@link #FALLOC_UNSHARE_RANGE} and unknown modes:
-     * {@link UnsupportedOperationException}.
+     * {@link #FALLOC_INSERT_RANGE} (block aligned; see docs/FORMAT.md section 9 for what a crash
+     * part-way leaves), {@link #FALLOC_UNSHARE_RANGE} (optionally | KEEP_SIZE: the range's shared
+     * blocks get private copies, then holes are preallocated as for mode 0, see {@link Reflink}).
+     * Unknown modes: {@link UnsupportedOperationException}.
      */
     public void fallocate(int mode, long off, long len) throws IOException {
         checkOpen();
@@ -425,7 +428,12 @@ public final class FolioFile implements AutoCloseable {
                 }
                 case FALLOC_COLLAPSE_RANGE -> collapse(off, len);
                 case FALLOC_INSERT_RANGE -> insert(off, len);
-                case FALLOC_UNSHARE_RANGE -> throw new UnsupportedOperationException("fallocate mode UNSHARE_RANGE (0x40): not supported");
+                case FALLOC_UNSHARE_RANGE, FALLOC_UNSHARE_RANGE | FALLOC_KEEP_SIZE -> {
+                    checkEnd(off + len);
+                    Reflink.unshare(fi, off, Math.min(off + len, fi.size()));
+                    preallocate(off / bs, Math.ceilDiv(off + len, bs));
+                    if (mode == FALLOC_UNSHARE_RANGE) growTo(off + len);
+                }
                 default -> throw new UnsupportedOperationException("fallocate mode 0x" + Integer.toHexString(mode) + " is not supported");
             }
         } finally {
@@ -515,6 +523,7 @@ public final class FolioFile implements AutoCloseable {
             });
         }
         setFileSize(size - len);
+        fs.sync();      // durable before later in-place overwrites can reach the moved blocks (docs/FORMAT.md 9)
     }
 
     private void insert(long off, long len) throws IOException {
@@ -539,6 +548,27 @@ public final class FolioFile implements AutoCloseable {
                 return r;
             });
         }
+        fs.sync();      // as collapse
+    }
+
+    // ---- reflink ------------------------------------------------------------------------------
+
+    /**
+     * FICLONERANGE: makes {@code [dstOff, dstOff + len)} of this file share the blocks of
+     * {@code [srcOff, srcOff + len)} of {@code src} (which may be this file, without overlap). Offsets
+     * block aligned; {@code len} too unless the range ends at the source's EOF; 0 = to the source's
+     * EOF. A crash part-way leaves a prefix cloned. Rules and journaling: {@link Reflink}.
+     */
+    public void cloneRange(FolioFile src, long srcOff, long dstOff, long len) throws IOException {
+        checkOpen();
+        if (src == null) throw new IllegalArgumentException("clone source must not be null");
+        src.checkOpen();
+        Reflink.cloneRange(fs, fi, src.fi, srcOff, dstOff, len);
+    }
+
+    /** FICLONE: clones the whole of {@code src} to offset 0 of this file ({@code cloneRange(src, 0, 0, 0)}). */
+    public void cloneFrom(FolioFile src) throws IOException {
+        cloneRange(src, 0, 0, 0);
     }
 
     // ---- seek ---------------------------------------------------------------------------------

@@ -601,7 +601,13 @@ public final class FolioFs implements AutoCloseable {
 
     /** Drops one reference to the blocks of {@code e} (shared blocks stay), frees the rest. */
     void freeExtent(Txn h, Inode i, Extent e) throws IOException {
-        for (long[] r : refs.decrement(h, e.startBlock(), e.length())) alloc.freeData(h, r[0], r[1]);
+        long pos = e.startBlock(), end = e.deviceEnd();
+        for (long[] r : refs.decrement(h, e.startBlock(), e.length())) {
+            alloc.freeData(h, r[0], r[1]);
+            if (r[0] > pos) refs.unsharedNotDurable(h, pos, r[0] - pos);   // kept by another owner
+            pos = r[0] + r[1];
+        }
+        if (pos < end) refs.unsharedNotDurable(h, pos, end - pos);
         i.blocks -= e.length();
     }
 

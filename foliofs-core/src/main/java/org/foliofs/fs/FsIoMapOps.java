@@ -211,7 +211,8 @@ public final class FsIoMapOps implements IoMapOps {
     }
 
     /**
-     * Copy-on-write: when the blocks at fb are shared (refcount &gt;= 2), allocates new blocks for the
+     * Copy-on-write: when the blocks at fb are shared (refcount &gt;= 2, or a sharer dropped them in a
+     * handle not yet committed: {@link Refcounts#sharedOrPending}), allocates new blocks for the
      * shared run (recorded as CoW staging) and answers MAPPED|NEW|SHARED there; {@link FsIoEnd}
      * remaps at end of I/O. Null when nothing in the extent from fb on is shared; the unshared prefix
      * (a plain overwrite) when a shared run follows it.
@@ -219,7 +220,8 @@ public final class FsIoMapOps implements IoMapOps {
     private static IoMap copyOnWrite(Txn h, FolioFs fs, FsInode fi, Inode i, Extent e, long pos, long reqEnd, long fb, long to,
                                      boolean direct, boolean user) throws IOException {
         int bs = fi.bs;
-        List<long[]> shared = fs.refcounts().shared(h, e.deviceBlockOf(fb), e.fileEnd() - fb);
+        // shared, or unshared by a handle not yet durable (a crash could bring the other owner back)
+        List<long[]> shared = fs.refcounts().sharedOrPending(h, e.deviceBlockOf(fb), e.fileEnd() - fb);
         if (shared.isEmpty()) return null;
         long firstShared = e.fileBlock() + (shared.getFirst()[0] - e.startBlock());
         if (firstShared > fb) {       // unshared prefix: plain overwrite

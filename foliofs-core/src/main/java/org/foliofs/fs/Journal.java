@@ -391,6 +391,13 @@ public final class Journal implements AutoCloseable {
                     checkpointDirty.contains(blkno)));
         }
 
+        /**
+         * Blocks this handle may still add to the running transaction ({@code reserve} minus the
+         * distinct blocks it changed that were not already in it): operations that loop inside one
+         * handle take another bounded step only while its worst case still fits.
+         */
+        public int reserveLeft() { return reserve - added; }
+
         @Override public void onCommitted(Runnable r) { committed.add(r); }
         @Override public void onCheckpointed(Runnable r) { checkpointed.add(r); }
         @Override public void onAbort(Runnable r) { aborted.add(r); }

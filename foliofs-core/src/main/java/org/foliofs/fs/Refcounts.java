@@ -36,6 +36,13 @@ public final class Refcounts {
     public static final long MAX_REFCOUNT = 0xffff_ffffL;
 
     private final Superblock sb;
+    /**
+     * Blocks whose refcount went down (a sharer unmapped them) in handles not yet committed:
+     * absolute start -&gt; {length, epoch}, disjoint (touching or overlapping additions merge, keeping
+     * the larger epoch). See {@link #unsharedNotDurable}. Guarded by itself.
+     */
+    private final java.util.TreeMap<Long, long[]> pending = new java.util.TreeMap<>();
+    private long epoch;                                    // guarded by pending
 
     public Refcounts(Superblock sb) {
         if (sb == null) throw new IllegalArgumentException("superblock must not be null");
@@ -64,6 +71,62 @@ public final class Refcounts {
         for (long[] r : collect(open(tx, agno), agno, a, b, false)) {
             long s = Math.max(r[0], a), e = Math.min(r[0] + r[1], b);
             if (s < e) out.add(new long[] {agStart + s, e - s, r[2]});
+        }
+        return out;
+    }
+
+    /**
+     * Notes that a sharer of {@code [start, start+len)} dropped its reference in {@code tx} while the
+     * blocks stay allocated. Until {@code tx} is committed, a crash could bring that sharer back
+     * mapping them: so the remaining owner must not overwrite them in place yet; copy-on-write treats
+     * them as shared ({@link #sharedOrPending}). (The same reason as busy extents for freed blocks.)
+     */
+    public void unsharedNotDurable(Txn tx, long start, long len) {
+        long ep;
+        synchronized (pending) {
+            ep = ++epoch;
+            long lo = start, hi = start + len;
+            java.util.Map.Entry<Long, long[]> f = pending.floorEntry(start);
+            if (f != null && f.getKey() + f.getValue()[0] >= start) lo = f.getKey();
+            List<Long> gone = new ArrayList<>();
+            for (var e : pending.subMap(lo, true, hi, true).entrySet()) {
+                hi = Math.max(hi, e.getKey() + e.getValue()[0]);
+                gone.add(e.getKey());
+            }
+            for (long k : gone) pending.remove(k);
+            pending.put(lo, new long[] {hi - lo, ep});
+        }
+        tx.onCommitted(() -> {
+            synchronized (pending) {
+                pending.values().removeIf(v -> v[1] <= ep);   // every handle up to this one is durable
+            }
+        });
+    }
+
+    /**
+     * Sub-ranges of the range that copy-on-write must copy: refcount &gt;= 2 ({@link #shared}) or
+     * unshared by a handle not yet committed ({@link #unsharedNotDurable}); ascending
+     * {@code {absoluteStart, length}}, merged.
+     */
+    public List<long[]> sharedOrPending(Txn tx, long start, long len) throws IOException {
+        List<long[]> all = new ArrayList<>();
+        for (long[] r : shared(tx, start, len)) all.add(new long[] {r[0], r[1]});
+        long end = start + len;
+        synchronized (pending) {
+            java.util.Map.Entry<Long, long[]> f = pending.floorEntry(start);
+            Long from = f != null ? f.getKey() : start;
+            for (var e : pending.subMap(from, true, end, false).entrySet()) {
+                long a = Math.max(start, e.getKey()), b = Math.min(end, e.getKey() + e.getValue()[0]);
+                if (a < b) all.add(new long[] {a, b - a});
+            }
+        }
+        if (all.size() < 2) return all;
+        all.sort((x, y) -> Long.compare(x[0], y[0]));
+        List<long[]> out = new ArrayList<>();
+        for (long[] r : all) {
+            long[] p = out.isEmpty() ? null : out.getLast();
+            if (p != null && p[0] + p[1] >= r[0]) p[1] = Math.max(p[1], r[0] + r[1] - p[0]);
+            else out.add(r);
         }
         return out;
     }

@@ -10,7 +10,11 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.Random;
+import java.util.Set;
+import java.util.TreeMap;
 import org.foliofs.device.IoRequest;
 import org.foliofs.device.SimDevice;
 import org.foliofs.pagecache.PageCache;
@@ -26,7 +30,8 @@ import org.junit.jupiter.api.Test;
  *   <li>no file shows data never written to it: every byte is 0 or the byte some version of that file
  *       had at that offset since the last check (data patterns depend on the file, and the device
  *       starts filled with a marker, so stale blocks from other files or never written ones show);</li>
- *   <li>no unknown file appears, and the allocator's trees verify.</li>
+ *   <li>no unknown file appears, and the allocator's trees verify; fsck (journal replay, before
+ *       the mount) is clean after every {@link #FSCK_EVERY}-th crash.</li>
  * </ul>
  * Every allocating begin is followed, at random, by a journal force (what a concurrent fsync would
  * do), so converting blocks before their data I/O would be exposed: {@link #campaignCatchesConversionBeforeDataIo}
@@ -43,6 +48,12 @@ class FsCrashTest {
      * inode-tree split had allocated; fixed in Inodes.insert/remove.)
      */
     static final boolean VERIFY_ALLOCATOR = Boolean.parseBoolean(System.getProperty("foliofs.crash.verifyAllocator", "true"));
+    /**
+     * Fsck (with journal replay, before the mount that recovers) after every N-th crash of this
+     * campaign ({@code -Dfoliofs.crash.fsckEvery=N}, default 4; 0 = never). {@link FsOpsCrashTest} runs
+     * it after every crash.
+     */
+    static final int FSCK_EVERY = Integer.getInteger("foliofs.crash.fsckEvery", 4);
 
     /** What the test knows about one file (one incarnation of an inode number). */
     static final class Rec {
@@ -55,6 +66,10 @@ class FsCrashTest {
         byte[] synced;
         String syncedName;
         boolean syncedValid;
+        /** Extended attributes now, as of the last full fsync (valid while unchanged), and every (name, value) ever set. */
+        Map<String, byte[]> xattrs = new TreeMap<>(), syncedX = new TreeMap<>();
+        boolean xSyncedValid;
+        final Set<String> everX = new HashSet<>();
 
         Rec(long ino, long fid, String name) {
             this.ino = ino;
@@ -70,7 +85,7 @@ class FsCrashTest {
         }
     }
 
-    static final class Campaign {
+    static class Campaign {
         final Random rnd;
         final SimDevice dev;
         FolioFs fs;
@@ -78,6 +93,10 @@ class FsCrashTest {
         final Map<String, Rec> names = new HashMap<>();
         long nextFid = 1, nextName = 1;
         int crashPoints, powerCuts;
+        /** Fsck (with journal replay) after every n-th crash, before the mount (0: never). */
+        int fsckEvery = FSCK_EVERY;
+        /** Alignment of direct writes (bytes). */
+        int directUnit = 512;
 
         Campaign(long seed) throws IOException {
             rnd = new Random(seed);
@@ -136,7 +155,13 @@ class FsCrashTest {
         }
 
         /** One round: random ops until the power cut (or the end), crash, mount, verify. */
+        /** The steps of the current round (printed when it fails). */
+        final List<String> trace = new ArrayList<>();
+
+        void note(String step) { trace.add(step); }
+
         void round(int maxOps) throws Exception {
+            trace.clear();
             dev.powerCutAt(1 + rnd.nextInt(30));
             try {
                 for (int k = 0; k < maxOps; k++) step();
@@ -148,6 +173,10 @@ class FsCrashTest {
             fs.abandon();
             dev.crash();
             crashPoints++;
+            if (fsckEvery > 0 && crashPoints % fsckEvery == 0) {
+                FsckReport rep = Fsck.check(dev);
+                if (!rep.problems().isEmpty()) throw new AssertionError("fsck after the crash found problems:\n" + rep.describe());
+            }
             fs = FolioFs.mount(dev);
             config(fs);
             verify();
@@ -163,6 +192,7 @@ class FsCrashTest {
                 byIno.computeIfAbsent(ino, x -> new ArrayList<>()).add(r);
                 names.put(name, r);
                 r.file = fs.openFile(ino);
+                note("create " + ino);
                 return;
             }
             Rec r = live.get(rnd.nextInt(live.size()));
@@ -173,23 +203,32 @@ class FsCrashTest {
                 byte[] now = Arrays.copyOf(r.cur, Math.max(r.cur.length, pos + len));
                 System.arraycopy(d, 0, now, pos, len);
                 r.changed(now);                     // before the call: a failed call may have done part of it
+                note("write " + r.ino + " at " + pos + " +" + len);
                 r.file.write(pos, MemorySegment.ofArray(d));
             } else if (op < 58) {                                   // direct write
-                int pos = rnd.nextInt(192) * 512, len = (1 + rnd.nextInt(40)) * 512;
+                int u = directUnit, pos = rnd.nextInt(192 * 512 / u) * u, len = (1 + rnd.nextInt(40 * 512 / u)) * u;
                 byte[] d = data(r.fid, gen, pos, len);
                 byte[] now = Arrays.copyOf(r.cur, Math.max(r.cur.length, pos + len));
                 System.arraycopy(d, 0, now, pos, len);
                 r.changed(now);
+                note("writeDirect " + r.ino + " at " + pos + " +" + len);
                 r.file.writeDirect(pos, MemorySegment.ofArray(d), rnd.nextInt(4) == 0 ? FolioFile.DSYNC : 0);
             } else if (op < 75) {                                   // fsync
-                r.file.fsync(rnd.nextBoolean());
+                boolean dataOnly = rnd.nextBoolean();
+                note("fsync " + r.ino);
+                r.file.fsync(dataOnly);
                 r.synced = r.cur;
                 r.syncedName = r.name;
                 r.syncedValid = r.name != null;
+                if (!dataOnly) {                                    // fsync (not fdatasync) covers the xattrs
+                    r.syncedX = new TreeMap<>(r.xattrs);
+                    r.xSyncedValid = true;
+                }
             } else if (op < 84) {                                   // truncate
                 int size = rnd.nextInt(100 << 10);
                 byte[] now = Arrays.copyOf(r.cur, size);
                 r.changed(now);
+                note("truncate " + r.ino + " to " + size);
                 r.file.truncate(size);
             } else if (op < 90) {                                   // unlink (closing the handle first or not)
                 if (r.name == null) return;
@@ -198,6 +237,7 @@ class FsCrashTest {
                 String n = r.name;
                 r.name = null;
                 r.syncedValid = false;
+                note("unlink " + r.ino);
                 fs.unlink(FolioFs.ROOT_INO, n);
                 if (r.file != null && rnd.nextBoolean()) { FolioFile f = r.file; r.file = null; f.close(); }
             } else if (op < 96) {                                   // rename, maybe over another file
@@ -219,6 +259,7 @@ class FsCrashTest {
                 names.remove(from);
                 names.put(to, r);
                 r.name = to;
+                note("rename " + r.ino + " over " + (victim == null ? "nothing" : victim.ino));
                 fs.rename(FolioFs.ROOT_INO, from, FolioFs.ROOT_INO, to, 0);
             } else {
                 fs.sync();
@@ -241,6 +282,10 @@ class FsCrashTest {
                             + ": size " + got.length + ", fsynced size " + r.synced.length + ", got 0x"
                             + (at < got.length ? Integer.toHexString(got[at] & 0xff) : "-") + " want 0x"
                             + (at < r.synced.length ? Integer.toHexString(r.synced[at] & 0xff) : "-"));
+                }
+                if (r.xSyncedValid) {
+                    assertThat(hex(xattrs(r.ino))).as("xattrs of fsynced file %s (inode %d)", r.syncedName, r.ino)
+                            .isEqualTo(hex(r.syncedX));
                 }
             }
             Map<Long, List<Rec>> next = new HashMap<>();
@@ -265,7 +310,18 @@ class FsCrashTest {
                     if (!ok) throw new AssertionError("file " + e.getKey() + " (inode " + ino + ") shows data never written to it at offset "
                             + p + " (byte 0x" + Integer.toHexString(got[p] & 0xff) + ", size " + got.length + ")");
                 }
+                Map<String, byte[]> gotX = xattrs(ino);
+                for (Map.Entry<String, byte[]> x : gotX.entrySet()) {
+                    String k = xkey(x.getKey(), x.getValue());
+                    boolean known = false;
+                    for (Rec r : rs) known |= r.everX.contains(k);
+                    if (!known) throw new AssertionError("file " + e.getKey() + " (inode " + ino + ") shows xattr " + x.getKey()
+                            + " with a value never set (" + x.getValue().length + " bytes)");
+                }
                 Rec base = new Rec(ino, rs.getLast().fid, e.getKey());
+                base.xattrs = gotX;
+                base.syncedX = new TreeMap<>(gotX);
+                for (Map.Entry<String, byte[]> x : gotX.entrySet()) base.everX.add(xkey(x.getKey(), x.getValue()));
                 base.changed(got);
                 base.images.removeFirst();
                 base.synced = got;
@@ -275,9 +331,23 @@ class FsCrashTest {
             }
             if (VERIFY_ALLOCATOR) fs.op(h -> fs.allocator().verify(h));
             fs.sync();
-            for (List<Rec> rs : next.values()) rs.getFirst().syncedValid = true;   // durable after the sync
+            for (List<Rec> rs : next.values()) rs.getFirst().syncedValid = rs.getFirst().xSyncedValid = true;   // durable after the sync
             byIno.clear();
             byIno.putAll(next);
+        }
+
+        Map<String, byte[]> xattrs(long ino) throws IOException {
+            Map<String, byte[]> m = new TreeMap<>();
+            for (String n : fs.listxattr(ino)) m.put(n, fs.getxattr(ino, n));
+            return m;
+        }
+
+        static String xkey(String name, byte[] value) { return name + "=" + HexFormat.of().formatHex(value); }
+
+        static Map<String, String> hex(Map<String, byte[]> m) {
+            Map<String, String> h = new TreeMap<>();
+            for (Map.Entry<String, byte[]> e : m.entrySet()) h.put(e.getKey(), HexFormat.of().formatHex(e.getValue()));
+            return h;
         }
 
         byte[] content(long ino) throws IOException {
@@ -315,7 +385,8 @@ class FsCrashTest {
                 try {
                     c.round(3 + c.rnd.nextInt(20));
                 } catch (Throwable t) {
-                    throw new AssertionError("round " + i + " failed (seed=" + seed + ")", t);
+                    throw new AssertionError("round " + i + " failed after steps " + c.trace + " (seed=" + seed
+                            + "; replay: mvn -o -pl foliofs-core test -Dtest=FsCrashTest#crashCampaign -Dfoliofs.seed=" + seed + ")", t);
                 }
             }
             System.out.println("crash points=" + c.crashPoints + " power cuts mid-round=" + c.powerCuts);
