@@ -82,6 +82,19 @@ final class Reflink {
         boolean same = src == dst;
         InodeLock first = src.ino <= dst.ino ? src.lock : dst.lock, second = src.ino <= dst.ino ? dst.lock : src.lock;
         try (InodeLock.Guard g1 = first.exclusive(); InodeLock.Guard g2 = same ? null : second.exclusive()) {
+            src.waitIo();   // asynchronous direct and write-through calls in flight finish first
+            dst.waitIo();
+            try {
+                cloneLocked(fs, src, srcOff, dst, dstOff, len, bs, same);
+            } finally {
+                dst.metaChanged();   // its mapping changed: a DSYNC overwrite needs a journal force until the next sync
+            }
+        }
+    }
+
+    private static void cloneLocked(FolioFs fs, FsInode src, long srcOff, FsInode dst, long dstOff, long len, int bs, boolean same)
+            throws IOException {
+        {
             long srcSize = src.size();
             if (srcOff > srcSize)
                 throw new IllegalArgumentException("clone source offset " + srcOff + " is beyond the size " + srcSize + " of inode " + src.ino);
