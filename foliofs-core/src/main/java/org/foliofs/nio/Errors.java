@@ -32,8 +32,8 @@ final class Errors {
         else if (e instanceof NoSuchAttributeException a) r = new FileSystemException(p, o, "No such attribute: " + a.attribute());
         else if (e instanceof CorruptMetadataException) r = new FileSystemException(p, o, "Structure needs cleaning: " + e.getMessage());
         else if (e instanceof DeviceException) r = new FileSystemException(p, o, "Input/output error: " + e.getMessage());
-        else if (e instanceof NoSuchFileException f) r = new NoSuchFileException(p, o, f.getReason());
-        else if (e instanceof FileAlreadyExistsException f) r = new FileAlreadyExistsException(p, o, f.getReason());
+        else if (e instanceof NoSuchFileException f) r = new NoSuchFileException(p, o, null);   // as the JDK: the path only
+        else if (e instanceof FileAlreadyExistsException f) r = new FileAlreadyExistsException(p, o, null);
         else if (e instanceof DirectoryNotEmptyException) r = new DirectoryNotEmptyException(p);
         else if (e instanceof NotDirectoryException) r = new NotDirectoryException(p);
         else if (e instanceof AccessDeniedException f) r = new AccessDeniedException(p, o, f.getReason());
@@ -42,6 +42,12 @@ final class Errors {
         else r = new FileSystemException(p, o, "Input/output error: " + e.getMessage());
         r.initCause(e);
         return r;
+    }
+
+    /** Whether {@code e} already names {@code path} or {@code other} (made by this layer), so needs no translation. */
+    static boolean names(IOException e, Object path, Object other) {
+        if (!(e instanceof FileSystemException f) || f.getFile() == null) return false;
+        return f.getFile().equals(String.valueOf(path)) || f.getFile().equals(String.valueOf(other));
     }
 
     static FileSystemException fsException(Object path, String reason) {

@@ -73,8 +73,9 @@ public final class FolioFileChannel extends FileChannel {
         FolioFs folio = fs.folio();
         int flags = IoFlags.fromOptions(f);
         return ops.call(f.write(), path, null, () -> {
-            PathOps.Entry e = ops.entry(path, f.create() || f.createNew());
-            long ino = ops.lookup(e);
+            boolean root = path.toAbsolutePath().getNameCount() == 0;
+            PathOps.Entry e = root ? null : ops.entry(path, f.create() || f.createNew());
+            long ino = root ? PathOps.ROOT : ops.lookup(e);
             boolean created = false;
             if (ino >= 0 && f.createNew()) throw new FileAlreadyExistsException(path.toString());
             if (ino < 0) {

@@ -27,7 +27,7 @@ final class FolioFileLock extends FileLock {
 
     @Override
     public void release() throws java.io.IOException {
-        if (!acquiredBy().isOpen() && valid) throw new java.nio.channels.ClosedChannelException();
+        if (!acquiredBy().isOpen()) throw new java.nio.channels.ClosedChannelException();
         invalidate();
     }
 

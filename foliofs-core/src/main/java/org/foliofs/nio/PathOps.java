@@ -58,16 +58,12 @@ final class PathOps {
         try {
             return c.run();
         } catch (IOException e) {
-            throw translated(e) ? e : Errors.translate(e, path, other);
+            throw Errors.names(e, path, other) ? e : Errors.translate(e, path, other);
         } finally {
             fs.end();
         }
     }
 
-    /** Whether {@code e} already names a path (ours), rather than an inode (the file system's). */
-    private static boolean translated(IOException e) {
-        return e instanceof FileSystemException f && (f.getFile() == null || !f.getFile().startsWith("inode "));
-    }
 
     // ---- resolution -----------------------------------------------------------------------------
 
@@ -346,7 +342,7 @@ final class PathOps {
                 try {
                     deleteEntry(d);
                 } catch (IOException x) {
-                    throw x instanceof FileSystemException f && !f.getFile().startsWith("inode ") ? x : Errors.translate(x, dst, null);
+                    throw Errors.names(x, dst, null) ? x : Errors.translate(x, dst, null);
                 }
             }
             Principals p = fs.principals();
@@ -358,7 +354,7 @@ final class PathOps {
                 else if (a.isRegular()) made = folio.create(d.dir(), d.name(), a.mode() & 07777, p.uid, p.gid);
                 else throw Errors.fsException(src, "cannot copy a special file");
             } catch (IOException x) {
-                throw translated(x) ? x : Errors.translate(x, dst, null);
+                throw Errors.names(x, src, dst) ? x : Errors.translate(x, dst, null);
             }
             if (a.isRegular()) copyData(s.ino(), made.ino(), src, dst);
             if (copyAttrs && !a.isSymlink())

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.io.TempDir;
 
 /** A fresh image in a JUnit temporary directory, mounted through the provider as {@link #fs}. */
@@ -27,8 +28,12 @@ abstract class NioFixture {
         return fs;
     }
 
-    Path path(String first, String... more) throws IOException {
-        if (fs == null) create(Map.of());
+    @BeforeEach
+    void createFs() throws IOException {
+        create(Map.of());
+    }
+
+    Path path(String first, String... more) {
         return fs.getPath(first, more);
     }
 
