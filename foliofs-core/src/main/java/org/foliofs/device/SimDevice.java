@@ -38,7 +38,7 @@ public final class SimDevice implements BlockDevice {
     private final int atomicMin;
     private final int atomicMax;
     private final long seed;
-    private final FaultPlan faults;
+    private volatile FaultPlan faults;
     private final String description;
     private final DeviceStats stats = new DeviceStats();
     private final Random random;
@@ -97,6 +97,23 @@ public final class SimDevice implements BlockDevice {
 
     public long seed() { return seed; }
     public FaultPlan faultPlan() { return faults; }
+
+    /** Requests numbered so far (validated submissions): the base for {@link FaultPlan} request numbers. */
+    public long requestsSubmitted() {
+        lock.lock();
+        try {
+            return submitted;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Replaces the fault plan from the next request on (tests that fail a file's data range after
+     * the file system has placed it). Request numbers keep counting from the device's first request
+     * ({@link #requestsSubmitted()} tells how many were numbered so far).
+     */
+    public void faultPlan(FaultPlan plan) { this.faults = java.util.Objects.requireNonNull(plan, "plan"); }
     public boolean asyncCompletions() { return completer != null; }
 
     /** Writes completed but not yet durable (what a crash now would act on). */

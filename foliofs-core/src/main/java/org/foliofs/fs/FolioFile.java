@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import org.foliofs.iomap.BufferedFile;
 import org.foliofs.iomap.BufferedIo;
 import org.foliofs.iomap.DirectIo;
@@ -27,8 +28,15 @@ public final class FolioFile implements AutoCloseable {
     /** fallocate modes (Linux values). */
     public static final int FALLOC_KEEP_SIZE = 0x01, FALLOC_PUNCH_HOLE = 0x02, FALLOC_COLLAPSE_RANGE = 0x08,
             FALLOC_ZERO_RANGE = 0x10, FALLOC_INSERT_RANGE = 0x20, FALLOC_UNSHARE_RANGE = 0x40;
-    /** Direct write flags: {@link DirectIo#DSYNC}. */
-    public static final int DSYNC = DirectIo.DSYNC;
+    /**
+     * Per-call flags of {@link #write(long, MemorySegment, int)}, {@link #writeAsync} and (DIRECT
+     * only) {@link #read(long, MemorySegment, int)}: {@code DSYNC} (durable before success; RWF_DSYNC),
+     * {@code WRITETHROUGH} (buffered write-through, RWF_WRITETHROUGH: the data goes into the cache
+     * and to the device at once, with direct-I/O error semantics), {@code ATOMIC} (untorn; not yet
+     * supported), {@code DIRECT} (O_DIRECT: no page cache; alignment to the device's logical block).
+     */
+    public static final int DSYNC = DirectIo.DSYNC, WRITETHROUGH = 0x200, ATOMIC = 0x400, DIRECT = 0x4000;
+    private static final int ALL_FLAGS = DSYNC | WRITETHROUGH | ATOMIC | DIRECT;
 
     /** The per-volume I/O state: page cache, engines and the table of open inodes. Owned by FolioFs. */
     static final class VolumeIo implements AutoCloseable {
@@ -39,7 +47,7 @@ public final class FolioFile implements AutoCloseable {
         final long metaReserve;
         final Allocator alloc;
 
-        VolumeIo(FolioFs fs, PageCache.Config config) throws NoSpaceException {
+        VolumeIo(FolioFs fs, PageCache.Config config, BufferedIo.Options bioOptions) throws NoSpaceException {
             this.alloc = fs.allocator();
             // blocks buffered writes may never reserve: metadata (extent trees, AGFL refills) written at
             // writeback comes from here, so writeback never meets ENOSPC
@@ -47,7 +55,7 @@ public final class FolioFile implements AutoCloseable {
             this.metaReserve = Math.min(alloc.available() / 2, Math.max(64, total / 64));
             alloc.reserve(metaReserve);
             this.pageCache = new PageCache(config);
-            this.bio = new BufferedIo(pageCache, fs.device(), BufferedIo.Options.defaults());
+            this.bio = new BufferedIo(pageCache, fs.device(), bioOptions);
             this.dio = new DirectIo(fs.device());
         }
 
@@ -88,7 +96,9 @@ public final class FolioFile implements AutoCloseable {
                     // The size now, not from before the lock: a last close may have written back
                     // and dropped the previous FsInode in between. (io.files is never taken under the
                     // journal lock, so reading the inode here keeps the lock order.)
-                    fi = new FsInode(fs, ino, fs.getattr(ino).size());
+                    FolioFs.Attr now = fs.getattr(ino);
+                    fi = new FsInode(fs, ino, now.size());
+                    fi.writeMode = now.writeMode();
                     BufferedFile bf = io.bio.open(fi, FsIoMapOps.WRITEBACK, FsIoEnd.WRITEBACK);
                     fi.file = bf;
                     io.files.put(ino, fi);
@@ -121,14 +131,143 @@ public final class FolioFile implements AutoCloseable {
         }
     }
 
-    /** Buffered write of {@code src} at {@code pos}; ENOSPC ({@link NoSpaceException}) is reported here, never at writeback. */
+    /** {@link #write(long, MemorySegment, int)} with no flags: the file's write mode decides (writeback by default). */
     public long write(long pos, MemorySegment src) throws IOException {
+        return write(pos, src, 0);
+    }
+
+    /**
+     * Writes {@code src} at {@code pos}; returns the bytes written (short only after a failure that
+     * followed progress, or a short device completion). Flags: see {@link #DSYNC}. Without DIRECT
+     * or WRITETHROUGH the file's write mode (its inode's, else the volume default) may add
+     * WRITETHROUGH (and DSYNC). Buffered: ENOSPC ({@link NoSpaceException}) is reported here,
+     * never at writeback; with DSYNC the range is written back and the journal forced before it
+     * returns. WRITETHROUGH: the device I/O and its end-of-I/O work complete before it returns and
+     * their errors are thrown here.
+     */
+    public long write(long pos, MemorySegment src, int flags) throws IOException {
         checkOpen();
+        flags = effectiveFlags(flags, true);
         checkWriteRange(pos, src.byteSize());
+        if ((flags & DIRECT) != 0) return writeDirect(pos, src, flags & DSYNC);
+        if ((flags & WRITETHROUGH) != 0) {
+            try (InodeLock.Guard g = fi.lock.forWrite(fi, pos, src.byteSize())) {
+                zeroEofBlock(pos, true);
+                return io.bio.writeThrough(fi, FsIoMapOps.WRITETHROUGH, FsIoMapOps.READ, pos, src, flags & DSYNC);
+            }
+        }
+        long n;
         try (InodeLock.Guard g = fi.lock.forWrite(fi, pos, src.byteSize())) {
             zeroEofBlock(pos, false);
-            return io.bio.write(fi, FsIoMapOps.BUFFERED_WRITE, pos, src);
+            n = io.bio.write(fi, FsIoMapOps.BUFFERED_WRITE, pos, src);
         }
+        if ((flags & DSYNC) != 0 && n > 0) {
+            try (InodeLock.Guard g = fi.lock.shared()) {
+                io.bio.fsync(fi, pos, n, true, errors);
+            }
+        }
+        return n;
+    }
+
+    /** Reads into {@code dst} at {@code pos}; flags: 0 (buffered) or {@link #DIRECT}. */
+    public long read(long pos, MemorySegment dst, int flags) throws IOException {
+        if (flags == DIRECT) return readDirect(pos, dst, 0);
+        if (flags != 0) throw new IllegalArgumentException("read flags (0x" + Integer.toHexString(flags) + ") must be 0 or DIRECT");
+        return read(pos, dst);
+    }
+
+    /**
+     * Asynchronous write. DIRECT and WRITETHROUGH writes are truly asynchronous: the calling thread
+     * maps, copies (write-through) and issues the device requests under the inode lock, then
+     * returns; the future completes after the device I/O and the end-of-I/O work (and DSYNC's
+     * sync), never on the calling thread. A plain buffered write only copies into the cache, so it
+     * runs on the calling thread and returns a completed future (with DSYNC it also writes back
+     * and waits). Truncate, fallocate and the last close wait for the asynchronous calls in
+     * flight. Bad arguments throw; any later failure completes the future exceptionally.
+     */
+    public CompletableFuture<Long> writeAsync(long pos, MemorySegment src, int flags) {
+        checkOpen();
+        int f = effectiveFlags(flags, true);
+        try {
+            checkWriteRange(pos, src.byteSize());
+        } catch (FileSystemException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        if ((f & (DIRECT | WRITETHROUGH)) == 0) {
+            try {
+                return CompletableFuture.completedFuture(write(pos, src, f));
+            } catch (IOException | RuntimeException e) {
+                return CompletableFuture.failedFuture(e);
+            }
+        }
+        InodeLock.Guard g = (f & DIRECT) != 0 ? fi.lock.forDirectWrite(fi, pos, src.byteSize()) : fi.lock.forWrite(fi, pos, src.byteSize());
+        fi.ioBegin();
+        boolean handed = false;
+        try {
+            zeroEofBlock(pos, true);
+            CompletableFuture<Long> r;
+            if ((f & DIRECT) != 0) {
+                r = io.dio.writeAsync(fi, FsIoMapOps.DIRECT_WRITE, FsIoEnd.DIRECT, pos, src, f & DSYNC);
+                handed = true;
+                r.whenComplete((v, t) -> fi.ioDone());
+            } else {
+                handed = true;   // from here writeThroughAsync runs ioDone exactly once
+                r = io.bio.writeThroughAsync(fi, FsIoMapOps.WRITETHROUGH, FsIoMapOps.READ, pos, src, f & DSYNC, fi::ioDone);
+            }
+            return r;
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        } finally {
+            if (!handed) fi.ioDone();
+            g.close();
+        }
+    }
+
+    /**
+     * Asynchronous read: DIRECT reads are truly asynchronous (the future completes from the device
+     * completion or the executor); buffered reads run on the calling thread (a cache hit is a
+     * memory copy; a miss waits for the read) and return a completed future.
+     */
+    public CompletableFuture<Long> readAsync(long pos, MemorySegment dst, int flags) {
+        checkOpen();
+        if (flags != 0 && flags != DIRECT) throw new IllegalArgumentException("read flags (0x" + Integer.toHexString(flags) + ") must be 0 or DIRECT");
+        if (flags == 0) {
+            try {
+                return CompletableFuture.completedFuture(read(pos, dst));
+            } catch (IOException | RuntimeException e) {
+                return CompletableFuture.failedFuture(e);
+            }
+        }
+        try (InodeLock.Guard g = fi.lock.shared()) {
+            fi.ioBegin();
+            CompletableFuture<Long> r;
+            try {
+                r = io.dio.readAsync(fi, FsIoMapOps.READ, pos, dst);
+            } catch (RuntimeException e) {
+                fi.ioDone();
+                throw e;
+            }
+            r.whenComplete((v, t) -> fi.ioDone());
+            return r;
+        }
+    }
+
+    /** Validates {@code flags} and adds WRITETHROUGH/DSYNC from the file's or volume's write mode. */
+    private int effectiveFlags(int flags, boolean write) {
+        if ((flags & ~ALL_FLAGS) != 0) {
+            throw new IllegalArgumentException("write flags (0x" + Integer.toHexString(flags)
+                    + ") has unknown bits; allowed are DSYNC (0x1), WRITETHROUGH (0x200), ATOMIC (0x400), DIRECT (0x4000)");
+        }
+        if ((flags & DIRECT) != 0 && (flags & WRITETHROUGH) != 0) {
+            throw new IllegalArgumentException("write flags DIRECT and WRITETHROUGH exclude each other (0x" + Integer.toHexString(flags) + ")");
+        }
+        if ((flags & ATOMIC) != 0) throw new UnsupportedOperationException("ATOMIC writes are not supported yet on " + this);
+        if ((flags & (DIRECT | WRITETHROUGH)) == 0) {
+            int mode = fi.writeMode != Inode.WMODE_DEFAULT ? fi.writeMode : fs.defaultWriteMode();
+            if (mode == Inode.WMODE_WRITETHROUGH) flags |= WRITETHROUGH;
+            else if (mode == Inode.WMODE_WRITETHROUGH_DSYNC) flags |= WRITETHROUGH | DSYNC;
+        }
+        return flags;
     }
 
     /** Direct read (aligned to the device's logical block). */
@@ -188,7 +327,10 @@ public final class FolioFile implements AutoCloseable {
         if (size > fs.maxFileSize())
             throw new FileSystemException("inode " + fi.ino, null, "File too large: size " + size + " exceeds " + fs.maxFileSize());
         try (InodeLock.Guard g = fi.lock.exclusive()) {
+            fi.waitIo();
             truncateLocked(size);
+        } finally {
+            fi.metaChanged();
         }
     }
 
@@ -214,6 +356,7 @@ public final class FolioFile implements AutoCloseable {
                     + " and length must be positive");
         int bs = fi.bs;
         try (InodeLock.Guard g = fi.lock.exclusive()) {
+            fi.waitIo();
             switch (mode) {
                 case 0, FALLOC_KEEP_SIZE -> {
                     checkEnd(off + len);
@@ -234,6 +377,8 @@ public final class FolioFile implements AutoCloseable {
                 case FALLOC_UNSHARE_RANGE -> throw new UnsupportedOperationException("fallocate mode UNSHARE_RANGE (0x40): not supported");
                 default -> throw new UnsupportedOperationException("fallocate mode 0x" + Integer.toHexString(mode) + " is not supported");
             }
+        } finally {
+            fi.metaChanged();
         }
     }
 
@@ -386,6 +531,7 @@ public final class FolioFile implements AutoCloseable {
         IOException err = null;
         if (last) {
             try (InodeLock.Guard g = fi.lock.exclusive()) {
+                fi.waitIo();
                 try {
                     boolean unlinked = fs.getattr(fi.ino).nlink() == 0;
                     if (unlinked) {

@@ -149,6 +149,23 @@ public final class FolioFs implements AutoCloseable {
     /** What mount did besides the usual: backup superblock used, journal replayed, orphans freed. */
     public List<String> mountLog() { return List.copyOf(mountLog); }
 
+    private volatile int defaultWriteMode = Inode.WMODE_WRITEBACK;
+
+    /**
+     * The volume's default write mode (a mount option): what writes without DIRECT or
+     * WRITETHROUGH flags do on files whose own mode ({@link SetAttr#writeMode}) is
+     * {@link Inode#WMODE_DEFAULT}: {@link Inode#WMODE_WRITEBACK} (the default),
+     * {@link Inode#WMODE_WRITETHROUGH} or {@link Inode#WMODE_WRITETHROUGH_DSYNC}.
+     */
+    public void setDefaultWriteMode(int mode) {
+        if (mode < Inode.WMODE_WRITEBACK || mode > Inode.WMODE_WRITETHROUGH_DSYNC)
+            throw new IllegalArgumentException("default write mode (" + mode + ") must be 1 (writeback), 2 (write-through) or "
+                    + "3 (write-through + DSYNC)");
+        defaultWriteMode = mode;
+    }
+
+    public int defaultWriteMode() { return defaultWriteMode; }
+
     // ------------------------------------------------------------------ operations
 
     @FunctionalInterface
@@ -494,6 +511,15 @@ public final class FolioFs implements AutoCloseable {
             Inodes.put(h, i);
             return Attr.of(i);
         });
+        if (a.writeMode() != null) {   // an open file picks the new mode up at its next write
+            FolioFile.VolumeIo io = fileIo;
+            if (io != null) {
+                synchronized (io.files) {
+                    FsInode fi = io.files.get(ino);
+                    if (fi != null) fi.writeMode = a.writeMode();
+                }
+            }
+        }
         if (a.size() != null) {
             long old = oldSize[0];
             if (a.size() < old) truncateBlocks(ino, a.size());
@@ -695,9 +721,20 @@ public final class FolioFs implements AutoCloseable {
         pageCacheConfig = java.util.Objects.requireNonNull(config, "config");
     }
 
+    /** The buffered I/O engine's options used by the first {@link #openFile} (default: {@link org.foliofs.iomap.BufferedIo.Options#defaults()}). */
+    public synchronized void setBufferedIoOptions(org.foliofs.iomap.BufferedIo.Options options) {
+        if (fileIo != null) throw new IllegalStateException("the buffered I/O engine of " + this + " exists already");
+        bufferedIoOptions = java.util.Objects.requireNonNull(options, "options");
+    }
+
+    private org.foliofs.iomap.BufferedIo.Options bufferedIoOptions = org.foliofs.iomap.BufferedIo.Options.defaults();
+
+    /** The page cache of file data (null before the first {@link #openFile}). */
+    public synchronized org.foliofs.pagecache.PageCache pageCache() { return fileIo == null ? null : fileIo.pageCache; }
+
     synchronized FolioFile.VolumeIo fileIo() throws IOException {
         checkAlive();
-        if (fileIo == null) fileIo = new FolioFile.VolumeIo(this, pageCacheConfig);
+        if (fileIo == null) fileIo = new FolioFile.VolumeIo(this, pageCacheConfig, bufferedIoOptions);
         return fileIo;
     }
 

@@ -30,7 +30,19 @@ public final class FsInode implements IoInode {
     volatile long diskSize;
     volatile BufferedFile file;
     int opens;                                            // guarded by FolioFs' file table
+    /** The inode's write mode (Inode.WMODE_*), read at open, kept in step by FolioFs.setattr. */
+    volatile int writeMode;
     private final TreeMap<Long, Long> delalloc = new TreeMap<>();
+    /**
+     * Metadata generations: {@code metaGen} counts changes to this inode's mapping or size;
+     * {@code durableGen} is the newest one known durable (its transaction committed, or a sync
+     * after it). Starts dirty: changes made before the open may still sit in the running
+     * transaction.
+     */
+    private final java.util.concurrent.atomic.AtomicLong metaGen = new java.util.concurrent.atomic.AtomicLong(1),
+            durableGen = new java.util.concurrent.atomic.AtomicLong(0);
+    /** Asynchronous calls in flight (Linux's inode_dio_begin/end): size and mapping changes wait for 0. */
+    private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
 
     FsInode(FolioFs fs, long ino, long size) {
         this.fs = fs;
@@ -58,6 +70,51 @@ public final class FsInode implements IoInode {
     synchronized void setSize(long s) { size = s; }
 
     /** Grows the in-memory size to at least {@code s} (direct write end of I/O). */
+
+    // ---- metadata durability (DSYNC: FUA alone, or a journal force) ------------------------------
+
+    /** True while a change to the mapping or size may not be durable: a DSYNC write then needs a journal force. */
+    boolean metaDirty() { return durableGen.get() < metaGen.get(); }
+
+    /** Notes a change to the mapping or size made in handle {@code h}; durable when it commits. */
+    void metaChanged(Txn h) {
+        long g = metaGen.incrementAndGet();
+        h.onCommitted(() -> markDurable(g));
+    }
+
+    /** Notes a change made outside a handle we can watch (truncate, fallocate): only a sync makes it durable. */
+    void metaChanged() { metaGen.incrementAndGet(); }
+
+    /** The generation a sync starting now covers. */
+    long metaGeneration() { return metaGen.get(); }
+
+    void markDurable(long g) { durableGen.accumulateAndGet(g, Math::max); }
+
+    // ---- asynchronous calls in flight --------------------------------------------------------------
+
+    void ioBegin() { inFlight.incrementAndGet(); }
+
+    void ioDone() {
+        if (inFlight.decrementAndGet() == 0) {
+            synchronized (inFlight) { inFlight.notifyAll(); }
+        }
+    }
+
+    /** Waits until no asynchronous call is in flight (the caller holds the inode lock exclusively, so none starts). */
+    void waitIo() {
+        if (inFlight.get() == 0) return;
+        boolean interrupted = false;
+        synchronized (inFlight) {
+            while (inFlight.get() != 0) {
+                try {
+                    inFlight.wait();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
+    }
 
     // ---- delalloc reservations -----------------------------------------------------------------
 

@@ -61,6 +61,7 @@ public final class FsIoEnd implements IoEndHandler {
             long s = Math.min(pos + length, fi.size());
             if (s > i.size) i.size = s;
             Inodes.put(h, i);
+            fi.metaChanged(h);
             return i.size;
         });
         synchronized (fi) {
@@ -78,7 +79,10 @@ public final class FsIoEnd implements IoEndHandler {
 
     @Override
     public void sync(IoInode inode, long pos, long length) throws IOException {
-        ((FsInode) inode).fs.sync();
+        FsInode fi = (FsInode) inode;
+        long g = fi.metaGeneration();
+        fi.fs.sync();
+        fi.markDurable(g);
     }
 
     @Override

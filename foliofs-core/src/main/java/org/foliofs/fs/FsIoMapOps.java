@@ -20,18 +20,24 @@ import org.foliofs.iomap.IoMapOps;
  *       UNWRITTEN in one handle (NEW); the end-of-I/O handler ({@link FsIoEnd}) marks it written
  *       after the data reached the device. Shared blocks are copied on write.</li>
  *   <li>{@link #DIRECT_WRITE}: holes are allocated UNWRITTEN (NEW) the same way; shared blocks are
- *       copied on write; MAPPED answers carry DIRTY (the extent may not be committed yet, so a
- *       DSYNC write asks for a journal force).</li>
+ *       copied on write; MAPPED answers carry DIRTY when the inode has metadata changes not yet
+ *       known durable ({@link FsInode#metaDirty}), so a DSYNC write asks for a journal force then
+ *       and is a single FUA write otherwise.</li>
+ *   <li>{@link #WRITETHROUGH}: buffered write-through; delayed allocations under the range are
+ *       converted as writeback does, holes allocated UNWRITTEN (NEW) as direct writes do, shared
+ *       blocks copied on write (MAPPED|NEW|SHARED; partial blocks are fine: the engine reads
+ *       them through {@link #READ} first); MAPPED answers carry DIRTY as for direct writes.</li>
  * </ul>
  * All begin calls run in a journal handle ({@link FolioFs#op}) and never take the inode lock.
  */
 public final class FsIoMapOps implements IoMapOps {
-    enum Kind { READ, BUFFERED_WRITE, WRITEBACK, DIRECT_WRITE }
+    enum Kind { READ, BUFFERED_WRITE, WRITEBACK, DIRECT_WRITE, WRITETHROUGH }
 
     public static final FsIoMapOps READ = new FsIoMapOps(Kind.READ);
     public static final FsIoMapOps BUFFERED_WRITE = new FsIoMapOps(Kind.BUFFERED_WRITE);
     public static final FsIoMapOps WRITEBACK = new FsIoMapOps(Kind.WRITEBACK);
     public static final FsIoMapOps DIRECT_WRITE = new FsIoMapOps(Kind.DIRECT_WRITE);
+    public static final FsIoMapOps WRITETHROUGH = new FsIoMapOps(Kind.WRITETHROUGH);
 
     /** Largest extent one writeback or direct-write begin allocates (blocks). */
     static final long MAX_ALLOC = 1 << 16;
@@ -103,7 +109,7 @@ public final class FsIoMapOps implements IoMapOps {
                 fi.reserve(fs.allocator(), fb, to);          // NoSpaceException goes to this write
                 return new IoMap(fb * bs, (to - fb) * bs, IoMap.Type.DELALLOC, 0, IoMap.NO_ADDRESS, 0);
             });
-            case WRITEBACK, DIRECT_WRITE -> allocating(fi, fs, pos, pos + length, fb, endB);
+            case WRITEBACK, DIRECT_WRITE, WRITETHROUGH -> allocating(fi, fs, pos, pos + length, fb, endB);
         };
     }
 
@@ -116,6 +122,7 @@ public final class FsIoMapOps implements IoMapOps {
     private IoMap allocating(FsInode fi, FolioFs fs, long pos, long reqEnd, long fb, long endB) throws IOException {
         int bs = fi.bs;
         boolean direct = kind == Kind.DIRECT_WRITE;
+        boolean user = kind != Kind.WRITEBACK;   // a writer's call (direct, write-through): may be DSYNC
         long[] converted = new long[2];   // {fileBlock, count} of delalloc blocks converted (released after commit)
         boolean[] allocated = new boolean[1];
         IoMap m = fs.op(h -> {
@@ -126,24 +133,26 @@ public final class FsIoMapOps implements IoMapOps {
             Extent e = f.extent();
             if (e != null) {
                 if (!e.unwritten()) {
-                    IoMap cow = copyOnWrite(h, fs, fi, i, e, pos, reqEnd, fb, Math.min(endB, e.fileEnd()), direct);
-                    if (cow != null) { allocated[0] = true; return cow; }
+                    IoMap cow = copyOnWrite(h, fs, fi, i, e, pos, reqEnd, fb, Math.min(endB, e.fileEnd()), direct, user);
+                    if (cow != null) { allocated[0] = true; fi.metaChanged(h); return cow; }
                 }
-                return extentMap(e, bs, direct && !e.unwritten() ? IoMap.DIRTY : 0);
+                return extentMap(e, bs, user && !e.unwritten() && fi.metaDirty() ? IoMap.DIRTY : 0);
             }
             long to;
-            if (!direct) {
+            if (!direct && (kind == Kind.WRITEBACK || f.delalloc() != null)) {
                 if (f.delalloc() == null) return holeOrDelalloc(f, fb, bs);   // a bug: the engine fails the writeback (EIO)
                 to = Math.min(Math.min(fi.delallocRunEnd(fb), f.holeEnd()), fb + MAX_ALLOC);
             } else {
                 to = Math.min(Math.min(endB, f.holeEnd()), fb + MAX_ALLOC);
+                if (f.nextDelalloc() >= 0) to = Math.min(to, f.nextDelalloc());   // write-through: reserved blocks come next, converted then
             }
             long[] got = allocate(h, fs, i, fb, to - fb);
             boolean written = brokenAllocateWritten;
             ExtentMap.insert(h, i, new Extent(fb, got[0], got[1], !written));
             i.blocks += got[1];
             Inodes.put(h, i);
-            converted[0] = fb;
+            fi.metaChanged(h);
+            converted[0] = fb;   // reservations under the new extent are consumed (none for a hole)
             converted[1] = got[1];
             allocated[0] = true;
             return new IoMap(fb * bs, got[1] * bs, written ? IoMap.Type.MAPPED : IoMap.Type.UNWRITTEN, IoMap.NEW, got[0] * bs, 0);
@@ -173,13 +182,14 @@ public final class FsIoMapOps implements IoMapOps {
      * (a plain overwrite) when a shared run follows it.
      */
     private static IoMap copyOnWrite(Txn h, FolioFs fs, FsInode fi, Inode i, Extent e, long pos, long reqEnd, long fb, long to,
-                                     boolean direct) throws IOException {
+                                     boolean direct, boolean user) throws IOException {
         int bs = fi.bs;
         List<long[]> shared = fs.refcounts().shared(h, e.deviceBlockOf(fb), e.fileEnd() - fb);
         if (shared.isEmpty()) return null;
         long firstShared = e.fileBlock() + (shared.getFirst()[0] - e.startBlock());
         if (firstShared > fb) {       // unshared prefix: plain overwrite
-            return new IoMap(fb * bs, (firstShared - fb) * bs, IoMap.Type.MAPPED, direct ? IoMap.DIRTY : 0, e.deviceBlockOf(fb) * bs, 0);
+            return new IoMap(fb * bs, (firstShared - fb) * bs, IoMap.Type.MAPPED, user && fi.metaDirty() ? IoMap.DIRTY : 0,
+                    e.deviceBlockOf(fb) * bs, 0);
         }
         long n = Math.min(shared.getFirst()[1], Math.max(1, to - fb));
         n = Math.min(n, MAX_ALLOC);

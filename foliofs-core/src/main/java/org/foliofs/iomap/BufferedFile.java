@@ -25,6 +25,8 @@ public final class BufferedFile implements CacheRangeSync, WritebackTarget {
     final IoEndHandler ioEnd;
     final FileCache cache;
     final ErrSeq errors = new ErrSeq();
+    /** Mapping-level stable writes only ({@link BufferedIo.Options#wholeFileStable}): held by the write-through call in flight. */
+    final java.util.concurrent.Semaphore stableGate = new java.util.concurrent.Semaphore(1);
     final Readahead ra;
     final int blockSize;
     final int minOrder;

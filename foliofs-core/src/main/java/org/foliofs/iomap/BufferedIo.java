@@ -3,6 +3,7 @@ package org.foliofs.iomap;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import org.foliofs.device.BlockDevice;
 import org.foliofs.pagecache.Folio;
@@ -38,10 +39,11 @@ public final class BufferedIo {
      * {@code foliofs-wbend-N}). Give it threads that never wait for writeback themselves: folio
      * writeback ends there, so a pool whose threads all wait for writeback (direct I/O finishing
      * on {@link DirectIo}'s pool waits in {@link CacheRangeSync#invalidate}) would deadlock. That
-     * is why the default is not DirectIo's pool.
+     * is why the default is not DirectIo's pool. Write-through end-of-I/O work runs there too.
+     * {@code perFolioRequests} and {@code wholeFileStable}: see their withers (benchmarks).
      */
     public record Options(int maxRequestBytes, long readaheadInitBytes, long readaheadMaxBytes, int maxFolioOrder,
-                          Executor executor) {
+                          Executor executor, boolean perFolioRequests, boolean wholeFileStable) {
         public Options {
             if (maxRequestBytes <= 0 || maxRequestBytes % 4096 != 0) {
                 throw new IllegalArgumentException("maxRequestBytes (" + maxRequestBytes + ") must be a positive multiple of 4096");
@@ -59,14 +61,26 @@ public final class BufferedIo {
             Objects.requireNonNull(executor, "executor");
         }
 
+        public Options(int maxRequestBytes, long readaheadInitBytes, long readaheadMaxBytes, int maxFolioOrder, Executor executor) {
+            this(maxRequestBytes, readaheadInitBytes, readaheadMaxBytes, maxFolioOrder, executor, false, false);
+        }
+
         public static Options defaults() {
             return new Options(1 << 20, 128 << 10, 2 << 20, Folio.MAX_ORDER, WritebackPool.EXECUTOR);
         }
 
-        public Options withMaxRequestBytes(int n) { return new Options(n, readaheadInitBytes, readaheadMaxBytes, maxFolioOrder, executor); }
-        public Options withReadahead(long init, long max) { return new Options(maxRequestBytes, init, max, maxFolioOrder, executor); }
-        public Options withMaxFolioOrder(int o) { return new Options(maxRequestBytes, readaheadInitBytes, readaheadMaxBytes, o, executor); }
-        public Options withExecutor(Executor e) { return new Options(maxRequestBytes, readaheadInitBytes, readaheadMaxBytes, maxFolioOrder, e); }
+        public Options withMaxRequestBytes(int n) { return new Options(n, readaheadInitBytes, readaheadMaxBytes, maxFolioOrder, executor, perFolioRequests, wholeFileStable); }
+        public Options withReadahead(long init, long max) { return new Options(maxRequestBytes, init, max, maxFolioOrder, executor, perFolioRequests, wholeFileStable); }
+        public Options withMaxFolioOrder(int o) { return new Options(maxRequestBytes, readaheadInitBytes, readaheadMaxBytes, o, executor, perFolioRequests, wholeFileStable); }
+        public Options withExecutor(Executor e) { return new Options(maxRequestBytes, readaheadInitBytes, readaheadMaxBytes, maxFolioOrder, e, perFolioRequests, wholeFileStable); }
+        /** Benchmark only: one write-through device request per folio (the rejected RFC v1 design) instead of per mapping. */
+        public Options withPerFolioRequests(boolean b) { return new Options(maxRequestBytes, readaheadInitBytes, readaheadMaxBytes, maxFolioOrder, executor, b, wholeFileStable); }
+        /**
+         * Mapping-level stable writes (the RFC's first design, kept to measure against): one
+         * write-through call in flight per file, and every buffered write to the file waits for it;
+         * the default is per-folio stable pages (writers wait only for the folios they touch).
+         */
+        public Options withWholeFileStable(boolean b) { return new Options(maxRequestBytes, readaheadInitBytes, readaheadMaxBytes, maxFolioOrder, executor, perFolioRequests, b); }
     }
 
     /** Default writeback completion pool: created on first use, daemon threads. */
@@ -174,6 +188,59 @@ public final class BufferedIo {
                 + " is outside the file offset range");
         if (len == 0) return 0;
         return new BufferedWrite(file, ops, pos, len, src, true).run();
+    }
+
+    /** Write-through flag: data durable when the call reports success (O_DSYNC / RWF_DSYNC). Same value as {@link DirectIo#DSYNC}. */
+    public static final int DSYNC = DirectIo.DSYNC;
+
+    /**
+     * Buffered write-through (WRITETHROUGH.md): copies {@code src} into the cache at {@code pos},
+     * puts the folios under writeback before unlocking them and writes them to the device at
+     * once, one request per mapping (or full vector), from {@code begin(WRITE | WRITETHROUGH)} of
+     * {@code ops}, which must return allocated space. {@code readOps} (the read mapping) fills
+     * partial edge blocks first. Returns after every request and the end-of-I/O work (the file's
+     * {@link IoEndHandler}, given the user's range only) completed: the bytes written (short
+     * after a short device completion), or throws the first error. {@code flags}: {@link #DSYNC}
+     * (FUA for pure overwrites, else ioEnd sync and a flush). The folios stay cached, clean and
+     * up to date. Lock: as {@link #write}.
+     */
+    public long writeThrough(IoInode inode, IoMapOps ops, IoMapOps readOps, long pos, MemorySegment src, int flags)
+            throws IOException {
+        WriteThrough w = startWriteThrough(inode, ops, readOps, pos, src, flags, false, null);
+        return w == null ? 0 : w.awaitSync();
+    }
+
+    /**
+     * Asynchronous {@link #writeThrough}: copies and issues on the calling thread (which holds the
+     * inode lock meanwhile, as for a synchronous call), then returns; the future completes on the
+     * executor after the end-of-I/O work (and the DSYNC sync), never on the calling thread. Errors
+     * in the arguments are thrown; every later failure completes the future exceptionally.
+     * {@code onDone} (may be null) runs once, just before the future completes (the caller's
+     * in-flight accounting).
+     */
+    public CompletableFuture<Long> writeThroughAsync(IoInode inode, IoMapOps ops, IoMapOps readOps, long pos, MemorySegment src,
+                                                     int flags, Runnable onDone) {
+        WriteThrough w = startWriteThrough(inode, ops, readOps, pos, src, flags, true, onDone);
+        if (w != null) return w.future();
+        if (onDone != null) onDone.run();
+        return CompletableFuture.completedFuture(0L);
+    }
+
+    private WriteThrough startWriteThrough(IoInode inode, IoMapOps ops, IoMapOps readOps, long pos, MemorySegment src, int flags,
+                                           boolean async, Runnable onDone) {
+        BufferedFile file = file(inode);
+        Objects.requireNonNull(ops, "ops");
+        Objects.requireNonNull(readOps, "readOps");
+        long len = src.byteSize();
+        if ((flags & ~DSYNC) != 0) {
+            throw new IllegalArgumentException("write-through flags (0x" + Integer.toHexString(flags) + ") has unknown bits; allowed is DSYNC");
+        }
+        if (pos < 0 || pos + len < 0) throw new IllegalArgumentException("write-through of " + len + " bytes at " + pos
+                + " is outside the file offset range");
+        if (len == 0) return null;
+        WriteThrough w = new WriteThrough(file, ops, pos, src, flags, async, onDone);
+        w.run(readOps);
+        return w;
     }
 
     /** Zeroes [pos, pos + len) through the cache (MAPPED and DELALLOC ranges; holes stay holes). The size is not changed. */

@@ -45,6 +45,10 @@ final class BufferedWrite implements IoMapIter.Chunk {
     /** Runs the mapping loop; returns the bytes written (short after a failure that followed progress). */
     long run() throws IOException {
         int opFlags = src == null ? IoMapOps.ZERO : IoMapOps.WRITE;
+        if (file.engine.options.wholeFileStable()) {   // mapping-level stable writes: wait for the write-through in flight
+            file.stableGate.acquireUninterruptibly();
+            file.stableGate.release();
+        }
         return new IoMapIter(file.inode, start, length, opFlags).run(ops, this);
     }
 

@@ -25,7 +25,13 @@ public interface IoMapOps {
     int DIRECT = 8;
     /** The caller must not block: throw (e.g. an IOException naming EAGAIN) instead of waiting for locks or allocation. */
     int NOWAIT = 16;
-    /** Reserved: buffered write-through (WRITETHROUGH.md). */
+    /**
+     * With {@link #WRITE}: buffered write-through ({@link BufferedIo#writeThrough}). Like
+     * {@link #WRITEBACK}, the file system must return allocated space (MAPPED or UNWRITTEN, NEW
+     * when allocated now; holes and DELALLOC reservations are allocated first), and copy-on-write
+     * ranges as MAPPED|NEW|SHARED; the engine converts at end of I/O. Called by the writer, who
+     * holds the inode lock (begin must not take it).
+     */
     int WRITETHROUGH = 32;
     /** Reserved: untorn (atomic) write; the mapping must cover the whole range in one extent. */
     int ATOMIC = 64;

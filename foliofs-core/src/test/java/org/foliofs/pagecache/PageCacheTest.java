@@ -233,12 +233,12 @@ class PageCacheTest {
                 f.unlock();
                 f.put();
                 pc.balanceDirty(fc);
-                // Read writeback before dirty: a folio being cleaned leaves dirty before it enters
-                // writeback, so this order can miss it for a moment but never counts it twice
-                // (dirty first, then writeback, counted one folio twice: a false failure).
+                // The two counters are read one after the other while the target's 3 cleaners move
+                // folios from dirty to writeback (writeback first: Folio.startWriteback), so each
+                // cleaner can have one folio counted twice: allow one folio per cleaner plus ours.
                 long writeback = pc.stats().writebackBytes();
                 long dirty = pc.stats().dirtyBytes();
-                assertThat(dirty + writeback).isLessThanOrEqualTo(16 * MIB * 20 / 100 + 16 * 1024);
+                assertThat(dirty + writeback).isLessThanOrEqualTo(16 * MIB * 20 / 100 + 4 * 16 * 1024);
             }
             assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(20_000);
         }

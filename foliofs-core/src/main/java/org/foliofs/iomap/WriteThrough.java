@@ -1,0 +1,459 @@
+package org.foliofs.iomap;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import org.foliofs.device.DeviceException;
+import org.foliofs.device.Errno;
+import org.foliofs.device.IoCompletion;
+import org.foliofs.device.IoOp;
+import org.foliofs.device.IoRequest;
+import org.foliofs.pagecache.Folio;
+
+/**
+ * One buffered write-through call (docs/spec WRITETHROUGH.md sections 1-9; the RFC's
+ * iomap_writethrough context). Per mapping from {@code begin(WRITE | WRITETHROUGH)} (allocated
+ * space: MAPPED or UNWRITTEN), per folio: lock it, wait for its writeback (stable pages), check the
+ * mapping, make partial edge blocks up to date, copy, put the folio under writeback <i>before</i>
+ * unlocking it, clean only the blocks this call writes, unlock; the folio's block run is appended
+ * to the current {@link Req} (one device WRITE whose segments are folio slices), which is issued
+ * when the mapping ends, the user data ends, the request reaches maxRequestBytes or
+ * {@value ReadBatch#MAX_SEGMENTS} segments (or after every folio in the benchmark-only per-folio
+ * mode). The held mapping goes down with the request.
+ *
+ * <p>Reference protocol (as {@link DioCall}): {@code pending} is 1 for the submitter plus one per
+ * request in flight; whoever drops it to 0 runs {@link #finish} exactly once (a synchronous
+ * submitter waits for 0 and finishes itself; an asynchronous call finishes on the executor, never
+ * on the submitting thread and never on the device's completion thread, because end-of-I/O work
+ * may block).
+ *
+ * <p>Folios: a request that is a pure overwrite (MAPPED, none of NEW/SHARED/DIRTY, inside the size
+ * the call started with) ends writeback on its folios at its completion. Every other request keeps
+ * its folios under writeback until the end-of-I/O work (unwritten conversion, CoW remap, size) is
+ * done, as XFS ends writeback after the ioend: a reader that misses the cache after eviction can
+ * then never see the old mapping's zeros for data the call already holds in the cache, and fsync,
+ * truncate and direct I/O, which wait for writeback, also wait for the conversion.
+ *
+ * <p>Errors: the first one is kept; no request is issued after it; the request being built is
+ * dropped; the blocks of every request whose data may not be durable and converted (all but the
+ * pure overwrites that completed in full) are re-dirtied before their writeback ends, so the page
+ * cache never claims the device holds data it does not: background writeback retries them.
+ * The end-of-I/O handler gets the errno for every mapping (undo only).
+ */
+final class WriteThrough implements IoMapIter.Chunk {
+    private final BufferedFile file;
+    private final IoInode inode;
+    private final IoMapOps ops;
+    private final long start;
+    private final long length;
+    private final MemorySegment src;
+    private final boolean dsync;
+    private final boolean perFolio;
+    private final boolean wholeFile;
+    private final boolean fuaUsable;
+    private final long sizeAtStart;   // the caller holds the inode lock while the call copies
+    private final CompletableFuture<Long> future;   // null: synchronous
+    private final Thread submitter = Thread.currentThread();
+    private final Runnable onDone;
+
+    private final AtomicInteger pending = new AtomicInteger(1);
+    private final AtomicLong shortAt = new AtomicLong(Long.MAX_VALUE);   // file position of the first short completion
+    private volatile Throwable error;
+    private volatile boolean waiting = true;
+
+    // Submitter only; published to finish() by the pending protocol.
+    private final List<Req> reqs = new ArrayList<>(2);
+    private Req cur;
+    private WritebackIoEnd.Held last;   // the folio this call put under writeback most recently
+    private boolean needSync;
+    private long copied;
+
+    // Outcome of a synchronous call.
+    private long bytes;
+    private Throwable outcome;
+
+    WriteThrough(BufferedFile file, IoMapOps ops, long pos, MemorySegment src, int flags, boolean async, Runnable onDone) {
+        this.file = file;
+        this.inode = file.inode;
+        this.ops = ops;
+        this.start = pos;
+        this.length = src.byteSize();
+        this.src = src;
+        this.dsync = (flags & BufferedIo.DSYNC) != 0;
+        this.perFolio = file.engine.options.perFolioRequests();
+        this.wholeFile = file.engine.options.wholeFileStable();
+        this.fuaUsable = file.engine.device.supportsFua() || !file.engine.device.volatileWriteCache();
+        this.sizeAtStart = inode.size();
+        this.future = async ? new CompletableFuture<>() : null;
+        this.onDone = onDone;
+    }
+
+    CompletableFuture<Long> future() { return future; }
+
+    /** Copies and issues (on the calling thread), then drops the submitter's reference; a synchronous call waits and finishes. */
+    void run(IoMapOps readOps) {
+        if (wholeFile) file.stableGate.acquireUninterruptibly();   // mapping-level stable writes: one call in flight per file
+        try {
+            prepareEdges(readOps);
+            copied = new IoMapIter(inode, start, length, IoMapOps.WRITE | IoMapOps.WRITETHROUGH).run(ops, this);
+        } catch (Throwable t) {
+            fail(t);
+        } finally {
+            try {
+                if (error == null) submit();
+                else dropCurrent();
+            } finally {
+                releaseLast();
+            }
+        }
+        waiting = future == null;
+        if (future != null) {
+            if (pending.decrementAndGet() == 0) finishOnExecutor();
+            return;
+        }
+        pending.decrementAndGet();
+        boolean interrupted = false;
+        while (pending.get() != 0) {
+            LockSupport.park(this);
+            if (Thread.interrupted()) interrupted = true;   // the I/O is in flight regardless
+        }
+        if (interrupted) Thread.currentThread().interrupt();
+        finish();
+    }
+
+    long awaitSync() throws IOException {
+        Throwable t = outcome;
+        if (t == null) return bytes;
+        if (t instanceof IOException e) throw e;
+        if (t instanceof RuntimeException e) throw e;
+        if (t instanceof Error e) throw e;
+        throw new IOException(t);
+    }
+
+    /**
+     * Makes the partial first and last blocks of the range up to date through the read path before
+     * any mapping is allocated: a copy-on-write mapping points at new blocks, so the old data of a
+     * partial block can only come from the read mapping. (Should the folio be evicted before the
+     * copy reaches it, the copy fails with an IOException rather than write garbage.)
+     */
+    private void prepareEdges(IoMapOps readOps) throws IOException {
+        long bs = inode.blockSize(), end = start + length, size = inode.size();
+        long eofPages = BufferedFile.lastPage(0, Math.max(size, 1)) + 1;
+        for (long edge : new long[] {start, end - 1}) {
+            long blk = edge / bs * bs;
+            boolean partial = edge == start ? start % bs != 0 : end % bs != 0;
+            if (!partial || blk >= size) continue;
+            long idx = blk >>> Folio.PAGE_SHIFT;
+            Folio f = file.cache.lookup(idx);
+            if (f != null) {
+                boolean ok = f.isUptodate(blk - f.fileOffset(), Math.min(bs, f.size() - (blk - f.fileOffset())));
+                f.put();
+                if (ok) continue;
+            }
+            BufferedRead.fill(file, readOps, idx, BufferedFile.lastPage(blk, bs) + 1, eofPages);
+        }
+    }
+
+    // ---- the chunk: one mapping --------------------------------------------------------------------
+
+    @Override
+    public long process(IoMapIter it) throws IOException {
+        if (error != null) return 0;
+        IoMap m = it.map();
+        if (m.type() != IoMap.Type.MAPPED && m.type() != IoMap.Type.UNWRITTEN) {
+            throw new IOException("write-through of " + it.length() + " bytes at " + it.pos() + ": begin(WRITE|WRITETHROUGH) returned "
+                    + m + "; it must return allocated space (MAPPED or UNWRITTEN)");
+        }
+        long p = it.pos(), end = p + it.length(), done = 0;
+        try {
+            while (p < end && error == null) {
+                long n = writeFolio(m, p, end - p);
+                if (n < 0) {   // the mapping went stale under the folio lock: remap from here
+                    if (done == 0) it.markStale();
+                    break;
+                }
+                p += n;
+                done += n;
+                if (perFolio) submit();
+                file.engine.pageCache.balanceDirty(file.cache);   // no folio lock held here
+            }
+        } finally {
+            submit();   // the mapping ends here (or the call stops): its request goes down now
+        }
+        return done;
+    }
+
+    /** Copies into one folio from {@code p} and queues its blocks; returns the bytes, or -1 when the mapping is stale. */
+    private long writeFolio(IoMap m, long p, long max) throws IOException {
+        long idx = p >>> Folio.PAGE_SHIFT;
+        Folio f = file.cache.getOrCreate(idx, BufferedIo.orderFor(file, idx, BufferedFile.lastPage(p, max) + 1 - idx));
+        boolean ours = last != null && last.folio == f;   // already under this call's writeback (another mapping's blocks)
+        long off, len, head, tail;
+        try {
+            if (!ours) f.waitWriteback();   // stable pages: never change data the device is writing
+            if (ops instanceof IoMapValidity v && !v.isValid(inode, m)) {
+                f.unlock();
+                f.put();
+                return -1;
+            }
+            off = p - f.fileOffset();
+            len = Math.min(max, f.size() - off);
+            long bsz = f.blockBytes();
+            head = off & -bsz;
+            tail = (off + len + bsz - 1) & -bsz;
+            if (head != off) prepareBlock(f, m, head);
+            if (tail != off + len) prepareBlock(f, m, tail - bsz);
+            MemorySegment.copy(src, p - start, f.data(), off, len);
+            f.markUptodate(head, tail - head);
+            if (!ours) f.startWriteback();   // before clearDirty, and before unlocking: nobody changes these blocks now
+            f.clearDirty(head, tail - head);
+            if (p + len > inode.size()) inode.setSizeInMemory(p + len);
+        } catch (IOException | RuntimeException | Error e) {
+            f.unlock();
+            f.put();
+            throw e;
+        }
+        f.unlock();
+        if (ours) {
+            f.put();
+        } else {
+            releaseLast();
+            last = new WritebackIoEnd.Held(f);   // takes over our reference
+        }
+        append(m, f.fileOffset() + head, head, tail - head, p, len);
+        return len;
+    }
+
+    /** Makes the block at {@code blockOff} of locked {@code f} up to date: read it, or zero it where the device holds no data. */
+    private void prepareBlock(Folio f, IoMap m, long blockOff) throws IOException {
+        long bsz = f.blockBytes();
+        if (f.isUptodate(blockOff, bsz)) return;
+        long bp = f.fileOffset() + blockOff;
+        MemorySegment dst = f.data().asSlice(blockOff, bsz);
+        if (bp >= inode.size() || m.type() == IoMap.Type.UNWRITTEN || (m.hasFlag(IoMap.NEW) && !m.hasFlag(IoMap.SHARED))) {
+            dst.fill((byte) 0);
+        } else if (m.hasFlag(IoMap.SHARED)) {
+            // prepareEdges read it; only an eviction in between gets here (the folios stay referenced)
+            throw new IOException("write-through at " + bp + ": the partial block over a copy-on-write mapping " + m
+                    + " is not up to date in the cache");
+        } else {
+            IoRequest r = IoRequest.read(m.deviceAddressOf(bp), dst, null);
+            file.engine.device.submit(r);
+            long got = r.await();
+            if (got < bsz) {
+                throw new DeviceException("write-through's read of a partial block (completed " + got + " bytes)",
+                        file.engine.device.describe(), r.offset(), bsz, Errno.EIO);
+            }
+        }
+        f.markUptodate(blockOff, bsz);
+    }
+
+    // ---- requests --------------------------------------------------------------------------------
+
+    private void append(IoMap m, long filePos, long folioOff, long n, long userPos, long userLen) {
+        Req c = cur;
+        int max = file.engine.options.maxRequestBytes();
+        if (c != null && (c.map != m || c.fileEnd() != filePos || c.length + n > max || c.segs >= ReadBatch.MAX_SEGMENTS)) {
+            submit();
+            c = null;
+        }
+        if (c == null) c = cur = new Req(this, m, filePos, userPos);
+        last.incrementAndGet();
+        c.add(last, folioOff, n, userPos + userLen);
+    }
+
+    /** Issues the request being built (none after an error: its blocks are re-dirtied instead). */
+    private void submit() {
+        Req c = cur;
+        if (c == null) return;
+        cur = null;
+        if (error != null) {
+            c.release(true);
+            return;
+        }
+        int reqFlags = 0;
+        boolean pure = c.map.type() == IoMap.Type.MAPPED && (c.map.flags() & (IoMap.NEW | IoMap.SHARED | IoMap.DIRTY)) == 0
+                && c.userEnd <= sizeAtStart;
+        c.pure = pure;
+        if (dsync) {
+            if (pure && fuaUsable && !needSync) reqFlags = IoRequest.FUA;
+            else needSync = true;
+        }
+        c.request.prepare(IoOp.WRITE, c.map.deviceAddressOf(c.filePos), reqFlags, c);
+        for (int i = 0; i < c.segs; i++) c.request.add(c.held[i].folio.data().asSlice(c.segOff[i], c.segLen[i]));
+        reqs.add(c);
+        pending.incrementAndGet();
+        try {
+            file.engine.device.submit(c.request);
+        } catch (RuntimeException e) {   // rejected: never queued
+            pending.decrementAndGet();
+            reqs.remove(reqs.size() - 1);
+            fail(e);
+            c.release(true);
+        }
+    }
+
+    private void dropCurrent() {
+        Req c = cur;
+        cur = null;
+        if (c != null) c.release(true);
+    }
+
+    private void releaseLast() {
+        WritebackIoEnd.Held h = last;
+        last = null;
+        if (h != null) h.release();
+    }
+
+    /** One device WRITE of block runs of one or more folios, contiguous in the file and on the device, of one mapping. */
+    private static final class Req implements IoCompletion {
+        final WriteThrough call;
+        final IoRequest request = new IoRequest();
+        final IoMap map;
+        final long filePos;
+        final long userPos;   // first user byte in it
+        long userEnd;         // end of the user's bytes in it
+        long length;
+        int segs;
+        WritebackIoEnd.Held[] held = new WritebackIoEnd.Held[4];
+        long[] segOff = new long[4], segLen = new long[4];
+        boolean pure;
+        volatile boolean released;
+
+        Req(WriteThrough call, IoMap map, long filePos, long userPos) {
+            this.call = call;
+            this.map = map;
+            this.filePos = filePos;
+            this.userPos = userPos;
+        }
+
+        long fileEnd() { return filePos + length; }
+
+        void add(WritebackIoEnd.Held h, long off, long len, long userEnd) {
+            if (segs == held.length) {
+                held = Arrays.copyOf(held, segs * 2);
+                segOff = Arrays.copyOf(segOff, segs * 2);
+                segLen = Arrays.copyOf(segLen, segs * 2);
+            }
+            held[segs] = h;
+            segOff[segs] = off;
+            segLen[segs++] = len;
+            length += len;
+            this.userEnd = userEnd;
+        }
+
+        /** Ends this request's share of its folios' writeback, re-dirtying its blocks first when their data may not be on the device. */
+        void release(boolean redirty) {
+            if (released) return;
+            released = true;
+            for (int i = 0; i < segs; i++) {
+                if (redirty) held[i].folio.markDirty(segOff[i], segLen[i]);
+                held[i].release();
+                held[i] = null;
+            }
+        }
+
+        @Override
+        public void complete(IoRequest r, long result) {
+            WriteThrough c = call;
+            if (result < 0) {
+                c.fail(r.error());
+            } else if (result < length) {
+                c.shortAt(filePos + result);
+            } else if (pure) {
+                release(false);   // pure overwrite, all on the device: the folios may be written again now
+            }
+            c.requestDone();
+        }
+    }
+
+    private void requestDone() {
+        if (pending.decrementAndGet() == 0 && future != null) finishOnExecutor();
+        else if (waiting) LockSupport.unpark(submitter);
+    }
+
+    private void shortAt(long filePos) {
+        long c;
+        while (filePos < (c = shortAt.get())) {
+            if (shortAt.compareAndSet(c, filePos)) return;
+        }
+    }
+
+    private synchronized void fail(Throwable t) {
+        if (error == null) error = t;
+        else if (error != t) error.addSuppressed(t);
+    }
+
+    private void finishOnExecutor() {
+        try {
+            file.engine.options.executor().execute(this::finish);
+        } catch (RejectedExecutionException e) {   // executor shut down: finish here rather than never
+            finish();
+        }
+    }
+
+    // ---- completion --------------------------------------------------------------------------------
+
+    /** After the last request: trim, end-of-I/O work per request, DSYNC, folio release, outcome. */
+    private void finish() {
+        Throwable err = error;
+        long result = copied;
+        long cut = shortAt.get();
+        if (cut != Long.MAX_VALUE) result = Math.max(0, Math.min(result, cut - start));
+        int errno = err == null ? 0 : err instanceof DeviceException d ? d.errno() : Errno.EIO;
+        for (Req r : reqs) {
+            long n = r.userEnd - r.userPos;
+            if (errno == 0) {
+                n = Math.min(r.userEnd, start + result) - r.userPos;   // the user's range only: the size never passes it
+                if (n <= 0) continue;
+            }
+            try {
+                file.ioEnd.ioEnd(inode, r.userPos, n, r.map, errno);
+            } catch (Exception | Error e) {
+                if (err == null) {
+                    err = e;
+                    errno = e instanceof DeviceException d ? d.errno() : Errno.EIO;
+                } else {
+                    err.addSuppressed(e);
+                }
+            }
+        }
+        if (err == null && dsync && needSync && result > 0) {
+            try {
+                file.ioEnd.sync(inode, start, result);
+                if (file.engine.device.volatileWriteCache()) file.engine.device.flush();
+            } catch (IOException | RuntimeException e) {
+                err = e;
+            }
+        }
+        for (Req r : reqs) {
+            // Blocks whose data is not known durable-and-mapped stay dirty: on an error all of them
+            // (ioEnd undid the conversion), after a short completion those past the cut.
+            boolean redirty = err != null || r.userEnd > start + result;
+            r.release(redirty);
+        }
+        if (wholeFile) file.stableGate.release();
+        if (onDone != null) {
+            try {
+                onDone.run();
+            } catch (RuntimeException e) {
+                if (err == null) err = e;
+            }
+        }
+        if (future == null) {
+            outcome = err;
+            bytes = result;
+        } else if (err != null) {
+            future.completeExceptionally(err);
+        } else {
+            future.complete(result);
+        }
+    }
+}
