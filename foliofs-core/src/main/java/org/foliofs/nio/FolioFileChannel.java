@@ -49,19 +49,19 @@ public final class FolioFileChannel extends FileChannel {
     private final FolioFile file;            // null for a directory
     private final OpenInode inode;
     private final OpenFlags flags;
-    private final int defaultFlags;          // FolioFile write flags from the options and the inode's write mode
+    private final int ioFlags;               // FolioFile flags from the open options (DSYNC, WRITETHROUGH, ATOMIC, DIRECT)
     private final ReentrantReadWriteLock ioLock = new ReentrantReadWriteLock();   // read: each call; write: close
     private final Object positionLock = new Object();
     private long position;                   // guarded by positionLock
     volatile Object owner = this;            // the AsynchronousFileChannel wrapping this one, if any
 
-    private FolioFileChannel(FolioFileSystem fs, FolioPath path, FolioFile file, OpenInode inode, OpenFlags flags, int defaultFlags) {
+    private FolioFileChannel(FolioFileSystem fs, FolioPath path, FolioFile file, OpenInode inode, OpenFlags flags, int ioFlags) {
         this.fs = fs;
         this.path = path;
         this.file = file;
         this.inode = inode;
         this.flags = flags;
-        this.defaultFlags = defaultFlags;
+        this.ioFlags = ioFlags;
     }
 
     /** Opens (and maybe creates) the file {@code path} names. */
@@ -89,9 +89,6 @@ public final class FolioFileChannel extends FileChannel {
                     ino = ops.lookup(e);                 // created meanwhile: open it
                     if (ino < 0) throw Errors.translate(x, path, null);
                 }
-                FsConfig.WriteMode wm = fs.config().writeMode();
-                if (created && wm != FsConfig.WriteMode.WRITEBACK)
-                    folio.setattr(ino, new FolioFs.SetAttr(null, null, null, null, null, null, null, wm.ordinal() + 1));
             }
             FolioFs.Attr a = folio.getattr(ino);
             if (a.isSymlink()) {
@@ -109,10 +106,9 @@ public final class FolioFileChannel extends FileChannel {
                 if (f.read()) ops.checkMode(path, a, 4, "read");
                 if (f.write()) ops.checkMode(path, a, 2, "write");
             }
-            int all = flags | IoFlags.fromWriteMode(a.writeMode(), fs.config().writeMode());
             FolioFile file = a.isDir() ? null : folio.openFile(ino);
             OpenInode oi = fs.acquireInode(ino);
-            FolioFileChannel ch = new FolioFileChannel(fs, path, file, oi, f, all);
+            FolioFileChannel ch = new FolioFileChannel(fs, path, file, oi, f, flags);
             fs.register(ch);
             try {
                 if (f.truncate() && file != null && file.size() > 0) file.truncate(0);
@@ -163,7 +159,7 @@ public final class FolioFileChannel extends FileChannel {
         MemorySegment seg = MemorySegment.ofBuffer(dst);
         long n;
         try {
-            n = IoFlags.read(f, pos, seg, flags.direct());
+            n = IoFlags.read(f, pos, seg, ioFlags);
         } catch (IOException e) {
             throw Errors.translate(e, path, null);
         }
@@ -172,15 +168,15 @@ public final class FolioFileChannel extends FileChannel {
         return (int) n;
     }
 
-    /** Writes {@code src} at {@code pos} with FolioFile write flags {@code ioFlags} (on top of this channel's). */
-    int writeAt(ByteBuffer src, long pos, int ioFlags) throws IOException {
+    /** Writes {@code src} at {@code pos} with FolioFile write flags {@code callFlags} (on top of this channel's). */
+    int writeAt(ByteBuffer src, long pos, int callFlags) throws IOException {
         if (pos < 0) throw new IllegalArgumentException("write position (" + pos + ") must not be negative");
         FolioFile f = file();
         if (!src.hasRemaining()) return 0;
         MemorySegment seg = MemorySegment.ofBuffer(src);
         long n;
         try {
-            n = IoFlags.write(f, pos, seg, defaultFlags | ioFlags, flags.direct(), flags.sync());
+            n = IoFlags.write(f, pos, seg, this.ioFlags | callFlags, flags.sync());
         } catch (IOException e) {
             throw Errors.translate(e, path, null);
         }
@@ -425,12 +421,11 @@ public final class FolioFileChannel extends FileChannel {
     public long write(ByteBuffer src, long position, WriteFlag... writeFlags) throws IOException {
         Objects.requireNonNull(src, "src");
         if (position < 0) throw new IllegalArgumentException("position (" + position + ") must not be negative");
-        int ioFlags = IoFlags.fromWriteFlags(writeFlags);
+        int callFlags = IoFlags.fromWriteFlags(writeFlags);
         enter();
         try {
             checkWrite();
-            if (flags.append()) return append(src, ioFlags)[0];
-            return writeAt(src, position, ioFlags);
+            return writeNow(src, position, callFlags);
         } finally {
             exit();
         }
@@ -443,8 +438,7 @@ public final class FolioFileChannel extends FileChannel {
     public CompletableFuture<Long> writeAsync(ByteBuffer src, long position, WriteFlag... writeFlags) {
         Objects.requireNonNull(src, "src");
         if (position < 0) throw new IllegalArgumentException("position (" + position + ") must not be negative");
-        int ioFlags = IoFlags.fromWriteFlags(writeFlags);
-        return AsyncIo.write(this, src, position, ioFlags);
+        return AsyncIo.write(this, src, position, IoFlags.fromWriteFlags(writeFlags));
     }
 
     /** Runs an asynchronous call under this channel's call bracket (the channel cannot close during submission). */
@@ -464,7 +458,13 @@ public final class FolioFileChannel extends FileChannel {
         }
     }
 
-    int defaultFlags() { return defaultFlags; }
+    int ioFlags() { return ioFlags; }
+
+    /** A blocking per-call write (the caller holds the call bracket): appends go to the end. */
+    long writeNow(ByteBuffer src, long position, int callFlags) throws IOException {
+        if (flags.append()) return append(src, callFlags)[0];
+        return writeAt(src, position, callFlags);
+    }
 
     @Override
     public MappedByteBuffer map(MapMode mode, long position, long size) {

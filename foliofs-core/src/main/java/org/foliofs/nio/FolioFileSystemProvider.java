@@ -70,7 +70,6 @@ public final class FolioFileSystemProvider extends FileSystemProvider {
         if (image.getFileSystem() != java.nio.file.FileSystems.getDefault())
             throw new ProviderMismatchException("the image " + image + " must be a path of the default file system");
         FsConfig cfg = FsConfig.of(env);
-        IoFlags.checkSupported(IoFlags.fromWriteMode(0, cfg.writeMode()) & ~IoFlags.DSYNC, "env writeMode " + cfg.writeMode().text + ":");
         synchronized (open) {
             Path abs = image.toAbsolutePath().normalize();
             boolean created = false;
@@ -87,6 +86,7 @@ public final class FolioFileSystemProvider extends FileSystemProvider {
             try {
                 folio = created ? FolioFs.format(dev, Mkfs.Options.defaults().withBlockSize(cfg.blockSize())) : FolioFs.mount(dev);
                 folio.setPageCacheConfig(PageCache.Config.builder().memoryBytes(cfg.cacheSize()).build());
+                folio.setDefaultWriteMode(cfg.writeMode().inodeMode());
                 FolioFileSystem fs = new FolioFileSystem(this, key, dev, folio, cfg);
                 open.put(key, fs);
                 return fs;

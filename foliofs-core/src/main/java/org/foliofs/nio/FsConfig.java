@@ -28,6 +28,15 @@ record FsConfig(boolean create, long size, int blockSize, long cacheSize, WriteM
 
         WriteMode(String text) { this.text = text; }
 
+        /** The {@code Inode.WMODE_*} value. */
+        int inodeMode() {
+            return switch (this) {
+                case WRITEBACK -> org.foliofs.fs.Inode.WMODE_WRITEBACK;
+                case WRITETHROUGH -> org.foliofs.fs.Inode.WMODE_WRITETHROUGH;
+                case WRITETHROUGH_DSYNC -> org.foliofs.fs.Inode.WMODE_WRITETHROUGH_DSYNC;
+            };
+        }
+
         static WriteMode parse(String key, Object v) {
             for (WriteMode m : values()) if (m.text.equals(String.valueOf(v).strip().toLowerCase(Locale.ROOT))) return m;
             throw bad(key, v, "must be writeback, writethrough or writethrough+dsync");

@@ -2,72 +2,52 @@ package org.foliofs.nio;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.util.Objects;
 import org.foliofs.fs.FolioFile;
-import org.foliofs.fs.Inode;
 
 /**
- * Write flags of the nio layer ({@link #DSYNC}, {@link #WRITETHROUGH}, {@link #ATOMIC}) and the one
- * place that turns them into {@link FolioFile} calls.
+ * The one place that turns open options and {@link WriteFlag}s into {@link FolioFile} flags
+ * ({@link FolioFile#DSYNC}, {@link FolioFile#WRITETHROUGH}, {@link FolioFile#ATOMIC},
+ * {@link FolioFile#DIRECT}) and calls it. Writes without DIRECT or WRITETHROUGH also get the file's
+ * write mode (its {@code foliofs:writeMode}, else the file system's {@code writeMode}), which
+ * FolioFile applies.
  */
 final class IoFlags {
-    static final int DSYNC = 1, WRITETHROUGH = 2, ATOMIC = 4;
-
     private IoFlags() {}
 
+    /** FolioFile flags every write of a channel opened with {@code f} carries (SYNC is handled by {@link #write}). */
     static int fromOptions(OpenFlags f) {
+        if (f.direct() && f.writeThrough())
+            throw new IllegalArgumentException("open options DIRECT and WRITETHROUGH cannot be combined (direct I/O bypasses the cache)");
         int r = 0;
-        if (f.dsync() || f.sync()) r |= DSYNC;
-        if (f.writeThrough()) r |= WRITETHROUGH;
-        if (f.atomic()) r |= ATOMIC;
-        checkSupported(r, "open option");
+        if (f.dsync()) r |= FolioFile.DSYNC;
+        if (f.writeThrough()) r |= FolioFile.WRITETHROUGH;
+        if (f.atomic()) r |= FolioFile.ATOMIC;
+        if (f.direct()) r |= FolioFile.DIRECT;
         return r;
     }
 
     static int fromWriteFlags(WriteFlag... flags) {
         int r = 0;
         for (WriteFlag w : flags) {
-            r |= switch (java.util.Objects.requireNonNull(w, "write flag")) {
-                case DSYNC -> DSYNC;
-                case WRITETHROUGH -> WRITETHROUGH;
-                case ATOMIC -> ATOMIC;
+            r |= switch (Objects.requireNonNull(w, "write flag")) {
+                case DSYNC -> FolioFile.DSYNC;
+                case WRITETHROUGH -> FolioFile.WRITETHROUGH;
+                case ATOMIC -> FolioFile.ATOMIC;
             };
         }
-        checkSupported(r, "write flag");
         return r;
     }
 
-    /** The flags an inode's write mode implies ({@code default}: the file system's {@code writeMode}). */
-    static int fromWriteMode(int inodeMode, FsConfig.WriteMode fsMode) {
-        int m = inodeMode == Inode.WMODE_DEFAULT ? fsMode.ordinal() + 1 : inodeMode;
-        return switch (m) {
-            case Inode.WMODE_WRITETHROUGH -> WRITETHROUGH;
-            case Inode.WMODE_WRITETHROUGH_DSYNC -> WRITETHROUGH | DSYNC;
-            default -> 0;
-        };
+    static int readFlags(int writeFlags) { return writeFlags & FolioFile.DIRECT; }
+
+    static long read(FolioFile f, long pos, MemorySegment dst, int channelFlags) throws IOException {
+        return f.read(pos, dst, readFlags(channelFlags));
     }
 
-    static void checkSupported(int flags, String what) {
-        if ((flags & WRITETHROUGH) != 0) throw new UnsupportedOperationException(what + " WRITETHROUGH is not supported yet");
-        if ((flags & ATOMIC) != 0) throw new UnsupportedOperationException(what + " ATOMIC is not supported yet");
-    }
-
-    static long read(FolioFile f, long pos, MemorySegment dst, boolean direct) throws IOException {
-        return direct ? f.readDirect(pos, dst, 0) : f.read(pos, dst);
-    }
-
-    /**
-     * One write. Until FolioFile takes write flags: DSYNC buffered is a write then fdatasync of the
-     * file; direct DSYNC is the engine's FUA write; SYNC adds an fsync.
-     */
-    static long write(FolioFile f, long pos, MemorySegment src, int flags, boolean direct, boolean sync) throws IOException {
-        checkSupported(flags, "write flag");
-        long n;
-        if (direct) {
-            n = f.writeDirect(pos, src, (flags & DSYNC) != 0 ? FolioFile.DSYNC : 0);
-        } else {
-            n = f.write(pos, src);
-            if ((flags & DSYNC) != 0 && !sync) f.fsync(true);
-        }
+    /** One write; {@code sync} (StandardOpenOption.SYNC): an fsync of data and metadata follows. */
+    static long write(FolioFile f, long pos, MemorySegment src, int flags, boolean sync) throws IOException {
+        long n = f.write(pos, src, flags);
         if (sync) f.fsync(false);
         return n;
     }
