@@ -514,7 +514,13 @@ public final class FolioFileChannel extends FileChannel {
         } finally {
             ioLock.writeLock().unlock();
         }
-        if (flags.deleteOnClose() && fs.isOpen()) fs.core().deleteIfExists(path);
+        if (flags.deleteOnClose()) {
+            try {
+                fs.core().deleteIfExists(path);
+            } catch (java.nio.file.ClosedFileSystemException e) {
+                // the file system closed first: nothing to delete through
+            }
+        }
     }
 
     @Override

@@ -108,20 +108,19 @@ final class FolioFileSystem extends FileSystem {
 
     @Override public FolioFileSystemProvider provider() { return provider; }
 
-    /** Clean unmount: closes open channels, writes back dirty data and checkpoints the journal. Idempotent. */
+    /**
+     * Clean unmount: closes open channels, writes back dirty data and checkpoints the journal.
+     * Idempotent. The channels are closed before the close lock is taken (a channel's close may run a
+     * DELETE_ON_CLOSE delete, which takes its read side); channels opened meanwhile are closed under it.
+     */
     @Override
     public void close() throws IOException {
+        if (!open) return;
+        IOException err = closeChannels(null);
         closeLock.writeLock().lock();
         try {
             if (!open) return;
-            IOException err = null;
-            for (FolioFileChannel ch : new ArrayList<>(channels)) {
-                try {
-                    ch.close();
-                } catch (IOException e) {
-                    if (err == null) err = e; else err.addSuppressed(e);
-                }
-            }
+            err = closeChannels(err);
             open = false;
             try {
                 folio.close();
@@ -135,6 +134,17 @@ final class FolioFileSystem extends FileSystem {
         } finally {
             closeLock.writeLock().unlock();
         }
+    }
+
+    private IOException closeChannels(IOException err) {
+        for (FolioFileChannel ch : new ArrayList<>(channels)) {
+            try {
+                ch.close();
+            } catch (IOException e) {
+                if (err == null) err = e; else err.addSuppressed(e);
+            }
+        }
+        return err;
     }
 
     @Override public boolean isOpen() { return open; }

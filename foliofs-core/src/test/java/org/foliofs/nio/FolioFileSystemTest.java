@@ -66,6 +66,17 @@ class FolioFileSystemTest extends NioFixture {
     }
 
     @Test
+    void closeRunsDeleteOnCloseOfOpenChannels() throws Exception {
+        FileChannel ch = FileChannel.open(path("/scratch"), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                StandardOpenOption.DELETE_ON_CLOSE);
+        ch.write(ByteBuffer.wrap(new byte[10_000]));
+        fs.close();
+        assertThat(ch.isOpen()).isFalse();
+        fs = FileSystems.newFileSystem(image);
+        assertThat(Files.exists(path("/scratch"))).isFalse();
+    }
+
+    @Test
     void readOnlyRefusesChanges() throws Exception {
         Files.writeString(path("/f"), "ro");
         fs.close();
