@@ -109,6 +109,35 @@ class FolioFileChannelTest extends NioFixture {
     }
 
     @Test
+    void concurrentAppendsDoNotInterleave() throws Exception {
+        int threads = 4, each = 100, len = 100;
+        Path p = path("/log");
+        Files.createFile(p);
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        try {
+            var tasks = new java.util.ArrayList<java.util.concurrent.Future<?>>();
+            for (int t = 0; t < threads; t++) {
+                byte tag = (byte) ('a' + t);
+                tasks.add(pool.submit(() -> {
+                    try (FileChannel ch = FileChannel.open(p, APPEND)) {
+                        byte[] rec = new byte[len];
+                        Arrays.fill(rec, tag);
+                        for (int i = 0; i < each; i++) assertThat(ch.write(ByteBuffer.wrap(rec))).isEqualTo(len);
+                    }
+                    return null;
+                }));
+            }
+            for (var f : tasks) f.get();
+        } finally {
+            pool.shutdown();
+        }
+        byte[] all = Files.readAllBytes(p);
+        assertThat(all).hasSize(threads * each * len);
+        for (int r = 0; r < all.length; r += len)
+            for (int i = 1; i < len; i++) assertThat(all[r + i]).as("record at %d", r).isEqualTo(all[r]);
+    }
+
+    @Test
     void truncateShrinksOnlyAndMovesThePosition() throws Exception {
         try (FileChannel ch = FileChannel.open(path("/t"), CREATE, READ, WRITE)) {
             ch.write(ByteBuffer.wrap(new byte[100_000]));
