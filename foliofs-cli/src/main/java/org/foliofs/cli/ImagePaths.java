@@ -27,9 +27,22 @@ final class ImagePaths {
         }
     }
 
-    /** Opens {@code image} and mounts its volume (replaying the journal if needed). */
+    /**
+     * Opens {@code image} and mounts its volume (replaying the journal if needed). A null engine
+     * means io_uring where the kernel allows it, else the synchronous engine.
+     */
     static Mounted mount(Path image, FileDevice.Engine engine) throws IOException {
-        FileDevice dev = FileDevice.open(image, FileDevice.Options.defaults().withEngine(engine));
+        FileDevice dev;
+        if (engine != null) {
+            dev = FileDevice.open(image, FileDevice.Options.defaults().withEngine(engine));
+        } else {
+            try {
+                dev = FileDevice.open(image, FileDevice.Options.defaults().withEngine(FileDevice.Engine.IO_URING));
+            } catch (IOException | RuntimeException e) {
+                if (!java.nio.file.Files.exists(image)) throw e;
+                dev = FileDevice.open(image, FileDevice.Options.defaults().withEngine(FileDevice.Engine.SYNC));
+            }
+        }
         try {
             return new Mounted(dev, FolioFs.mount(dev));
         } catch (IOException | RuntimeException e) {

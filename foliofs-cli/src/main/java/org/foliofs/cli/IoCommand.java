@@ -44,8 +44,8 @@ public final class IoCommand implements Callable<Integer> {
     @Option(names = "-c", paramLabel = "CMD", description = "A command to run; repeat for more (default: read them from stdin).")
     List<String> commands;
 
-    @Option(names = "--engine", paramLabel = "<engine>", defaultValue = "uring",
-            description = "I/O engine of the device: sync or uring (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--engine", paramLabel = "<engine>",
+            description = "I/O engine of the device: sync or uring (default: uring where the kernel allows it, else sync).")
     BenchCommand.Engine engine;
 
     @Option(names = "--cache", paramLabel = "<bytes>", converter = SizeConverter.class, defaultValue = "64M",
@@ -60,8 +60,9 @@ public final class IoCommand implements Callable<Integer> {
         if (!Files.exists(image)) throw new NoSuchFileException(image.toString());
         PrintWriter out = cl.getOut(), err = cl.getErr();
         int failures;
-        try (ImagePaths.Mounted m = ImagePaths.mount(image,
-                engine == BenchCommand.Engine.SYNC ? FileDevice.Engine.SYNC : FileDevice.Engine.IO_URING)) {
+        FileDevice.Engine e = engine == null ? null
+                : engine == BenchCommand.Engine.SYNC ? FileDevice.Engine.SYNC : FileDevice.Engine.IO_URING;
+        try (ImagePaths.Mounted m = ImagePaths.mount(image, e)) {
             m.fs().setPageCacheConfig(PageCache.Config.builder().memoryBytes(cacheBytes).build());
             try (IoShell shell = new IoShell(m.fs(), out, err)) {
                 if (commands != null) {

@@ -252,6 +252,16 @@ class IoCommandTest {
         clear();
         assertThat(run("io", img.toString(), "--bogus")).isEqualTo(2);
         assertThat(err.toString()).contains("Unknown option: '--bogus'");
+        clear();
+        assertThat(run("io", img.toString(), "--engine", "both", "-c", "stat")).isEqualTo(2);
+        assertThat(err.toString()).startsWith("foliofs: invalid value for --engine: both (expected sync or uring)");
+    }
+
+    @Test
+    void syncEngine() {
+        assertThat(run("io", img.toString(), "--engine", "sync", "-c", "open -c /f", "-c", "pwrite -a -W -b 4k 0 64k",
+                "-c", "sha256 0 64k")).as(err.toString()).isZero();
+        assertThat(out.toString()).contains("wrote 65536/65536 bytes at offset 0" + System.lineSeparator() + "64 KiB, 16 ops");
     }
 
     @Test
