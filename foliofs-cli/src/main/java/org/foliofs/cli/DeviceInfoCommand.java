@@ -5,6 +5,9 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.foliofs.device.FileDevice;
+import org.foliofs.fs.AgHeader;
+import org.foliofs.fs.Superblock;
+import org.foliofs.fs.Volume;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -12,10 +15,16 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code foliofs info <path>}: opens a file or block device and prints its geometry. */
+/**
+ * {@code foliofs info <path>}: opens a file or block device and prints what the device layer sees
+ * and, when it holds a FolioFS volume, the volume's geometry, features, usage and atomic write
+ * limits. Read-only: the volume is not mounted (its journal is not replayed), so after a crash the
+ * usage is as of the last checkpoint.
+ */
 @Command(name = "info",
         mixinStandardHelpOptions = true,
-        description = "Opens a volume file or block device and prints what the device layer sees.")
+        description = {"Prints what the device layer sees of a volume file or block device and, for a FolioFS",
+                "volume, its geometry, features, usage and atomic write limits. Read-only."})
 public final class DeviceInfoCommand implements Callable<Integer> {
 
     @Spec
@@ -52,6 +61,8 @@ public final class DeviceInfoCommand implements Callable<Integer> {
             row(out, "atomic write unit min", atomic(device.atomicWriteUnitMin()));
             row(out, "atomic write unit max", atomic(device.atomicWriteUnitMax()));
             printFileDeviceDetails(out, device);
+            if (Volume.hasPrimaryMagic(device)) printVolume(out, Volume.open(device), device);
+            else out.println("no FolioFS volume (make one with: foliofs mkfs " + path + ")");
         }
         out.flush();
         return 0;
@@ -61,6 +72,36 @@ public final class DeviceInfoCommand implements Callable<Integer> {
     private static void printFileDeviceDetails(PrintWriter out, FileDevice device) {
         row(out, "atomic segments max", Integer.toString(device.atomicWriteSegmentsMax()));
         row(out, "engine", device.engine().name().toLowerCase(Locale.ROOT));
+    }
+
+    /** Geometry, features, usage and atomic limits of the volume, from its superblock and group headers. */
+    private static void printVolume(PrintWriter out, Volume v, FileDevice device) {
+        Superblock sb = v.superblock();
+        out.println("FolioFS " + sb.version() + " volume " + sb.uuid() + (sb.label().isEmpty() ? "" : " label '" + sb.label() + "'"));
+        row(out, "block size", bytes(sb.blockSize()));
+        row(out, "blocks", sb.totalBlocks() + " (" + Sizes.format(sb.volumeBytes()) + ")");
+        long last = sb.agLength(sb.agCount() - 1);
+        row(out, "allocation groups", sb.agCount() + " of " + sb.agBlocks() + " blocks"
+                + (last != sb.agBlocks() ? " (last " + last + ")" : ""));
+        row(out, "journal", sb.logBlocks() + " blocks at block " + sb.logStart() + " (" + Sizes.format(sb.logBlocks() * sb.blockSize()) + ")");
+        row(out, "root inode", Long.toString(sb.rootIno()));
+        row(out, "features", "compat " + hex(sb.compatFeatures()) + ", ro-compat " + hex(sb.roCompatFeatures())
+                + ", incompat " + hex(sb.incompatFeatures())
+                + (sb.compatFeatures() == 0 && sb.roCompatFeatures() == 0 && sb.incompatFeatures() == 0 ? " (none)" : ""));
+        long free = v.freeBlocks(), used = sb.totalBlocks() - free, inodes = 0;
+        for (AgHeader g : v.groups()) inodes += g.inoCount;
+        row(out, "used", used + " blocks (" + Sizes.format(used * sb.blockSize()) + ", "
+                + String.format(Locale.ROOT, "%.1f%%", 100.0 * used / sb.totalBlocks()) + ")");
+        row(out, "free", free + " blocks (" + Sizes.format(free * sb.blockSize()) + ")");
+        row(out, "inodes", Long.toString(inodes));
+        row(out, "device atomic write", device.atomicWriteUnitMax() == 0 ? "unsupported"
+                : "min " + bytes(device.atomicWriteUnitMin()) + ", max " + bytes(device.atomicWriteUnitMax()));
+        row(out, "software atomic", "not yet supported");
+        for (String w : v.warnings()) out.println("  warning: " + w);
+    }
+
+    private static String hex(long v) {
+        return "0x" + Long.toHexString(v);
     }
 
     private static void row(PrintWriter out, String name, String value) {

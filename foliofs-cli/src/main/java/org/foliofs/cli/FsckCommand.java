@@ -42,7 +42,9 @@ public final class FsckCommand implements Callable<Integer> {
         if (!Files.exists(image)) return cannot(err, "no such file or directory");
         FsckReport r;
         try (FileDevice dev = FileDevice.open(image, FileDevice.Options.defaults().withEngine(FileDevice.Engine.SYNC))) {
-            r = Fsck.check(dev, !noReplay);
+            try (Progress p = Progress.spinner("fsck " + image.getFileName(), dev.capacity() >= 1L << 30)) {
+                r = Fsck.check(dev, !noReplay);
+            }
         } catch (Exception e) {
             return cannot(err, Main.describe(e));
         }

@@ -17,8 +17,10 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code foliofs mkfs <image> [--size 1G] [--block-size 4K] [--ag-count N] [--label L] [--force]}: makes
+ * {@code foliofs mkfs <image> [--size 1G] [--block-size 4K] [--groups N] [--label L] [--force]}: makes
  * a FolioFS volume, creating the image file when it does not exist, then opens it and prints its summary.
+ * An existing FolioFS volume is left untouched unless {@code --force} is given. A spinner shows on
+ * a terminal while a large volume is formatted.
  */
 @Command(name = "mkfs",
         mixinStandardHelpOptions = true,
@@ -39,7 +41,7 @@ public final class MkfsCommand implements Callable<Integer> {
             description = "Block size, a power of two from 1K to 64K (default: ${DEFAULT-VALUE}).")
     long blockSize;
 
-    @Option(names = "--ag-count", paramLabel = "<n>", defaultValue = "0",
+    @Option(names = {"--groups", "--ag-count"}, paramLabel = "<n>", defaultValue = "0",
             description = "Allocation groups, at least 1 (default: derived from the size).")
     int agCount;
 
@@ -55,7 +57,9 @@ public final class MkfsCommand implements Callable<Integer> {
         if (blockSize > Integer.MAX_VALUE)
             throw new CommandLine.ParameterException(cl, "invalid value for --block-size: " + blockSize
                     + " (must be a power of two from 1024 to 65536)");
-        if (agCount < 0) throw new CommandLine.ParameterException(cl, "invalid value for --ag-count: " + agCount + " (must be at least 1)");
+        if (agCount < 0) throw new CommandLine.ParameterException(cl, "invalid value for --groups: " + agCount + " (must be at least 1)");
+        if (size != null && size <= 0)
+            throw new CommandLine.ParameterException(cl, "invalid value for --size: " + size + " (must be positive)");
         Mkfs.Options opts;
         try {
             opts = Mkfs.Options.defaults().withBlockSize((int) blockSize).withAgCount(agCount).withLabel(label);
@@ -76,7 +80,9 @@ public final class MkfsCommand implements Callable<Integer> {
             if (!created && !force && Volume.hasPrimaryMagic(dev))
                 throw new FileAlreadyExistsException(image.toString(), null,
                         "already holds a FolioFS volume; use --force to overwrite it");
-            FolioFs.format(dev, opts).close();   // mkfs plus the root directory and the orphanage
+            try (Progress p = Progress.spinner("mkfs " + image.getFileName(), dev.capacity() >= 1L << 30)) {
+                FolioFs.format(dev, opts).close();   // mkfs plus the root directory and the orphanage
+            }
             out.print(Volume.open(dev).summary());
         } catch (Exception e) {
             if (created) Files.deleteIfExists(image);

@@ -71,4 +71,29 @@ class MkfsCommandTest {
         assertThat(err.toString()).startsWith("foliofs: device too small: 65536 bytes").doesNotContain("\tat ");
         assertThat(Files.exists(img)).as("a failed mkfs removes the image it created").isFalse();
     }
+
+    @Test
+    void groupsOptionAndRefusalLeavesTheImageUntouched() throws Exception {
+        Path img = dir.resolve("vol.img");
+        assertThat(run("mkfs", "--size", "64M", "--groups", "2", img.toString())).as(err.toString()).isZero();
+        assertThat(out.toString()).contains("allocation groups:  2 of 8192 blocks");
+        byte[] before = Files.readAllBytes(img);
+        assertThat(run("mkfs", "--size", "64M", "--groups", "4", img.toString())).isEqualTo(1);
+        assertThat(err.toString()).contains("already holds a FolioFS volume; use --force");
+        assertThat(Files.readAllBytes(img)).as("refused mkfs leaves the image as it was").isEqualTo(before);
+    }
+
+    @Test
+    void badSizesAndGroupsNameTheValue() {
+        Path img = dir.resolve("y.img");
+        assertThat(run("mkfs", "--size", "0", img.toString())).isEqualTo(2);
+        assertThat(err.toString()).startsWith("foliofs: invalid value for --size: 0");
+        err.getBuffer().setLength(0);
+        assertThat(run("mkfs", "--size", "8X", img.toString())).isEqualTo(2);
+        assertThat(err.toString()).contains("'--size'", "'8X'");
+        err.getBuffer().setLength(0);
+        assertThat(run("mkfs", "--size", "8M", "--groups", "-3", img.toString())).isEqualTo(2);
+        assertThat(err.toString()).startsWith("foliofs: invalid value for --groups: -3");
+        assertThat(Files.exists(img)).isFalse();
+    }
 }

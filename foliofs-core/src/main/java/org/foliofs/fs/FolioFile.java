@@ -13,6 +13,7 @@ import org.foliofs.iomap.BufferedIo;
 import org.foliofs.iomap.DirectIo;
 import org.foliofs.iomap.ErrSeq;
 import org.foliofs.iomap.InodeLock;
+import org.foliofs.iomap.IoMap;
 import org.foliofs.iomap.IoMapReport;
 import org.foliofs.pagecache.PageCache;
 
@@ -586,6 +587,18 @@ public final class FolioFile implements AutoCloseable {
         checkOpen();
         try (InodeLock.Guard g = fi.lock.shared()) {
             return io.bio.seekHole(fi, FsIoMapOps.READ, pos);
+        }
+    }
+
+    /**
+     * fiemap: the file's extents overlapping {@code [pos, pos + len)} in file order (MAPPED,
+     * UNWRITTEN and DELALLOC; holes left out, neighbours merged, see {@link IoMapReport#fiemap}).
+     * Read-only: no allocation and no device I/O. The SHARED flag is not reported yet.
+     */
+    public List<IoMap> extents(long pos, long len) throws IOException {
+        checkOpen();
+        try (InodeLock.Guard g = fi.lock.shared()) {
+            return IoMapReport.fiemap(fi, FsIoMapOps.READ, pos, len);
         }
     }
 
