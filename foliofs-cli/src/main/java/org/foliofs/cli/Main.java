@@ -21,7 +21,8 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "FolioFS, a Linux-style storage stack on the JVM.",
-        subcommands = {BenchCommand.class, DeviceInfoCommand.class, FsckCommand.class, MkfsCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {BenchCommand.class, DeviceInfoCommand.class, FsckCommand.class, MkfsCommand.class, MountCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
 
     @Spec
