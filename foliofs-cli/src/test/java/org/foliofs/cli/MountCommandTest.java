@@ -99,6 +99,10 @@ class MountCommandTest {
             assertThat(run("mount", img.toString(), mp2.toString())).isEqualTo(1);
             assertThat(err.toString()).contains(img + " is in use by another FolioFS process");
             assertThat(mounted(mp2)).isFalse();
+            assertThat(run("fsck", img.toString())).isEqualTo(2);
+            assertThat(err.toString()).contains("cannot check " + img + ": " + img + " is in use by another FolioFS process");
+            assertThat(run("mkfs", "--force", img.toString())).isEqualTo(1);
+            assertThat(err.toString()).contains(img + " is in use by another FolioFS process");
         }
         assertThat(mounted(mp)).isFalse();
 

@@ -68,6 +68,11 @@ class FuseProgramsTest {
                     }
                 }
             }
+            m.unmountAndCheck();
+            m.mount(MountOptions.parse("kernel_cache", MountOptions.defaults()));   // the kernel's page cache in front
+            for (int direct = 0; direct <= 1; direct++)
+                m.sh("fio --name=kc" + direct + " --filename=kc" + direct + " --rw=randwrite --bs=4k --size=4m --ioengine=psync"
+                        + " --direct=" + direct + " --verify=crc32c --do_verify=1 --verify_fatal=1 --output-format=terse", 180);
             m.sh("fio --name=mixed --directory=. --rw=randrw --bs=16k --size=8m --ioengine=io_uring --iodepth=8"
                     + " --numjobs=2 --verify=crc32c --do_verify=1 --verify_fatal=1 --output-format=terse --terse-version=3", 180);
             m.unmountAndCheck();
