@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.foliofs.device.FileDevice;
@@ -27,6 +28,9 @@ import org.foliofs.pagecache.PageCache;
  * image is fsck-clean without recovery. {@link #unmount} is what SIGINT/SIGTERM call.
  */
 public final class FolioMount implements AutoCloseable {
+    /** How long {@link #unmount()} waits for programs to close their files on the mount before forcing it. */
+    public static final Duration DEFAULT_GRACE = Duration.ofSeconds(10);
+
     private final Path image, mountpoint;
     private final PrintStream log;
     private final ImageLock lock;
@@ -150,25 +154,43 @@ public final class FolioMount implements AutoCloseable {
             log.println("foliofs: the FUSE connection ended with errno " + session.loopError());
     }
 
-    /** Requests the unmount (lazy, as fusermount3 -u -z) and waits until everything is closed. */
+    /** {@link #unmount(Duration)} with a grace of {@link #DEFAULT_GRACE}. */
     public void unmount() throws IOException, InterruptedException {
-        session.requestUnmount();
+        unmount(DEFAULT_GRACE);
+    }
+
+    /**
+     * Unmounts and waits until everything is closed: a plain unmount, retried for up to {@code grace}
+     * while programs have files open on the mount, then a forced one (the connection is aborted: those
+     * programs get ENOTCONN; their files are still released and written back here).
+     */
+    public void unmount(Duration grace) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + grace.toNanos();
+        while (!session.requestUnmount(false)) {
+            if (System.nanoTime() - deadline >= 0) {
+                log.println("foliofs: " + mountpoint + " is still busy after " + grace.toMillis() + " ms; forcing the unmount");
+                session.requestUnmount(true);
+                break;
+            }
+            Thread.sleep(100);
+        }
         awaitUnmounted();
     }
 
-    /** Like {@link #unmount()}, waiting at most {@code timeout}; false if it did not finish (files still open on the mount). */
+    /** {@link #unmount(Duration)} with half of {@code timeout} as the grace; false if it did not finish within {@code timeout}. */
     public boolean unmount(long timeout, TimeUnit unit) throws IOException, InterruptedException {
-        session.requestUnmount();
+        IOException[] failure = {null};
         Thread t = Thread.ofPlatform().name("foliofs-unmount").daemon(true).start(() -> {
             try {
-                awaitUnmounted();
-            } catch (IOException | InterruptedException e) {
-                // reported by the awaitUnmounted of whoever waits
+                unmount(Duration.ofNanos(unit.toNanos(timeout) / 2));
+            } catch (IOException e) {
+                failure[0] = e;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
         });
-        if (!closed.await(timeout, unit)) return false;
-        t.join();
-        if (closeError != null) throw closeError;
+        if (!t.join(Duration.ofNanos(unit.toNanos(timeout)))) return false;
+        if (failure[0] != null) throw failure[0];
         return true;
     }
 

@@ -29,14 +29,14 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * {@link MountOptions#threads()} Java platform threads calls {@code fuse_session_receive_buf} (a
  * blocking read of /dev/fuse, all threads on the one descriptor as libfuse's own loop does without
  * clone_fd) and {@code fuse_session_process_buf}, which calls the upcall on that same thread. When the
- * file system is unmounted (fusermount3 -u, umount, or {@link #requestUnmount()}) every read fails with
+ * file system is unmounted (fusermount3 -u, umount, or {@link #requestUnmount}) every read fails with
  * ENODEV, receive returns 0 and the threads end; {@link #awaitEnd} joins them.
  *
  * <p>Lifetime: the stubs live in this session's arena, closed by {@link #close()} only after every
  * thread has ended and the session is destroyed (no upcall can come any more).
  */
 final class FuseSession implements AutoCloseable {
-    private static final int MNT_DETACH = 2;
+    private static final int MNT_FORCE = 1, MNT_DETACH = 2;
 
     private final Arena arena = Arena.ofShared();
     private final FuseOps ops;
@@ -190,20 +190,24 @@ final class FuseSession implements AutoCloseable {
     int loopError() { return loopError; }
 
     /**
-     * Detaches the mount (lazy unmount, as {@code fusermount3 -u -z}): new accesses fail at once, and
-     * the session ends when the last open file on it is closed. Directly with umount2 when we are
-     * root, else through fusermount3. Safe to call more than once.
+     * Unmounts the file system, so that the session ends. Plain ({@code force} false): as
+     * {@code fusermount3 -u}, which fails while files are open on the mount (returns false then). Forced:
+     * as root {@code umount2(MNT_FORCE | MNT_DETACH)}, which aborts the connection (programs still using
+     * the mount get ENOTCONN) and detaches it; not root, {@code fusermount3 -u -z} (lazy: the session
+     * ends when the last file on it is closed). Directly with umount2 when we are root, else through
+     * fusermount3. True also when it is not mounted any more.
      */
-    void requestUnmount() throws IOException {
-        if (!mounted) return;
+    boolean requestUnmount(boolean force) throws IOException {
+        if (!mounted) return true;
         String mp = mountpoint.toAbsolutePath().toString();
         if (FuseLib.geteuid() == 0) {
             try (Arena a = Arena.ofConfined()) {
                 MemorySegment errno = FuseLib.errnoSegment(a);
-                int r = (int) FuseLib.UMOUNT2.invokeExact(errno, a.allocateFrom(mp), MNT_DETACH);
-                if (r == 0) return;
+                int r = (int) FuseLib.UMOUNT2.invokeExact(errno, a.allocateFrom(mp), force ? MNT_FORCE | MNT_DETACH : 0);
+                if (r == 0) return true;
                 int e = FuseLib.errno(errno);
-                if (e == Errnos.EINVAL) return;   // not mounted (any more)
+                if (e == Errnos.EINVAL || e == Errnos.ENOENT) return true;   // not mounted (any more)
+                if (e == Errnos.EBUSY && !force) return false;
                 throw new IOException("umount2 of " + mp + " failed: errno " + e);
             } catch (IOException e) {
                 throw e;
@@ -212,9 +216,15 @@ final class FuseSession implements AutoCloseable {
             }
         }
         try {
-            Process p = new ProcessBuilder("fusermount3", "-u", "-z", "-q", mp).redirectErrorStream(true).start();
+            List<String> cmd = new ArrayList<>(List.of("fusermount3", "-u", "-q"));
+            if (force) cmd.add("-z");
+            cmd.add(mp);
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes()).trim();
-            if (p.waitFor() != 0 && !out.isEmpty()) throw new IOException("fusermount3 -u -z " + mp + " failed: " + out);
+            if (p.waitFor() == 0) return true;
+            if (out.contains("not found") || out.contains("not mounted")) return true;
+            if (!force && out.contains("busy")) return false;
+            throw new IOException(String.join(" ", cmd) + " failed: " + out);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while unmounting " + mp, e);

@@ -101,4 +101,27 @@ class FuseBasicsTest {
             m.unmountAndCheck();
         }
     }
+
+    @Test
+    void busyMountIsForcedAfterTheGraceAndOpenFilesAreStillWrittenBack() throws Exception {
+        try (MountFixture m = new MountFixture(tmp, 64 << 20).mount(MountOptions.defaults())) {
+            Process holder = new ProcessBuilder("bash", "-c", "exec 3>kept; echo written-before-unmount >&3; echo ready; exec sleep 600")
+                    .directory(m.mnt.toFile()).redirectErrorStream(true).start();
+            try {
+                assertThat(new java.io.BufferedReader(new java.io.InputStreamReader(holder.getInputStream())).readLine()).isEqualTo("ready");
+                long t0 = System.nanoTime();
+                m.mount.unmount(java.time.Duration.ofMillis(500));
+                m.mount = null;
+                assertThat(m.log()).contains("is still busy after 500 ms; forcing the unmount", "releasing 1 files left open");
+                System.out.println("forced unmount took " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+            } finally {
+                holder.destroyForcibly();
+                holder.waitFor();
+            }
+            MountFixture.assertClean(m.image);
+            m.mount(MountOptions.defaults());
+            assertThat(m.sh("cat kept")).isEqualTo("written-before-unmount\n");
+            m.unmountAndCheck();
+        }
+    }
 }
