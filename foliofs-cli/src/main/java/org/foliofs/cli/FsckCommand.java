@@ -7,6 +7,7 @@ import java.util.concurrent.Callable;
 import org.foliofs.device.FileDevice;
 import org.foliofs.fs.Fsck;
 import org.foliofs.fs.FsckReport;
+import org.foliofs.fuse.ImageLock;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -17,7 +18,7 @@ import picocli.CommandLine.Spec;
  * {@code foliofs fsck <image> [--no-replay]}: checks every invariant of a FolioFS volume ({@link Fsck}).
  * Prints each problem on its own line, then notes ({@code note: ...}), then a summary line. Exit
  * codes: 0 clean, 1 problems found, 2 the volume cannot be checked (not FolioFS, newer version,
- * truncated, no valid superblock, unreadable).
+ * truncated, no valid superblock, unreadable, mounted by a FolioFS process).
  */
 @Command(name = "fsck",
         mixinStandardHelpOptions = true,
@@ -41,7 +42,8 @@ public final class FsckCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         if (!Files.exists(image)) return cannot(err, "no such file or directory");
         FsckReport r;
-        try (FileDevice dev = FileDevice.open(image, FileDevice.Options.defaults().withEngine(FileDevice.Engine.SYNC))) {
+        try (ImageLock lock = ImageLock.acquire(image);   // not while a FolioFS process has it mounted
+             FileDevice dev = FileDevice.open(image, FileDevice.Options.defaults().withEngine(FileDevice.Engine.SYNC))) {
             try (Progress p = Progress.spinner("fsck " + image.getFileName(), dev.capacity() >= 1L << 30)) {
                 r = Fsck.check(dev, !noReplay);
             }

@@ -21,8 +21,8 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "FolioFS, a Linux-style storage stack on the JVM.",
-        subcommands = {BenchCommand.class, DeviceInfoCommand.class, FsckCommand.class, MkfsCommand.class, IoCommand.class,
-                LsCommand.class, CatCommand.class, CpCommand.class,
+        subcommands = {BenchCommand.class, DeviceInfoCommand.class, FsckCommand.class, MkfsCommand.class, MountCommand.class,
+                IoCommand.class, LsCommand.class, CatCommand.class, CpCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
 

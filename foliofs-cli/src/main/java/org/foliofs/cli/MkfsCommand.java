@@ -9,6 +9,7 @@ import org.foliofs.device.FileDevice;
 import org.foliofs.fs.FolioFs;
 import org.foliofs.fs.Mkfs;
 import org.foliofs.fs.Volume;
+import org.foliofs.fuse.ImageLock;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -76,7 +77,8 @@ public final class MkfsCommand implements Callable<Integer> {
             opts = opts.withSize(size);
         }
         PrintWriter out = cl.getOut();
-        try (FileDevice dev = FileDevice.open(image, FileDevice.Options.defaults().withEngine(FileDevice.Engine.SYNC))) {
+        try (ImageLock lock = ImageLock.acquire(image);   // never format a mounted volume
+             FileDevice dev = FileDevice.open(image, FileDevice.Options.defaults().withEngine(FileDevice.Engine.SYNC))) {
             if (!created && !force && Volume.hasPrimaryMagic(dev))
                 throw new FileAlreadyExistsException(image.toString(), null,
                         "already holds a FolioFS volume; use --force to overwrite it");
