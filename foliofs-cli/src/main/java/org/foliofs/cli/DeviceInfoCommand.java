@@ -96,7 +96,8 @@ public final class DeviceInfoCommand implements Callable<Integer> {
         row(out, "inodes", Long.toString(inodes));
         row(out, "device atomic write", device.atomicWriteUnitMax() == 0 ? "unsupported"
                 : "min " + bytes(device.atomicWriteUnitMin()) + ", max " + bytes(device.atomicWriteUnitMax()));
-        row(out, "software atomic", "not yet supported");
+        row(out, "software atomic", "min " + bytes(sb.blockSize()) + ", max " + bytes((int) org.foliofs.fs.FolioFs.atomicWriteUnitLimit(sb))
+                + ", 1 segment (out of place, remapped in one journal transaction)");
         for (String w : v.warnings()) out.println("  warning: " + w);
     }
 

@@ -378,14 +378,13 @@ final class IoShell implements AutoCloseable {
         out.println("stat.mtime = " + time(a.mtime()));
         out.println("stat.dio_mem_align = " + dev.memoryAlignment());
         out.println("stat.dio_offset_align = " + dev.logicalBlockSize());
-        // FolioFS has no atomic writes of its own yet (FolioFile.ATOMIC is refused), so the file's
-        // limits are 0, as statx reports for a file without STATX_WRITE_ATOMIC support.
-        out.println("stat.atomic_write_unit_min = 0");
-        out.println("stat.atomic_write_unit_max = 0");
-        out.println("stat.atomic_write_segments_max = 0");
+        // The file's limits: what FolioFile.ATOMIC accepts (pwrite -W -A), hardware or software path.
+        out.println("stat.atomic_write_unit_min = " + fs.atomicWriteUnitMin());
+        out.println("stat.atomic_write_unit_max = " + fs.atomicWriteUnitMax());
+        out.println("stat.atomic_write_segments_max = " + fs.atomicWriteSegmentsMax());
         out.println("device.atomic_write_unit_min = " + dev.atomicWriteUnitMin());
         out.println("device.atomic_write_unit_max = " + dev.atomicWriteUnitMax());
-        out.println("software atomic: not yet supported");
+        out.println("software atomic: out of place, remapped in one journal transaction");
     }
 
     @Command(name = "fiemap", description = "Prints the open file's extents in 512-byte units, like xfs_io fiemap.")

@@ -154,7 +154,7 @@ class FileCommandsTest {
         assertThat(run("info", img.toString())).as(err.toString()).isZero();
         assertThat(out.toString()).contains("capacity:", "FolioFS 1.0 volume", "block size:            4096 (4 KiB)",
                 "blocks:                8192 (32 MiB)", "journal:", "features:              compat 0x0",
-                "inodes:                2", "software atomic:       not yet supported", "device atomic write:");
+                "inodes:                2", "software atomic:       min 4096 (4 KiB), max ", "device atomic write:");
         clear();
         Path plain = Files.write(dir.resolve("plain.img"), new byte[1 << 20]);
         assertThat(run("info", plain.toString())).isZero();

@@ -170,8 +170,8 @@ class IoCommandTest {
         assertThat(s).contains("/f:\n\t0: [0..127]: ", "\t1: [128..255]: hole", "unwritten")
                 .contains("stat.size = 2101248")            // falloc 2m 4k grew it; -k did not
                 .contains("stat.size = 100000")
-                .contains("stat.atomic_write_unit_min = 0", "stat.atomic_write_unit_max = 0",
-                        "device.atomic_write_unit_max = ", "software atomic: not yet supported")
+                .contains("stat.atomic_write_unit_min = 4096", "stat.atomic_write_unit_max = ", "stat.atomic_write_segments_max = 1",
+                        "device.atomic_write_unit_max = ", "software atomic: out of place")
                 .contains("stat.type = regular file");
         assertThat(s.lines().filter(l -> l.matches("\t\\d+: \\[\\d+\\.\\.\\d+\\]: \\d+\\.\\.\\d+( unwritten)?")).count())
                 .as(s).isGreaterThanOrEqualTo(3);
@@ -192,10 +192,11 @@ class IoCommandTest {
     }
 
     @Test
-    void atomicIsAnErrorAndTheNextCommandsStillRun() {
-        assertThat(io("open -c /f", "pwrite -A 0 4k", "pwrite 0 4k")).isEqualTo(1);
-        assertThat(err.toString()).startsWith("pwrite: ATOMIC writes are not supported yet");
-        assertThat(out.toString()).contains("wrote 4096/4096 bytes at offset 0");
+    void atomicNeedsWriteThroughAndTheNextCommandsStillRun() {
+        assertThat(io("open -c /f", "pwrite -A 0 4k", "pwrite -W -A -b 16k 0 16k", "pwrite -W -A -b 12k 0 12k", "pwrite 0 4k")).isEqualTo(1);
+        assertThat(err.toString()).contains("pwrite: ATOMIC buffered write needs WRITETHROUGH")
+                .contains("atomic write of 12288 bytes at offset 0").contains("power of two");
+        assertThat(out.toString()).contains("wrote 16384/16384 bytes at offset 0", "wrote 4096/4096 bytes at offset 0");
     }
 
     @Test

@@ -133,8 +133,8 @@ class MountCommandTest {
     void badOptionsAndMountpointsAreUsageErrors() throws Exception {
         Path img = image("vol.img", "16M");
         Path mp = mountpoint("mnt");
-        assertThat(run("mount", "-o", "writemode=writethrough", img.toString(), mp.toString())).isEqualTo(2);
-        assertThat(err.toString()).contains("writemode=writethrough is not supported by this FolioFS build yet");
+        assertThat(run("mount", "-o", "writemode=fast", img.toString(), mp.toString())).isEqualTo(2);
+        assertThat(err.toString()).contains("writemode=fast is not one of writeback, writethrough, writethrough+dsync");
         assertThat(run("mount", "-o", "threads=0", img.toString(), mp.toString())).isEqualTo(2);
         assertThat(err.toString()).contains("threads (0) must be from 1 to 64");
         assertThat(run("mount", "-o", "bogus", img.toString(), mp.toString())).isEqualTo(2);

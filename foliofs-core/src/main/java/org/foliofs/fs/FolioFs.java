@@ -183,8 +183,12 @@ public final class FolioFs implements AutoCloseable {
     }
 
     /** The bound of {@link #setAtomicWriteUnitMax}. */
-    public long atomicWriteUnitLimit() {
-        long blocks = Math.max(1, journal.maxTransactionBlocks() / 4);
+    public long atomicWriteUnitLimit() { return atomicWriteUnitLimit(sb); }
+
+    /** The default (and largest) atomic write unit of a volume with superblock {@code sb} (tools that do not mount). */
+    public static long atomicWriteUnitLimit(Superblock sb) {
+        long maxTxn = (sb.logBlocks() - 2) / 4;   // Journal.maxTransactionBlocks: a quarter of the record area
+        long blocks = Math.max(1, maxTxn / 4);
         long bytes = Math.min(1L << 20, blocks * sb.blockSize());
         return Math.max(sb.blockSize(), Long.highestOneBit(bytes));
     }

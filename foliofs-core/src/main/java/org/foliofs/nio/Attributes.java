@@ -209,8 +209,8 @@ final class Attributes {
             case "writeMode" -> WRITE_MODES.get(a.writeMode());
             case "extentCount" -> extents(path, a)[0];
             case "sharedBytes" -> extents(path, a)[1];
-            case "atomicWriteUnitMin" -> 0;   // placeholder: 0 until FolioFile supports atomic writes
-            case "atomicWriteUnitMax" -> 0;   // placeholder, as above
+            case "atomicWriteUnitMin" -> a.isRegular() ? fs.folio().atomicWriteUnitMin() : 0L;
+            case "atomicWriteUnitMax" -> a.isRegular() ? fs.folio().atomicWriteUnitMax() : 0L;
             default -> throw new IllegalStateException(name);
         };
     }

@@ -81,6 +81,7 @@ public final class FolioMount implements AutoCloseable {
             if (opts.check()) check(image, dev);
             fs = FolioFs.mount(dev);
             fs.setPageCacheConfig(PageCache.Config.builder().memoryBytes(opts.cacheBytes()).build());
+            fs.setDefaultWriteMode(opts.writeMode().fsMode());
             for (String m : fs.mountLog()) log.println("foliofs: " + image + ": " + m);
             FuseOps ops = new FuseOps(fs, opts, log);
             FuseSession session = FuseSession.mount(ops, mountpoint, opts, "foliofs:" + image.toAbsolutePath(), log);

@@ -14,8 +14,9 @@ import java.util.Locale;
  *     FolioFS, whose page cache is the only cache</td></tr>
  * <tr><td>{@code kernel_cache}</td><td>the kernel's page cache caches file data too (keep_cache); needed for
  *     shared writable mmap</td></tr>
- * <tr><td>{@code writemode=writeback}</td><td>the default write mode of buffered writes ({@code writethrough}
- *     and {@code writethrough+dsync} are refused until FolioFile has write-through)</td></tr>
+ * <tr><td>{@code writemode=writeback}</td><td>the volume's default write mode ({@code writeback},
+ *     {@code writethrough}, {@code writethrough+dsync}: programs that cannot pass RWF flags get
+ *     write-through, or write-through with DSYNC, on every file whose own mode is the default)</td></tr>
  * <tr><td>{@code threads=N}</td><td>session threads reading /dev/fuse (1-64, default 4)</td></tr>
  * <tr><td>{@code cache=SIZE}</td><td>FolioFS page cache size, e.g. {@code 256M} (default 64M)</td></tr>
  * <tr><td>{@code attr_timeout=S}, {@code entry_timeout=S}</td><td>seconds the kernel may cache attributes
@@ -36,6 +37,9 @@ public record MountOptions(boolean directIo, WriteMode writeMode, int threads, l
 
         WriteMode(String option) { this.option = option; }
 
+        /** The FolioFs write mode (Inode.WMODE_*) this stands for. */
+        public int fsMode() { return ordinal() + 1; }
+
         static WriteMode parse(String v) {
             for (WriteMode m : values()) if (m.option.equals(v)) return m;
             throw new IllegalArgumentException("writemode=" + v + " is not one of writeback, writethrough, writethrough+dsync");
@@ -49,9 +53,6 @@ public record MountOptions(boolean directIo, WriteMode writeMode, int threads, l
             throw new IllegalArgumentException("attr_timeout (" + attrTimeout + ") must be from 0 to 86400 seconds");
         if (!(entryTimeout >= 0) || entryTimeout > 86400)
             throw new IllegalArgumentException("entry_timeout (" + entryTimeout + ") must be from 0 to 86400 seconds");
-        if (writeMode != WriteMode.WRITEBACK)
-            throw new IllegalArgumentException("writemode=" + writeMode.option + " is not supported by this FolioFS build yet:"
-                    + " FolioFile has no write-through path; use writemode=writeback");
     }
 
     public static MountOptions defaults() {

@@ -37,8 +37,8 @@ class MountOptionsTest {
         assertThatThrownBy(() -> parse("cache=1K")).hasMessage("cache (1024 bytes) must be at least 1M");
         assertThatThrownBy(() -> parse("attr_timeout=-1")).hasMessage("attr_timeout (-1.0) must be from 0 to 86400 seconds");
         assertThatThrownBy(() -> parse("writemode=fast")).hasMessage("writemode=fast is not one of writeback, writethrough, writethrough+dsync");
-        assertThatThrownBy(() -> parse("writemode=writethrough+dsync"))
-                .hasMessageStartingWith("writemode=writethrough+dsync is not supported by this FolioFS build yet");
+        assertThat(parse("writemode=writethrough+dsync").writeMode().fsMode()).isEqualTo(org.foliofs.fs.Inode.WMODE_WRITETHROUGH_DSYNC);
+        assertThat(parse("writemode=writethrough").writeMode().fsMode()).isEqualTo(org.foliofs.fs.Inode.WMODE_WRITETHROUGH);
         assertThatThrownBy(() -> parse("ro")).hasMessageContaining("read-write only");
     }
 }
