@@ -56,9 +56,10 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--workload", paramLabel = "<name>", defaultValue = "device",
             description = {"What to measure: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).",
-                    "device: device layer vs fio, iomap direct I/O, page cache (about 7 minutes with the defaults);",
+                    "device: device layer vs fio, iomap direct I/O, page cache (about 10 minutes with the defaults);",
                     "writethrough: buffered write-through on a FolioFS volume (a quarter of --size is the file;",
-                    "about 3 minutes per trial with --seconds 3); all: both."})
+                    "about 3 minutes per trial with --seconds 3); all: both (the default stays device only: it alone",
+                    "takes about 10 minutes)."})
     WorkloadSet workload;
 
     @Option(names = "--dir", paramLabel = "<path>", defaultValue = "${sys:java.io.tmpdir}",
