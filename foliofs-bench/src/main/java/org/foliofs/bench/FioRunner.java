@@ -48,6 +48,22 @@ final class FioRunner {
         return new Result("fio " + ioengine, ops, Math.round(bw * seconds), seconds, latNs / 1e3);
     }
 
+    /** IOPS, bandwidth and completion-latency percentiles (clat_ns; fio keeps no percentiles of total latency by default). */
+    record Detailed(double iops, double bwBytes, double p50Micros, double p99Micros) {}
+
+    /** Runs a whole fio command line (with {@code --output-format=json}) and reads its write side. */
+    static Detailed runDetailed(List<String> cmd) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(false).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        int rc = p.waitFor();
+        if (rc != 0) throw new IOException("fio exited with " + rc + ": " + err.strip() + "\ncommand: " + String.join(" ", cmd));
+        String write = section(out, "\"write\"");
+        String pct = section(section(write, "\"clat_ns\""), "\"percentile\"");
+        return new Detailed(number(write, "iops"), number(write, "bw_bytes"), number(pct, "50.000000") / 1e3,
+                number(pct, "99.000000") / 1e3);
+    }
+
     static List<String> command(Path image, long size, Workload w, String ioengine, double warmupSeconds, double seconds) {
         List<String> cmd = new ArrayList<>(List.of("fio", "--name=foliofs-compare", "--filename=" + image,
                 "--size=" + size, "--rw=" + w.fioRw(), "--bs=" + w.fioBs(), "--direct=1",

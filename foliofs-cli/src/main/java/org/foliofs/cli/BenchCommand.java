@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.foliofs.bench.DeviceBench;
+import org.foliofs.bench.WriteThroughBench;
 import org.foliofs.device.FileDevice;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -23,7 +24,9 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         description = {
             "Benchmarks the device layer (beside fio), the iomap direct-I/O engine and the page cache",
-            "on a temporary volume file.",
+            "on a temporary volume file (the default workload), or buffered write-through on a FolioFS",
+            "volume beside FolioFS buffered and direct I/O, the JDK on the host file system and fio",
+            "(--workload writethrough).",
             "The volume is created in --dir and removed afterwards."
         })
 public final class BenchCommand implements Callable<Integer> {
@@ -38,8 +41,26 @@ public final class BenchCommand implements Callable<Integer> {
         }
     }
 
+    /** Which benchmark to run. */
+    public enum WorkloadSet {
+        DEVICE, WRITETHROUGH, ALL;
+
+        @Override
+        public String toString() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
     @Spec
     CommandSpec spec;
+
+    @Option(names = "--workload", paramLabel = "<name>", defaultValue = "device",
+            description = {"What to measure: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).",
+                    "device: device layer vs fio, iomap direct I/O, page cache (about 10 minutes with the defaults);",
+                    "writethrough: buffered write-through on a FolioFS volume (a quarter of --size is the file;",
+                    "about 3 minutes per trial with --seconds 3); all: both (the default stays device only: it alone",
+                    "takes about 10 minutes)."})
+    WorkloadSet workload;
 
     @Option(names = "--dir", paramLabel = "<path>", defaultValue = "${sys:java.io.tmpdir}",
             description = "Directory for the temporary volume (default: ${DEFAULT-VALUE}).")
@@ -92,14 +113,28 @@ public final class BenchCommand implements Callable<Integer> {
             case URING -> List.of(FileDevice.Engine.IO_URING);
             case BOTH -> List.of(FileDevice.Engine.SYNC, FileDevice.Engine.IO_URING);
         };
-        DeviceBench.Config cfg = new DeviceBench.Config(dir, size, seconds, 1, trials, !noFio, engines);
         PrintWriter out = spec.commandLine().getOut();
         PrintStream log = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
-        String report = DeviceBench.run(cfg, log);
+        String report = "";
+        if (workload != WorkloadSet.WRITETHROUGH) {
+            DeviceBench.Config cfg = new DeviceBench.Config(dir, size, seconds, 1, trials, !noFio, engines);
+            report = DeviceBench.run(cfg, log);
+        }
+        if (workload != WorkloadSet.DEVICE) {
+            WriteThroughBench.Config cfg;
+            try {
+                cfg = new WriteThroughBench.Config(dir, size, seconds, 1, trials, !noFio);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "invalid --size for --workload " + workload + ": " + e.getMessage());
+            }
+            report = report + (report.isEmpty() ? "" : "\n") + WriteThroughBench.run(cfg, log);
+        }
         String human = Sizes.format(size);
         String sizeArg = human.contains(".") ? Long.toString(size) : human.replace(" ", "").replace("iB", "");
         String command = "./foliofs bench --size " + sizeArg
-                + " --seconds " + seconds + " --trials " + trials + " --engine " + engine + (noFio ? " --no-fio" : "");
+                + " --seconds " + seconds + " --trials " + trials
+                + (workload == WorkloadSet.WRITETHROUGH ? "" : " --engine " + engine)
+                + (workload == WorkloadSet.DEVICE ? "" : " --workload " + workload) + (noFio ? " --no-fio" : "");
         report = report + "\nReproduce with: `" + command + "`\n";
         out.println();
         out.println(report);

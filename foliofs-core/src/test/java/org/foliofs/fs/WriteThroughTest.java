@@ -364,7 +364,7 @@ class WriteThroughTest {
             try (FolioFile f = FolioFileTest.create(fs, "a")) {
                 assertThatThrownBy(() -> f.write(0, data(1, 10), 0x8)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("0x8");
                 assertThatThrownBy(() -> f.write(0, data(1, 4096), WT | FolioFile.DIRECT)).hasMessageContaining("exclude");
-                assertThatThrownBy(() -> f.write(0, data(1, 4096), WT | FolioFile.ATOMIC)).isInstanceOf(UnsupportedOperationException.class);
+                assertThatThrownBy(() -> f.write(0, data(1, 4096), FolioFile.DIRECT | FolioFile.ATOMIC)).isInstanceOf(UnsupportedOperationException.class);
                 assertThat(f.size()).isZero();
             }
             fs.close();

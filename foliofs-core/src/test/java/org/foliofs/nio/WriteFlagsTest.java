@@ -89,14 +89,18 @@ class WriteFlagsTest extends NioFixture {
     }
 
     @Test
-    void atomicIsRefusedUntilSupported() throws Exception {
+    void atomicNeedsWriteThroughAndKeepsToTheLimits() throws Exception {
         try (FileChannel ch = FileChannel.open(path("/atomic"), CREATE, WRITE, FolioOpenOption.ATOMIC)) {
-            assertThatThrownBy(() -> ch.write(ByteBuffer.allocate(4096))).isInstanceOf(UnsupportedOperationException.class)
-                    .hasMessageContaining("ATOMIC");
+            assertThatThrownBy(() -> ch.write(ByteBuffer.allocate(4096))).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("ATOMIC").hasMessageContaining("needs WRITETHROUGH");
+        }
+        try (FileChannel ch = FileChannel.open(path("/atomic1"), CREATE, WRITE, FolioOpenOption.WRITETHROUGH, FolioOpenOption.ATOMIC)) {
+            assertThat(ch.write(ByteBuffer.allocate(16384))).isEqualTo(16384);
+            assertThatThrownBy(() -> ch.write(ByteBuffer.allocate(12288), 0)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("12288 bytes at offset 0").hasMessageContaining("power of two");
         }
         try (FileChannel ch = FileChannel.open(path("/atomic2"), CREATE, WRITE)) {
-            assertThatThrownBy(() -> ((FolioFileChannel) ch).write(ByteBuffer.allocate(4096), 0, WriteFlag.ATOMIC))
-                    .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("ATOMIC");
+            assertThat(((FolioFileChannel) ch).write(ByteBuffer.allocate(4096), 0, WriteFlag.WRITETHROUGH, WriteFlag.ATOMIC)).isEqualTo(4096);
         }
     }
 
