@@ -187,7 +187,7 @@ public final class FsIoMapOps implements IoMapOps {
             if (hw) {
                 Extent e = ExtentMap.find(h, i, fb);
                 if (e != null && !e.unwritten() && e.fileEnd() >= endB && (e.deviceBlockOf(fb) * bs) % length == 0
-                        && fs.refcounts().shared(h, e.deviceBlockOf(fb), n).isEmpty()) {
+                        && fs.refcounts().sharedOrPending(h, e.deviceBlockOf(fb), n).isEmpty()) {   // pending: a crash could bring the sharer back
                     return new IoMap(fb * bs, n * bs, IoMap.Type.MAPPED, fi.metaDirty() ? IoMap.DIRTY : 0, e.deviceBlockOf(fb) * bs, 0);
                 }
             }
