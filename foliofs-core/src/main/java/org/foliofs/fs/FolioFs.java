@@ -251,6 +251,22 @@ public final class FolioFs implements AutoCloseable {
     public void sync() throws IOException {
         checkAlive();
         try {
+            // Nothing to commit: no PREFLUSH went out, so completed data writes that needed no
+            // metadata (in-place overwrites) would still sit in a volatile cache. Found by
+            // AtomicCrashTest ("write + sync" read all old after a crash).
+            if (!journal.force() && dev.volatileWriteCache()) dev.flush();
+        } catch (DeviceException e) {
+            throw shutDown(e);
+        }
+    }
+
+    /**
+     * Commits the journal without the device flush {@link #sync} adds when there is nothing to
+     * commit: for callers that flush themselves afterwards (the engine's fsync and DSYNC paths).
+     */
+    void commit() throws IOException {
+        checkAlive();
+        try {
             journal.force();
         } catch (DeviceException e) {
             throw shutDown(e);

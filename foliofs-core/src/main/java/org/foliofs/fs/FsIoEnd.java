@@ -131,7 +131,7 @@ public final class FsIoEnd implements IoEndHandler {
     public void sync(IoInode inode, long pos, long length) throws IOException {
         FsInode fi = (FsInode) inode;
         long g = fi.metaGeneration();
-        fi.fs.sync();
+        fi.fs.commit();   // the engine issues the device flush next
         fi.markDurable(g);
     }
 

@@ -481,13 +481,19 @@ public final class Journal implements AutoCloseable {
 
     // ------------------------------------------------------------------ commit and checkpoint
 
-    /** Makes every finished handle durable: commits the running transaction and waits for it. */
-    public void force() throws IOException {
+    /**
+     * Makes every finished handle durable: commits the running transaction and waits for it.
+     * Returns true when it wrote a commit (whose PREFLUSH also made every earlier completed write
+     * durable); false when there was nothing to commit (then no device flush was issued).
+     */
+    public boolean force() throws IOException {
         lock.lock();
         try {
             if (active != null && lock.getHoldCount() > 1)
                 throw new IllegalStateException("force() inside an active handle");
+            boolean any = !running.isEmpty();
             commitLocked();
+            return any;
         } finally {
             lock.unlock();
         }

@@ -211,7 +211,9 @@ class FsOpsCrashTest {
                     .satisfiesAnyOf(
                             t -> assertThat(t.getCause()).hasMessageContaining("fsck after the crash found problems"),
                             t -> assertThat(t.getCause()).hasMessageContaining("content of fsynced file"),
-                            t -> assertThat(t.getCause()).hasMessageContaining("never written"));
+                            t -> assertThat(t.getCause()).hasMessageContaining("never written"),
+                            // the missing refcount can also surface as a double free while the campaign runs
+                            t -> assertThat(t.getCause()).isInstanceOf(CorruptMetadataException.class));
         } finally {
             Reflink.brokenNoRefcount = false;
             Reflink.testMaxStepsPerHandle = 0;
