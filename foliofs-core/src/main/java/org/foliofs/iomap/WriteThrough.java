@@ -48,6 +48,12 @@ import org.foliofs.pagecache.Folio;
  * The end-of-I/O handler gets the errno for every mapping (undo only).
  */
 final class WriteThrough implements IoMapIter.Chunk {
+    /**
+     * Test only (org.foliofs.iomap.WriteThroughFaults): DSYNC calls skip the journal force and flush
+     * after the end-of-I/O work (the durability bug the write-through crash campaign must catch).
+     */
+    static volatile boolean brokenSkipDsyncSync;
+
     private final BufferedFile file;
     private final IoInode inode;
     private final IoMapOps ops;
@@ -425,7 +431,7 @@ final class WriteThrough implements IoMapIter.Chunk {
                 }
             }
         }
-        if (err == null && dsync && needSync && result > 0) {
+        if (err == null && dsync && needSync && result > 0 && !brokenSkipDsyncSync) {
             try {
                 file.ioEnd.sync(inode, start, result);
                 if (file.engine.device.volatileWriteCache()) file.engine.device.flush();
