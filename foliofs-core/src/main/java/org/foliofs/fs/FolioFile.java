@@ -337,7 +337,11 @@ public final class FolioFile implements AutoCloseable {
 
     private void truncateLocked(long size) throws IOException {
         zeroEofBlock(size);   // growing: the old tail's zeros reach the device before the new size
+        boolean shrink = size < fi.size();
         io.bio.truncate(fi, FsIoMapOps.READ, size);
+        // shrinking: the zeroed tail of the new last block reaches the device before the new size
+        // can (else, after a crash, a later extension shows the truncated bytes again)
+        if (shrink && size % fi.bs != 0) fi.file.writeAndWait(size, fi.bs - size % fi.bs);
         fi.release(io.alloc, Math.ceilDiv(size, fi.bs), ExtentMap.MAX_FILE_BLOCKS);
         setFileSize(size);
     }
