@@ -163,13 +163,13 @@ public final class FolioFile implements AutoCloseable {
         }
         if ((flags & WRITETHROUGH) != 0) {
             try (InodeLock.Guard g = fi.lock.forWrite(fi, pos, src.byteSize())) {
-                zeroEofBlock(pos, true);
+                zeroEofBlock(pos);
                 return io.bio.writeThrough(fi, FsIoMapOps.WRITETHROUGH, FsIoMapOps.READ, pos, src, flags & DSYNC);
             }
         }
         long n;
         try (InodeLock.Guard g = fi.lock.forWrite(fi, pos, src.byteSize())) {
-            zeroEofBlock(pos, false);
+            zeroEofBlock(pos);
             n = io.bio.write(fi, FsIoMapOps.BUFFERED_WRITE, pos, src);
         }
         if ((flags & DSYNC) != 0 && n > 0) {
@@ -223,7 +223,7 @@ public final class FolioFile implements AutoCloseable {
         fi.ioBegin();
         boolean handed = false;
         try {
-            if ((f & ATOMIC) == 0) zeroEofBlock(pos, true);
+            if ((f & ATOMIC) == 0) zeroEofBlock(pos);
             CompletableFuture<Long> r;
             if ((f & DIRECT) != 0) {
                 r = io.dio.writeAsync(fi, FsIoMapOps.DIRECT_WRITE, FsIoEnd.DIRECT, pos, src, f & DSYNC);
@@ -295,7 +295,7 @@ public final class FolioFile implements AutoCloseable {
      */
     private void prepareAtomic(long pos, long len) throws IOException {
         fi.waitIo();
-        zeroEofBlock(pos, true);
+        zeroEofBlock(pos);
         fi.file.writeAndWait(pos, len);
     }
 
@@ -336,23 +336,24 @@ public final class FolioFile implements AutoCloseable {
         checkOpen();
         checkWriteRange(pos, src.byteSize());
         try (InodeLock.Guard g = fi.lock.forDirectWrite(fi, pos, src.byteSize())) {
-            zeroEofBlock(pos, true);
+            zeroEofBlock(pos);
             return io.dio.write(fi, FsIoMapOps.DIRECT_WRITE, FsIoEnd.DIRECT, pos, src, flags);
         }
     }
 
     /**
-     * A write starting past the size (the caller holds the lock exclusively then): the old last
-     * block's bytes past the size may hold old data on the device (a shrink whose tail zeroing never
-     * reached it before a crash); zero them first, as XFS zeroes around EOF. A direct write also
-     * writes that block back now, so its size update cannot reach the disk before the zeros.
+     * A write or a size change starting past the size (the caller holds the lock exclusively then):
+     * the old last block's bytes past the size may hold old data on the device (a shrink whose tail
+     * zeroing never reached it, or a write whose size update was lost, before a crash); zero them
+     * first, as XFS zeroes around EOF, and write that block back now, so no size update (a ranged
+     * DSYNC writeback, a direct write's or a truncate's) can reach the disk before the zeros.
      */
-    private void zeroEofBlock(long pos, boolean direct) throws IOException {
+    private void zeroEofBlock(long pos) throws IOException {
         long size = fi.size();
         if (pos <= size || size % fi.bs == 0) return;
         long end = Math.min(pos, (size / fi.bs + 1) * fi.bs);
         io.bio.zeroRange(fi, FsIoMapOps.READ, size, end - size);
-        if (direct) fi.file.writeAndWait(size, end - size);
+        fi.file.writeAndWait(size, end - size);
     }
 
     private void checkWriteRange(long pos, long len) throws FileSystemException {
@@ -388,7 +389,12 @@ public final class FolioFile implements AutoCloseable {
     }
 
     private void truncateLocked(long size) throws IOException {
+        zeroEofBlock(size);   // growing: the old tail's zeros reach the device before the new size
+        boolean shrink = size < fi.size();
         io.bio.truncate(fi, FsIoMapOps.READ, size);
+        // shrinking: the zeroed tail of the new last block reaches the device before the new size
+        // can (else, after a crash, a later extension shows the truncated bytes again)
+        if (shrink && size % fi.bs != 0) fi.file.writeAndWait(size, fi.bs - size % fi.bs);
         fi.release(io.alloc, Math.ceilDiv(size, fi.bs), ExtentMap.MAX_FILE_BLOCKS);
         setFileSize(size);
     }
@@ -450,7 +456,8 @@ public final class FolioFile implements AutoCloseable {
 
     private void growTo(long end) throws IOException {
         if (end <= fi.size()) return;
-        io.bio.truncate(fi, FsIoMapOps.READ, end);   // zeroes the tail of the old last block
+        zeroEofBlock(end);                           // the tail of the old last block, zero on the device first
+        io.bio.truncate(fi, FsIoMapOps.READ, end);
         setFileSize(end);
     }
 

@@ -48,6 +48,12 @@ import org.foliofs.pagecache.Folio;
  * The end-of-I/O handler gets the errno for every mapping (undo only).
  */
 final class WriteThrough implements IoMapIter.Chunk {
+    /**
+     * Test only (org.foliofs.iomap.WriteThroughFaults): DSYNC calls skip the journal force and flush
+     * after the end-of-I/O work (the durability bug the write-through crash campaign must catch).
+     */
+    static volatile boolean brokenSkipDsyncSync;
+
     private final BufferedFile file;
     private final IoInode inode;
     private final IoMapOps ops;
@@ -222,10 +228,15 @@ final class WriteThrough implements IoMapIter.Chunk {
             tail = (off + len + bsz - 1) & -bsz;
             if (head != off) prepareBlock(f, m, head);
             if (tail != off + len) prepareBlock(f, m, tail - bsz);
+            // A dirty partial last block may hold buffered bytes past the user's end whose size update
+            // is still to come from writeback (end-of-I/O moves the size only to the user's end): it
+            // is written now but stays dirty.
+            long r = tail != off + len ? f.nextDirtyRange(tail - bsz) : -1;
+            long clean = r != -1 && Folio.rangeStart(r) == tail - bsz ? tail - bsz : tail;
             MemorySegment.copy(src, p - start, f.data(), off, len);
             f.markUptodate(head, tail - head);
             if (!ours) f.startWriteback();   // before clearDirty, and before unlocking: nobody changes these blocks now
-            f.clearDirty(head, tail - head);
+            f.clearDirty(head, clean - head);
             if (p + len > inode.size()) inode.setSizeInMemory(p + len);
         } catch (IOException | RuntimeException | Error e) {
             f.unlock();
@@ -455,7 +466,7 @@ final class WriteThrough implements IoMapIter.Chunk {
                 }
             }
         }
-        if (err == null && dsync && needSync && result > 0) {
+        if (err == null && dsync && needSync && result > 0 && !brokenSkipDsyncSync) {
             try {
                 file.ioEnd.sync(inode, start, result);
                 if (file.engine.device.volatileWriteCache()) file.engine.device.flush();
