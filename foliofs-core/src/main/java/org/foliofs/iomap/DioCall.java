@@ -5,10 +5,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import org.foliofs.device.BlockDevice;
 import org.foliofs.device.DeviceException;
@@ -21,20 +17,15 @@ import org.foliofs.device.IoRequest;
  * One direct I/O call (Linux's struct iomap_dio): runs the mapping loop on the calling thread,
  * issues the device requests, counts them, and finishes once the last one completed.
  *
- * <p>Reference protocol: {@code pending} is 1 (the submitter's reference) plus the requests in
- * flight. Each completion drops one; the submitter drops its own after the loop. The thread that
- * brings it to 0 starts {@link #finish}: for an asynchronous call, on the executor when that is
- * the submitter's own drop; when it is a completion, right there if nothing in finishing may
- * block ({@link #canFinishInline}), else on the executor; for a
- * synchronous call the submitter waits for 0 and finishes itself. The atomic decrements order
- * every completion's writes (error, short point) before finish reads them; fields the submitter
- * alone writes (written, needSync, done) are published by its own decrement.
+ * <p>Reference protocol: {@link IoCall}; an asynchronous call whose completion drops the last
+ * reference finishes right there when nothing in finishing may block ({@link #finishInline}).
+ * Fields the submitter alone writes (written, needSync, done) are published by its own decrement.
  *
  * <p>Requests: at most {@code maxInFlight} {@link Slot}s per call, each owning one reusable
  * IoRequest; a slot is free again once its completion has finished reading the request
  * ({@code busy} cleared last), and the submitter parks while none is free.
  */
-final class DioCall implements IoMapIter.Chunk {
+final class DioCall extends IoCall implements IoMapIter.Chunk {
     /** Source of zero padding: the largest file system block is 64 KiB; native, page aligned, never written. */
     private static final MemorySegment ZEROS = Arena.global().allocate(65536, 4096).asReadOnly();
 
@@ -49,13 +40,6 @@ final class DioCall implements IoMapIter.Chunk {
     private final boolean dsync;
     private final int opFlags;
     private final long size; // file size when the call started (the caller holds the inode lock)
-    private final CompletableFuture<Long> future; // null: synchronous
-    private final Thread submitter = Thread.currentThread();
-
-    private final AtomicInteger pending = new AtomicInteger(1);
-    private final AtomicLong shortAt = new AtomicLong(Long.MAX_VALUE); // file position of the first short completion
-    private volatile Throwable error; // the first failure; set under this call's monitor (cold)
-    private volatile boolean submitting = true;
 
     // Submitter only (published to finish() by the pending protocol).
     private Slot[] slots = new Slot[2];
@@ -64,15 +48,12 @@ final class DioCall implements IoMapIter.Chunk {
     private boolean needSync;
     private long done;
 
-    // Outcome of a synchronous call.
-    private long bytes;
-    private Throwable outcome;
-
     /** A mapping the write issued requests for: ioEnd's arguments. */
     private record Written(long pos, long length, IoMap map) {}
 
     DioCall(DirectIo engine, IoInode inode, IoMapOps ops, IoEndHandler ioEnd, long pos, MemorySegment buf,
             boolean write, int flags, boolean async) {
+        super(async, engine.options.executor());
         this.engine = engine;
         this.dev = engine.device;
         this.inode = inode;
@@ -85,11 +66,8 @@ final class DioCall implements IoMapIter.Chunk {
         this.opFlags = IoMapOps.DIRECT | (write ? IoMapOps.WRITE : 0)
                 | ((flags & DirectIo.NOWAIT) != 0 ? IoMapOps.NOWAIT : 0);
         this.size = inode.size();
-        this.future = async ? new CompletableFuture<>() : null;
         this.written = write ? new ArrayList<>(2) : List.of();
     }
-
-    CompletableFuture<Long> future() { return future; }
 
     /** The mapping loop, then the submitter's reference drop; a synchronous call also waits and finishes. */
     void run() {
@@ -109,29 +87,7 @@ final class DioCall implements IoMapIter.Chunk {
         } catch (Throwable t) {
             fail(t);
         }
-        submitting = future == null; // a synchronous submitter keeps being woken while it waits
-        if (future != null) {
-            // The submitter's own drop never finishes inline: the call must not complete inside writeAsync.
-            if (pending.decrementAndGet() == 0) finishOnExecutor();
-            return;
-        }
-        pending.decrementAndGet();
-        boolean interrupted = false;
-        while (pending.get() != 0) {
-            LockSupport.park(this);
-            if (Thread.interrupted()) interrupted = true; // the I/O is in flight regardless
-        }
-        if (interrupted) Thread.currentThread().interrupt();
-        finish();
-    }
-
-    long awaitSync() throws IOException {
-        Throwable t = outcome;
-        if (t == null) return bytes;
-        if (t instanceof IOException e) throw e;
-        if (t instanceof RuntimeException e) throw e;
-        if (t instanceof Error e) throw e;
-        throw new IOException(t);
+        submitted();
     }
 
     // ---- the chunk: one mapping ---------------------------------------------------------------
@@ -277,30 +233,6 @@ final class DioCall implements IoMapIter.Chunk {
         }
     }
 
-    private void requestDone() {
-        if (pending.decrementAndGet() == 0 && future != null) {
-            // A completion dropped the last reference, so the submitter has already dropped its
-            // own (it holds one until its loop is done): the call is fully issued and no caller is
-            // inside writeAsync/readAsync on its behalf, whatever thread this is.
-            if (canFinishInline()) finish();
-            else finishOnExecutor();
-        } else if (submitting) {
-            LockSupport.unpark(submitter);
-        }
-    }
-
-    private void shortAt(long filePos) {
-        long cur;
-        while (filePos < (cur = shortAt.get())) {
-            if (shortAt.compareAndSet(cur, filePos)) return;
-        }
-    }
-
-    private synchronized void fail(Throwable t) {
-        if (error == null) error = t;
-        else if (error != t) error.addSuppressed(t);
-    }
-
     /**
      * Linux's inline completion (IOMAP_DIO_INLINE_COMP): finishing needs nothing that may block
      * when the call is a read, or a write whose every mapping is a pure overwrite (MAPPED, none of
@@ -309,7 +241,8 @@ final class DioCall implements IoMapIter.Chunk {
      * asynchronous I/O (measured in docs/BENCHMARKS.md). Read after pending reached 0, so the
      * submitter's fields are visible.
      */
-    private boolean canFinishInline() {
+    @Override
+    boolean finishInline() {
         if (inode.cache() != CacheRangeSync.NONE) return false;
         if (!write) return true;
         if (error != null || (dsync && needSync) || pos + done > size) return false;
@@ -320,19 +253,12 @@ final class DioCall implements IoMapIter.Chunk {
         return true;
     }
 
-    private void finishOnExecutor() {
-        try {
-            engine.options.executor().execute(this::finish);
-        } catch (RejectedExecutionException e) { // executor shut down: finish here rather than never
-            finish();
-        }
-    }
-
     /** After the last request: trim, end-of-I/O work, DSYNC, cache invalidation, outcome. */
-    private void finish() {
+    @Override
+    void finish() {
         Throwable err = error;
         long result = done;
-        long cut = shortAt.get();
+        long cut = shortAt();
         if (cut != Long.MAX_VALUE) result = Math.min(result, cut - pos);
         if (write) {
             err = endOfIo(err, result);
@@ -353,14 +279,7 @@ final class DioCall implements IoMapIter.Chunk {
         } else {
             result = Math.min(result, Math.max(0, size - pos));
         }
-        if (future == null) {
-            outcome = err;
-            bytes = result;
-        } else if (err != null) {
-            future.completeExceptionally(err);
-        } else {
-            future.complete(result);
-        }
+        complete(result, err);
     }
 
     private Throwable endOfIo(Throwable err, long result) {

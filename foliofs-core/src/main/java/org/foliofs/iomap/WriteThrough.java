@@ -5,11 +5,6 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 import org.foliofs.device.DeviceException;
 import org.foliofs.device.Errno;
 import org.foliofs.device.IoCompletion;
@@ -28,11 +23,9 @@ import org.foliofs.pagecache.Folio;
  * {@value ReadBatch#MAX_SEGMENTS} segments (or after every folio in the benchmark-only per-folio
  * mode). The held mapping goes down with the request.
  *
- * <p>Reference protocol (as {@link DioCall}): {@code pending} is 1 for the submitter plus one per
- * request in flight; whoever drops it to 0 runs {@link #finish} exactly once (a synchronous
- * submitter waits for 0 and finishes itself; an asynchronous call finishes on the executor, never
- * on the submitting thread and never on the device's completion thread, because end-of-I/O work
- * may block).
+ * <p>Reference protocol: {@link IoCall}; an asynchronous call always finishes on the executor
+ * (never on the submitting thread, never on the device's completion thread: end-of-I/O work may
+ * block).
  *
  * <p>Folios: a request that is a pure overwrite (MAPPED, none of NEW/SHARED/DIRTY, inside the size
  * the call started with) ends writeback on its folios at its completion. Every other request keeps
@@ -47,7 +40,7 @@ import org.foliofs.pagecache.Folio;
  * cache never claims the device holds data it does not: background writeback retries them.
  * The end-of-I/O handler gets the errno for every mapping (undo only).
  */
-final class WriteThrough implements IoMapIter.Chunk {
+final class WriteThrough extends IoCall implements IoMapIter.Chunk {
     /**
      * Test only (org.foliofs.iomap.WriteThroughFaults): DSYNC calls skip the journal force and flush
      * after the end-of-I/O work (the durability bug the write-through crash campaign must catch).
@@ -66,14 +59,7 @@ final class WriteThrough implements IoMapIter.Chunk {
     private final boolean wholeFile;
     private final boolean fuaUsable;
     private final long sizeAtStart;   // the caller holds the inode lock while the call copies
-    private final CompletableFuture<Long> future;   // null: synchronous
-    private final Thread submitter = Thread.currentThread();
     private final Runnable onDone;
-
-    private final AtomicInteger pending = new AtomicInteger(1);
-    private final AtomicLong shortAt = new AtomicLong(Long.MAX_VALUE);   // file position of the first short completion
-    private volatile Throwable error;
-    private volatile boolean waiting = true;
 
     // Submitter only; published to finish() by the pending protocol.
     private final List<Req> reqs = new ArrayList<>(2);
@@ -82,11 +68,8 @@ final class WriteThrough implements IoMapIter.Chunk {
     private boolean needSync;
     private long copied;
 
-    // Outcome of a synchronous call.
-    private long bytes;
-    private Throwable outcome;
-
     WriteThrough(BufferedFile file, IoMapOps ops, long pos, MemorySegment src, int flags, boolean async, Runnable onDone) {
+        super(async, file.engine.options.executor());
         this.file = file;
         this.inode = file.inode;
         this.ops = ops;
@@ -99,11 +82,8 @@ final class WriteThrough implements IoMapIter.Chunk {
         this.wholeFile = file.engine.options.wholeFileStable();
         this.fuaUsable = file.engine.device.supportsFua() || !file.engine.device.volatileWriteCache();
         this.sizeAtStart = inode.size();
-        this.future = async ? new CompletableFuture<>() : null;
         this.onDone = onDone;
     }
-
-    CompletableFuture<Long> future() { return future; }
 
     /** Copies and issues (on the calling thread), then drops the submitter's reference; a synchronous call waits and finishes. */
     void run(IoMapOps readOps) {
@@ -122,28 +102,7 @@ final class WriteThrough implements IoMapIter.Chunk {
                 releaseLast();
             }
         }
-        waiting = future == null;
-        if (future != null) {
-            if (pending.decrementAndGet() == 0) finishOnExecutor();
-            return;
-        }
-        pending.decrementAndGet();
-        boolean interrupted = false;
-        while (pending.get() != 0) {
-            LockSupport.park(this);
-            if (Thread.interrupted()) interrupted = true;   // the I/O is in flight regardless
-        }
-        if (interrupted) Thread.currentThread().interrupt();
-        finish();
-    }
-
-    long awaitSync() throws IOException {
-        Throwable t = outcome;
-        if (t == null) return bytes;
-        if (t instanceof IOException e) throw e;
-        if (t instanceof RuntimeException e) throw e;
-        if (t instanceof Error e) throw e;
-        throw new IOException(t);
+        submitted();
     }
 
     /**
@@ -155,9 +114,10 @@ final class WriteThrough implements IoMapIter.Chunk {
     private void prepareEdges(IoMapOps readOps) throws IOException {
         long bs = inode.blockSize(), end = start + length, size = inode.size();
         long eofPages = BufferedFile.lastPage(0, Math.max(size, 1)) + 1;
-        for (long edge : new long[] {start, end - 1}) {
+        for (int k = 0; k < 2; k++) {   // the first and the last block
+            long edge = k == 0 ? start : end - 1;
             long blk = edge / bs * bs;
-            boolean partial = edge == start ? start % bs != 0 : end % bs != 0;
+            boolean partial = k == 0 ? start % bs != 0 : end % bs != 0;
             if (!partial || blk >= size) continue;
             long idx = blk >>> Folio.PAGE_SHIFT;
             Folio f = file.cache.lookup(idx);
@@ -401,38 +361,14 @@ final class WriteThrough implements IoMapIter.Chunk {
         }
     }
 
-    private void requestDone() {
-        if (pending.decrementAndGet() == 0 && future != null) finishOnExecutor();
-        else if (waiting) LockSupport.unpark(submitter);
-    }
-
-    private void shortAt(long filePos) {
-        long c;
-        while (filePos < (c = shortAt.get())) {
-            if (shortAt.compareAndSet(c, filePos)) return;
-        }
-    }
-
-    private synchronized void fail(Throwable t) {
-        if (error == null) error = t;
-        else if (error != t) error.addSuppressed(t);
-    }
-
-    private void finishOnExecutor() {
-        try {
-            file.engine.options.executor().execute(this::finish);
-        } catch (RejectedExecutionException e) {   // executor shut down: finish here rather than never
-            finish();
-        }
-    }
-
     // ---- completion --------------------------------------------------------------------------------
 
     /** After the last request: trim, end-of-I/O work per request, DSYNC, folio release, outcome. */
-    private void finish() {
+    @Override
+    void finish() {
         Throwable err = error;
         long result = copied;
-        long cut = shortAt.get();
+        long cut = shortAt();
         if (cut != Long.MAX_VALUE) result = Math.max(0, Math.min(result, cut - start));
         if (atomic && err == null && result < length) {   // all or nothing: a short completion fails the call
             err = new DeviceException("atomic write-through completed " + result + " of " + length + " bytes",
@@ -494,13 +430,6 @@ final class WriteThrough implements IoMapIter.Chunk {
                 if (err == null) err = e;
             }
         }
-        if (future == null) {
-            outcome = err;
-            bytes = result;
-        } else if (err != null) {
-            future.completeExceptionally(err);
-        } else {
-            future.complete(result);
-        }
+        complete(result, err);
     }
 }

@@ -65,7 +65,7 @@ class WriteThroughCrashTest {
 
     /**
      * The volume's engine executor. While {@link #hold} is on, the end-of-I/O work of asynchronous
-     * write-throughs (submitted from WriteThrough.finishOnExecutor on the test thread: completions are
+     * write-throughs (submitted from IoCall.finishOnExecutor on the test thread: completions are
      * inline) is queued until {@link #runHeld}, so a seed always replays the same request order, and
      * a round can crash before it runs. Other work submitted by the test thread (writeback
      * end-of-I/O) runs inline on it, in order; work from other threads goes to the default pool.
@@ -87,7 +87,8 @@ class WriteThroughCrashTest {
         private static boolean fromWriteThrough() {
             return WALKER.walk(s -> s.filter(f -> !f.getClassName().equals(HoldingExecutor.class.getName()))
                     .findFirst()
-                    .map(f -> f.getClassName().equals("org.foliofs.iomap.WriteThrough") && f.getMethodName().equals("finishOnExecutor"))
+                    // IoCall.finishOnExecutor: on this (BufferedIo) executor only WriteThrough calls finish
+                    .map(f -> f.getClassName().equals("org.foliofs.iomap.IoCall") && f.getMethodName().equals("finishOnExecutor"))
                     .orElse(false));
         }
 

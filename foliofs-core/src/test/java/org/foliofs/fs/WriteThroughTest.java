@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -429,17 +428,5 @@ class WriteThroughTest {
         } catch (java.util.concurrent.TimeoutException e) {
             throw new AssertionError("future did not complete", e);
         }
-    }
-
-    static List<Long> list(long... v) {
-        List<Long> l = new ArrayList<>();
-        for (long x : v) l.add(x);
-        return l;
-    }
-
-    static byte[] concat(byte[] a, byte[] b) {
-        byte[] r = Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, r, a.length, b.length);
-        return r;
     }
 }

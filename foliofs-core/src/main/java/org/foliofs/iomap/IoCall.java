@@ -1,0 +1,121 @@
+package org.foliofs.iomap;
+
+import java.io.IOException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The reference protocol shared by one call that issues several device requests and finishes once
+ * ({@link DioCall}, {@link WriteThrough}; Linux's iomap_dio and the write-through context):
+ * {@code pending} is 1 (the submitter's reference) plus the requests in flight. Each completion
+ * calls {@link #requestDone}; the submitter calls {@link #submitted} after its loop. Whoever drops
+ * it to 0 starts {@link #finish}, exactly once: a synchronous submitter waits for 0 and finishes
+ * itself; an asynchronous call finishes on the executor, or where {@link #finishInline} allows,
+ * on the completing thread (never on the submitter inside the submit call). The atomic decrements
+ * order every completion's writes (error, short point) before finish reads them; fields the
+ * submitter alone writes are published by its own decrement.
+ */
+abstract class IoCall {
+    final CompletableFuture<Long> future;   // null: synchronous
+    private final Executor executor;
+    private final Thread submitter = Thread.currentThread();
+    final AtomicInteger pending = new AtomicInteger(1);
+    private final AtomicLong shortAt = new AtomicLong(Long.MAX_VALUE);   // file position of the first short completion
+    volatile Throwable error;   // the first failure; set under this object's monitor (cold)
+    private volatile boolean submitting = true;
+
+    // Outcome of a synchronous call.
+    private long bytes;
+    private Throwable outcome;
+
+    IoCall(boolean async, Executor executor) {
+        this.future = async ? new CompletableFuture<>() : null;
+        this.executor = executor;
+    }
+
+    CompletableFuture<Long> future() { return future; }
+
+    /** Runs once, after the last request and the submitter's loop. */
+    abstract void finish();
+
+    /** May the completion that dropped the last reference of an asynchronous call finish it right there? Default no. */
+    boolean finishInline() { return false; }
+
+    /** The submitter's loop is over: drops its reference; a synchronous call waits for its requests and finishes. */
+    final void submitted() {
+        submitting = future == null;   // a synchronous submitter keeps being woken while it waits
+        if (future != null) {
+            // The submitter's own drop never finishes inline: the call must not complete inside the submit call.
+            if (pending.decrementAndGet() == 0) finishOnExecutor();
+            return;
+        }
+        pending.decrementAndGet();
+        boolean interrupted = false;
+        while (pending.get() != 0) {
+            LockSupport.park(this);
+            if (Thread.interrupted()) interrupted = true;   // the I/O is in flight regardless
+        }
+        if (interrupted) Thread.currentThread().interrupt();
+        finish();
+    }
+
+    /** One request completed (after its own bookkeeping). */
+    final void requestDone() {
+        if (pending.decrementAndGet() == 0 && future != null) {
+            // A completion dropped the last reference, so the submitter has dropped its own already.
+            if (finishInline()) finish();
+            else finishOnExecutor();
+        } else if (submitting) {
+            LockSupport.unpark(submitter);
+        }
+    }
+
+    final void shortAt(long filePos) {
+        long cur;
+        while (filePos < (cur = shortAt.get())) {
+            if (shortAt.compareAndSet(cur, filePos)) return;
+        }
+    }
+
+    /** The file position of the first short completion, or Long.MAX_VALUE. */
+    final long shortAt() { return shortAt.get(); }
+
+    final synchronized void fail(Throwable t) {
+        if (error == null) error = t;
+        else if (error != t) error.addSuppressed(t);
+    }
+
+    private void finishOnExecutor() {
+        try {
+            executor.execute(this::finish);
+        } catch (RejectedExecutionException e) {   // executor shut down: finish here rather than never
+            finish();
+        }
+    }
+
+    /** Ends the call with {@code result} or {@code err} (called by finish). */
+    final void complete(long result, Throwable err) {
+        if (future == null) {
+            outcome = err;
+            bytes = result;
+        } else if (err != null) {
+            future.completeExceptionally(err);
+        } else {
+            future.complete(result);
+        }
+    }
+
+    /** The outcome of a synchronous call: the bytes, or its failure rethrown. */
+    final long awaitSync() throws IOException {
+        Throwable t = outcome;
+        if (t == null) return bytes;
+        if (t instanceof IOException e) throw e;
+        if (t instanceof RuntimeException e) throw e;
+        if (t instanceof Error e) throw e;
+        throw new IOException(t);
+    }
+}
