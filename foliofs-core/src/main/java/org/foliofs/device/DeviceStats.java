@@ -14,6 +14,7 @@ public final class DeviceStats {
     private final LongAdder preflushWrites = new LongAdder();
     private final LongAdder atomicWrites = new LongAdder();
     private final LongAdder errors = new LongAdder();
+    private final LongAdder mergedFlushes = new LongAdder();
 
     private static LongAdder[] adders(int n) {
         LongAdder[] a = new LongAdder[n];
@@ -36,12 +37,22 @@ public final class DeviceStats {
 
     void recordError() { errors.increment(); }
 
+    /** Counts a FLUSH that was answered by another FLUSH issued after it was submitted (merged). */
+    void recordMergedFlush() { mergedFlushes.increment(); }
+
     public long requests(IoOp op) { return requests[op.ordinal()].sum(); }
     public long bytes(IoOp op) { return bytes[op.ordinal()].sum(); }
     public long fuaWrites() { return fuaWrites.sum(); }
     public long preflushWrites() { return preflushWrites.sum(); }
     public long atomicWrites() { return atomicWrites.sum(); }
     public long errors() { return errors.sum(); }
+    /**
+     * FLUSH requests that did not reach the kernel on their own: submitted while another flush was
+     * in flight, they were answered by one flush issued when it ended ({@link FileDevice} merges
+     * flushes like the kernel's flush machinery). {@code requests(FLUSH) - mergedFlushes()} is the
+     * number of flushes the device really performed.
+     */
+    public long mergedFlushes() { return mergedFlushes.sum(); }
 
     /** All requests of every operation. */
     public long totalRequests() {
@@ -53,7 +64,7 @@ public final class DeviceStats {
     public Snapshot snapshot() {
         return new Snapshot(requests(IoOp.READ), requests(IoOp.WRITE), requests(IoOp.FLUSH),
                 requests(IoOp.DISCARD), bytes(IoOp.READ), bytes(IoOp.WRITE), fuaWrites(),
-                preflushWrites(), atomicWrites(), errors());
+                preflushWrites(), atomicWrites(), errors(), mergedFlushes());
     }
 
     public void reset() {
@@ -63,18 +74,19 @@ public final class DeviceStats {
         preflushWrites.reset();
         atomicWrites.reset();
         errors.reset();
+        mergedFlushes.reset();
     }
 
     /** A point-in-time copy; {@link #minus} gives what an operation issued. */
     public record Snapshot(long reads, long writes, long flushes, long discards, long bytesRead,
                            long bytesWritten, long fuaWrites, long preflushWrites, long atomicWrites,
-                           long errors) {
+                           long errors, long mergedFlushes) {
         public Snapshot minus(Snapshot before) {
             return new Snapshot(reads - before.reads, writes - before.writes, flushes - before.flushes,
                     discards - before.discards, bytesRead - before.bytesRead,
                     bytesWritten - before.bytesWritten, fuaWrites - before.fuaWrites,
                     preflushWrites - before.preflushWrites, atomicWrites - before.atomicWrites,
-                    errors - before.errors);
+                    errors - before.errors, mergedFlushes - before.mergedFlushes);
         }
     }
 

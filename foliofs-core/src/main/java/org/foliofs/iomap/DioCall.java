@@ -265,19 +265,32 @@ final class DioCall extends IoCall implements IoMapIter.Chunk {
             if (err == null && dsync && needSync) {
                 try {
                     ioEnd.sync(inode, pos, result);
-                    if (dev.volatileWriteCache()) dev.flush();
+                    if (dev.volatileWriteCache()) {
+                        if (future != null) {   // asynchronous: no executor thread blocks in the flush
+                            long r = result;
+                            flushThen(dev, e -> invalidateAndComplete(r, e));
+                            return;
+                        }
+                        dev.flush();
+                    }
                 } catch (IOException | RuntimeException e) {
                     err = e;
                 }
             }
-            try {
-                inode.cache().invalidate(pos, buf.byteSize());
-            } catch (IOException | RuntimeException e) {
-                if (err == null) err = e;
-                else err.addSuppressed(e);
-            }
+            invalidateAndComplete(result, err);
         } else {
             result = Math.min(result, Math.max(0, size - pos));
+            complete(result, err);
+        }
+    }
+
+    /** The end of a write's finish, after DSYNC's flush: drops cached pages over the range, then the outcome. */
+    private void invalidateAndComplete(long result, Throwable err) {
+        try {
+            inode.cache().invalidate(pos, buf.byteSize());
+        } catch (IOException | RuntimeException e) {
+            if (err == null) err = e;
+            else err.addSuppressed(e);
         }
         complete(result, err);
     }

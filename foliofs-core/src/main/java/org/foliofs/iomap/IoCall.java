@@ -7,6 +7,9 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
+import org.foliofs.device.BlockDevice;
+import org.foliofs.device.IoRequest;
 
 /**
  * The reference protocol shared by one call that issues several device requests and finishes once
@@ -94,6 +97,29 @@ abstract class IoCall {
             executor.execute(this::finish);
         } catch (RejectedExecutionException e) {   // executor shut down: finish here rather than never
             finish();
+        }
+    }
+
+    /**
+     * DSYNC's cache flush for an ASYNCHRONOUS call without holding a thread while it runs: submits
+     * a FLUSH and returns; {@code then} runs on the executor with the flush's failure (or null)
+     * once it completed. Many calls finishing at once thus have their flushes in flight together,
+     * where {@link org.foliofs.device.FileDevice} merges them, instead of one blocked executor
+     * thread per flush.
+     */
+    final void flushThen(BlockDevice device, Consumer<Throwable> then) {
+        IoRequest r = IoRequest.flush((req, res) -> {
+            Throwable e = res < 0 ? req.error() : null;
+            try {
+                executor.execute(() -> then.accept(e));
+            } catch (RejectedExecutionException x) {   // executor shut down: finish here rather than never
+                then.accept(e);
+            }
+        });
+        try {
+            device.submit(r);
+        } catch (RuntimeException e) {   // closed device: refused before it was queued
+            then.accept(e);
         }
     }
 

@@ -405,11 +405,23 @@ final class WriteThrough extends IoCall implements IoMapIter.Chunk {
         if (err == null && dsync && needSync && result > 0 && !brokenSkipDsyncSync) {
             try {
                 file.ioEnd.sync(inode, start, result);
-                if (file.engine.device.volatileWriteCache()) file.engine.device.flush();
+                if (file.engine.device.volatileWriteCache()) {
+                    if (future != null) {   // asynchronous: no executor thread blocks in the flush
+                        long done = result;
+                        flushThen(file.engine.device, e -> release(done, e));
+                        return;
+                    }
+                    file.engine.device.flush();
+                }
             } catch (IOException | RuntimeException e) {
                 err = e;
             }
         }
+        release(result, err);
+    }
+
+    /** The end of finish, after DSYNC's flush: folio release (or re-dirtying), stable gate, onDone, outcome. */
+    private void release(long result, Throwable err) {
         for (Req r : reqs) {
             if (atomic) {
                 // Untorn: on failure the range must read all old. The caller wrote the range back

@@ -330,6 +330,117 @@ class WriteThroughTest {
         }
     }
 
+    /**
+     * Direct I/O and punch hole on a range under asynchronous write-through wait for it (FsInode's
+     * in-flight count): neither returns before the write-through completed, and the later
+     * operation's result is what stays (direct data; the hole).
+     */
+    @Test
+    void directWriteAndPunchHoleWaitForAsyncWriteThroughInFlight() throws Exception {
+        try (SimDevice dev = device(true)) {
+            FolioFs fs = format(dev);
+            try (FolioFile f = FolioFileTest.create(fs, "a")) {
+                f.write(0, data(1, 256 << 10), WT);
+                dev.faultPlan(FaultPlan.builder().slowAll(300).build());
+                CompletableFuture<Long> wt = f.writeAsync(0, data(2, 128 << 10), WT);
+                assertThat(wt).isNotDone();
+                assertThat(f.write(0, data(3, 4096), FolioFile.DIRECT)).isEqualTo(4096);
+                assertThat(wt).as("the direct write returned only after the write-through completed").isDone();
+                CompletableFuture<Long> wt2 = f.writeAsync(64 << 10, data(4, 64 << 10), WT);
+                assertThat(wt2).isNotDone();
+                f.fallocate(FolioFile.FALLOC_PUNCH_HOLE | FolioFile.FALLOC_KEEP_SIZE, 64 << 10, 16 << 10);
+                assertThat(wt2).as("punch hole returned only after the write-through completed").isDone();
+                dev.faultPlan(FaultPlan.none());
+                assertThat(wt.get()).isEqualTo(128 << 10);
+                assertThat(wt2.get()).isEqualTo(64 << 10);
+                byte[] want = FolioFileTest.pattern(1, 256 << 10);
+                System.arraycopy(FolioFileTest.pattern(2, 128 << 10), 0, want, 0, 128 << 10);
+                System.arraycopy(FolioFileTest.pattern(3, 4096), 0, want, 0, 4096);
+                System.arraycopy(FolioFileTest.pattern(4, 64 << 10), 0, want, 64 << 10, 64 << 10);
+                Arrays.fill(want, 64 << 10, 80 << 10, (byte) 0);
+                assertThat(FolioFileTest.read(f, 0, 256 << 10)).isEqualTo(want);
+                assertThat(FolioFileTest.readDirect(f, 0, 256 << 10)).isEqualTo(want);
+            }
+            fs.close();
+            assertThat(Fsck.check(dev).problems()).isEmpty();
+        }
+    }
+
+    /**
+     * The old EOF's tail block beyond the old size is zeroed before the new size is visible: an
+     * unaligned file whose last block holds stale bytes past its size on the device is extended by
+     * a write-through + DSYNC further on; a power cut at every write/flush of that call, then
+     * recovery: whenever the recovered size passes the old EOF, the bytes between the old EOF and
+     * the end of its block read zero (never the stale bytes). Without a cut the call is
+     * acknowledged and its data and size survive.
+     */
+    @Test
+    void oldEofTailIsZeroedBeforeTheNewSizeIsVisible() throws Exception {
+        int oldSize = 1000;
+        byte[] stale = FolioFileTest.pattern(9, BS);
+        int cuts = 0, grown = 0;
+        for (int at = 1; ; at++) {
+            try (SimDevice dev = device(false)) {
+                FolioFs fs = format(dev);
+                long ino;
+                try (FolioFile f = FolioFileTest.create(fs, "a")) {
+                    ino = f.ino();
+                    f.write(0, data(1, oldSize), 0);
+                    f.fsync(false);
+                }
+                // Stale bytes past the size in the last block, as a device may hold after a shrink.
+                long devBlock = extents(fs, ino).getFirst().startBlock();
+                fs.close();
+                byte[] block = stale.clone();
+                System.arraycopy(FolioFileTest.pattern(1, oldSize), 0, block, 0, oldSize);
+                org.foliofs.device.IoRequest r = org.foliofs.device.IoRequest.write(devBlock * BS, MemorySegment.ofArray(block), 0, null);
+                dev.submit(r);
+                r.await();
+                dev.flush();
+                fs = FolioFs.mount(dev);
+                boolean acked = false;
+                try (FolioFile f = fs.openFile(ino)) {
+                    assertThat(FolioFileTest.read(f, 0, BS)).as("reads stop at the size").hasSize(oldSize);
+                    dev.powerCutAt(at);
+                    try {
+                        assertThat(f.write(3 * BS, data(5, BS), WT | DSYNC)).isEqualTo(BS);
+                        acked = !dev.powerOff();
+                    } catch (IOException e) {
+                        assertThat(dev.powerOff()).as("failed without a power cut: " + e).isTrue();
+                    }
+                    if (acked) {
+                        byte[] tail = FolioFileTest.read(f, oldSize, BS - oldSize);
+                        assertThat(tail).as("cached tail past the old EOF").containsOnly((byte) 0);
+                    }
+                } catch (IOException e) {
+                    assertThat(dev.powerOff()).as("close failed without a power cut: " + e).isTrue();
+                }
+                boolean cut = dev.powerOff();
+                fs.abandon();
+                dev.crash();
+                fs = FolioFs.mount(dev);
+                try (FolioFile f = fs.openFile(ino)) {
+                    long size = f.size();
+                    if (acked) assertThat(size).as("acknowledged DSYNC write-through, cut at %d", at).isEqualTo(4L * BS);
+                    if (size > oldSize) {
+                        grown++;
+                        byte[] tail = FolioFileTest.read(f, oldSize, (int) Math.min(size, BS) - oldSize);   // cold cache: from the device
+                        assertThat(tail).as("bytes past the old EOF after recovery (cut at the %dth write/flush, size %d)", at, size)
+                                .containsOnly((byte) 0);
+                    }
+                    assertThat(FolioFileTest.read(f, 0, oldSize)).isEqualTo(FolioFileTest.pattern(1, oldSize));
+                }
+                fs.close();
+                assertThat(Fsck.check(dev).problems()).isEmpty();
+                if (!cut) break;   // the call ran to the end before the cut point: every point was tried
+                cuts++;
+            }
+        }
+        System.out.println("old-EOF tail: " + cuts + " power cuts, " + grown + " recoveries past the old size");
+        assertThat(cuts).isPositive();
+        assertThat(grown).as("some recovered size passed the old EOF").isPositive();
+    }
+
     @Test
     void fileAndVolumeWriteModesMakePlainWritesWriteThrough() throws IOException {
         try (SimDevice dev = device(false)) {
