@@ -154,6 +154,39 @@ class WriteThroughTest {
         }
     }
 
+    /**
+     * Writeback never writes a folio while write-through is writing it: a folio with a dirty block
+     * (buffered) and another block under asynchronous write-through; an fsync meanwhile waits for
+     * the write-through's writeback before it writes the folio, so the device never has two writes
+     * of one folio in flight, and both blocks end up on the device.
+     */
+    @Test
+    void writebackWaitsForAFolioUnderWriteThrough() throws Exception {
+        try (SimDevice dev = device(true)) {
+            FolioFs fs = format(dev, 1024, BufferedIo.Options.defaults().withMaxFolioOrder(0));
+            try (FolioFile f = FolioFileTest.create(fs, "a")) {
+                f.write(0, data(1, 4096), WT);
+                f.write(0, data(2, 1024), 0);                                   // block 0 dirty
+                dev.faultPlan(FaultPlan.builder().slowAll(300).build());
+                CompletableFuture<Long> wt = f.writeAsync(2048, data(3, 1024), WT);   // block 2 through, in flight
+                assertThat(wt).isNotDone();
+                long w = writes(dev);
+                CompletableFuture<Long> sync = CompletableFuture.supplyAsync(() -> call(() -> { f.fsync(true); return 0; }), OWN_THREAD);
+                assertThat(catchDone(sync, 100)).as("fsync waits for the folio's write-through").isFalse();
+                assertThat(writes(dev) - w).as("no write of the folio was issued while it is under write-through").isZero();
+                assertThat(wt.get(10, TimeUnit.SECONDS)).isEqualTo(1024);
+                sync.get(10, TimeUnit.SECONDS);
+                dev.faultPlan(FaultPlan.none());
+                byte[] want = FolioFileTest.pattern(1, 4096);
+                System.arraycopy(FolioFileTest.pattern(2, 1024), 0, want, 0, 1024);
+                System.arraycopy(FolioFileTest.pattern(3, 1024), 0, want, 2048, 1024);
+                assertThat(FolioFileTest.readDirect(f, 0, 4096)).isEqualTo(want);
+                assertThat(fs.pageCache().stats().dirtyBytes()).isZero();
+            }
+            fs.close();
+        }
+    }
+
     @Test
     void dsyncOverwriteIsOneFuaWriteAndNewBlocksNeedAFlush() throws IOException {
         try (SimDevice dev = device(false)) {
