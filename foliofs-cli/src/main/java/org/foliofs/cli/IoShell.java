@@ -5,8 +5,6 @@ import java.io.PrintWriter;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Method;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
@@ -326,19 +324,9 @@ final class IoShell implements AutoCloseable {
                  @Parameters(index = "2", paramLabel = "OFF", converter = SizeConverter.class) long off,
                  @Parameters(index = "3", paramLabel = "LEN", converter = SizeConverter.class) long len) throws Exception {
         FolioFile f = need();
-        // Called by name until FolioFile.cloneRange(FolioFile, long, long, long) is in every build.
-        Method clone;
-        try {
-            clone = FolioFile.class.getMethod("cloneRange", FolioFile.class, long.class, long.class, long.class);
-        } catch (NoSuchMethodException e) {
-            throw new UnsupportedOperationException("not supported yet: this build of FolioFS has no reflink (FolioFile.cloneRange)");
-        }
         long t0 = System.nanoTime();
         try (FolioFile s = fs.openFile(ImagePaths.regularFile(fs, src, false))) {
-            clone.invoke(f, s, srcOff, off, len);
-        } catch (InvocationTargetException e) {
-            if (e.getCause() instanceof Exception x) throw x;
-            throw e;
+            f.cloneRange(s, srcOff, off, len);
         }
         out.println("linked " + len + "/" + len + " bytes at offset " + off);
         out.println(timing(len, 1, System.nanoTime() - t0));

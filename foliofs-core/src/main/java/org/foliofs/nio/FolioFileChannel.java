@@ -343,7 +343,35 @@ public final class FolioFileChannel extends FileChannel {
         }
     }
 
-    /** A plain copy through a buffer (reflink where aligned comes with clone support). */
+    /**
+     * A reflink of {@code count} bytes of {@code src} at {@code srcPos} into {@code dst} at
+     * {@code dstPos}, clipped at src's size. Returns the bytes shared, or -1 when a reflink does
+     * not apply: another volume, not regular files, dst in append mode, offsets not block aligned,
+     * a range neither whole blocks nor ending at src's end, or the clone refused (e.g. overlapping
+     * ranges of one file); the caller copies instead. Both channels are inside their call bracket.
+     */
+    private static long cloneRange(FolioFileChannel src, long srcPos, FolioFileChannel dst, long dstPos, long count) throws IOException {
+        if (src.fs != dst.fs || src.file == null || dst.file == null || dst.flags.append() || count == 0) return -1;
+        long size = src.file.size();
+        if (srcPos >= size) return -1;
+        long len = Math.min(count, size - srcPos);
+        int bs = src.fs.folio().blockSize();
+        if (srcPos % bs != 0 || dstPos % bs != 0 || (len % bs != 0 && srcPos + len != size)) return -1;
+        try {
+            dst.file.cloneRange(src.file, srcPos, dstPos, len);
+        } catch (IllegalArgumentException | UnsupportedOperationException e) {
+            return -1;   // refused before anything changed: copy
+        }
+        if ((dst.ioFlags & FolioFile.DSYNC) != 0) dst.file.fsync(true);   // a DSYNC/SYNC channel: durable at return, as its writes
+        return len;
+    }
+
+    /**
+     * To another channel of this file system: a reflink (shared blocks, no data copied) when the
+     * positions are block aligned and the range is whole blocks or ends at this file's end
+     * (FICLONERANGE's rules) and the target is not in append mode; otherwise, and for other
+     * targets, a copy through a buffer.
+     */
     @Override
     public long transferTo(long position, long count, WritableByteChannel target) throws IOException {
         if (position < 0 || count < 0) throw new IllegalArgumentException("transferTo position (" + position + ") and count ("
@@ -352,6 +380,21 @@ public final class FolioFileChannel extends FileChannel {
         enter();
         try {
             checkRead();
+            if (target instanceof FolioFileChannel t && t != this && t.isOpen()) {
+                t.enter();
+                try {
+                    t.checkWrite();
+                    synchronized (t.positionLock) {
+                        long cloned = cloneRange(this, position, t, t.position, count);
+                        if (cloned >= 0) {
+                            t.position += cloned;
+                            return cloned;
+                        }
+                    }
+                } finally {
+                    t.exit();
+                }
+            }
             ByteBuffer buf = ByteBuffer.allocate((int) Math.min(count, 1 << 16));
             long done = 0;
             while (done < count) {
@@ -376,6 +419,27 @@ public final class FolioFileChannel extends FileChannel {
         if (position < 0 || count < 0) throw new IllegalArgumentException("transferFrom position (" + position + ") and count ("
                 + count + ") must not be negative");
         Objects.requireNonNull(src, "src");
+        if (src instanceof FolioFileChannel sc && sc != this) {   // reflink where aligned (see transferTo)
+            sc.enter();
+            try {
+                sc.checkRead();
+                enter();
+                try {
+                    checkWrite();
+                    synchronized (sc.positionLock) {
+                        long cloned = sc.flags.append() || position > file().size() ? -1 : cloneRange(sc, sc.position, this, position, count);
+                        if (cloned >= 0) {
+                            sc.position += cloned;
+                            return cloned;
+                        }
+                    }
+                } finally {
+                    exit();
+                }
+            } finally {
+                sc.exit();
+            }
+        }
         enter();
         try {
             checkWrite();

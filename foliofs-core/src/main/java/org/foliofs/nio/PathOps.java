@@ -364,9 +364,19 @@ final class PathOps {
         });
     }
 
-    /** Copies the bytes of one regular file into another (plain copy; reflink comes with clone support). */
+    /**
+     * Copies the bytes of one regular file into another (new, empty) one: a reflink of the whole
+     * file (shared blocks, copy-on-write later, as {@code cp --reflink=auto}); a plain copy only
+     * if the clone is refused.
+     */
     private void copyData(long from, long to, FolioPath src, FolioPath dst) throws IOException {
         try (FolioFile in = folio.openFile(from); FolioFile out = folio.openFile(to)) {
+            try {
+                out.cloneFrom(in);
+                return;
+            } catch (IllegalArgumentException | UnsupportedOperationException e) {
+                // fall through: copy the bytes
+            }
             byte[] buf = new byte[1 << 20];
             MemorySegment seg = MemorySegment.ofArray(buf);
             long pos = 0;

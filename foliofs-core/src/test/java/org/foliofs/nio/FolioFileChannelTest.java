@@ -256,6 +256,46 @@ class FolioFileChannelTest extends NioFixture {
         assertThat(Arrays.copyOfRange(got, 150_000, 150_010)).isEqualTo(Arrays.copyOf(data, 10));
     }
 
+    /**
+     * Between two channels of one volume, block-aligned transfers are reflinks (the target's blocks
+     * are shared, no data copied), in both directions, including a range that ends at the source's
+     * unaligned end; unaligned ones are copies. Positions move as FileChannel specifies. Files.copy
+     * reflinks the whole file. Later writes to a copy leave the other file alone (copy-on-write).
+     */
+    @Test
+    void alignedTransfersAndCopiesAreReflinks() throws Exception {
+        int bs = 4096;
+        byte[] data = FilesTest.bytes(11, 64 * bs + 100);   // ends mid-block
+        Files.write(path("/s"), data);
+        try (FileChannel src = FileChannel.open(path("/s"), READ);
+             FileChannel dst = FileChannel.open(path("/t"), CREATE, READ, WRITE)) {
+            dst.position(8 * bs);
+            assertThat(src.transferTo(16 * bs, 1L << 30, dst)).as("clipped at the source's end").isEqualTo(48 * bs + 100);
+            assertThat(dst.position()).isEqualTo(56 * bs + 100);
+            assertThat(src.position()).isZero();
+            src.position(4 * bs);
+            assertThat(dst.transferFrom(src, 0, 4 * bs)).isEqualTo(4 * bs);
+            assertThat(src.position()).isEqualTo(8 * bs);
+            assertThat(dst.position()).isEqualTo(56 * bs + 100);
+            assertThat(dst.transferFrom(src, 100, 10)).as("unaligned: copied").isEqualTo(10);
+        }
+        assertThat((long) Files.getAttribute(path("/t"), "foliofs:sharedBytes")).as("blocks shared by the reflinks").isGreaterThanOrEqualTo(52L * bs);
+        byte[] want = new byte[56 * bs + 100];
+        System.arraycopy(data, 16 * bs, want, 8 * bs, 48 * bs + 100);
+        System.arraycopy(data, 4 * bs, want, 0, 4 * bs);
+        System.arraycopy(data, 8 * bs, want, 100, 10);
+        assertThat(Files.readAllBytes(path("/t"))).isEqualTo(want);
+
+        Files.copy(path("/s"), path("/c"));
+        assertThat((long) Files.getAttribute(path("/c"), "foliofs:sharedBytes")).isEqualTo(65L * bs);
+        assertThat(Files.readAllBytes(path("/c"))).isEqualTo(data);
+        try (FileChannel c = FileChannel.open(path("/c"), WRITE)) {
+            c.write(buf("changed"), 0);
+        }
+        assertThat(Files.readAllBytes(path("/s"))).as("the original is untouched").isEqualTo(data);
+        assertThat(new String(Files.readAllBytes(path("/c")), 0, 7)).isEqualTo("changed");
+    }
+
     @Test
     void mapIsUnsupportedWithAReason() throws Exception {
         try (FileChannel ch = FileChannel.open(path("/m"), CREATE, READ, WRITE)) {
