@@ -34,6 +34,7 @@ class FuseCopyIoctlTest {
 
     @Test
     void copyFileRangeReflinksAlignedRangesAndCopiesTheRest() throws Exception {
+        FuseProgramsTest.assumeTool("python3");
         int bs = 4096;
         long size = (1 << 20) + 100;   // 257 blocks, the last one partial
         try (MountFixture m = new MountFixture(tmp, 64 << 20).mount(MountOptions.defaults())) {
@@ -109,6 +110,8 @@ class FuseCopyIoctlTest {
 
     @Test
     void chattrSyncFlagSetsWriteThroughDsyncAndOnlyThat() throws Exception {
+        FuseProgramsTest.assumeTool("chattr");
+        FuseProgramsTest.assumeTool("xfs_io");
         try (MountFixture m = new MountFixture(tmp, 64 << 20).mount(MountOptions.defaults())) {
             String out = m.sh("""
                     echo a > synced; echo b > cleared; echo c > xfs; mkdir dir
