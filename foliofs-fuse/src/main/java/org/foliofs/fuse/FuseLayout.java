@@ -62,7 +62,7 @@ final class FuseLayout {
     static final long ARGS_SIZE = 24, ARGS_ARGC = 0, ARGS_ARGV = 8;
 
     /** fuse_conn_info capability bits (FUSE_CAP_*). */
-    static final int CAP_SPLICE_WRITE = 0x80, CAP_SPLICE_MOVE = 0x100, CAP_SPLICE_READ = 0x200,
+    static final int CAP_SPLICE_WRITE = 0x80, CAP_SPLICE_MOVE = 0x100, CAP_SPLICE_READ = 0x200, CAP_IOCTL_DIR = 0x800,
             CAP_AUTO_INVAL_DATA = 0x1000, CAP_READDIRPLUS = 0x2000, CAP_READDIRPLUS_AUTO = 0x4000,
             CAP_WRITEBACK_CACHE = 0x10000, CAP_POSIX_ACL = 0x80000, CAP_HANDLE_KILLPRIV = 0x100000;
 

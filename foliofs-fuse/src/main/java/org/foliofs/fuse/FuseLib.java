@@ -80,6 +80,7 @@ final class FuseLib {
     static final MethodHandle REPLY_STATFS = fuse("fuse_reply_statfs", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
     static final MethodHandle REPLY_XATTR = fuse("fuse_reply_xattr", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
     static final MethodHandle REPLY_LSEEK = fuse("fuse_reply_lseek", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+    static final MethodHandle REPLY_IOCTL = fuse("fuse_reply_ioctl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG));
     static final MethodHandle ADD_DIRENTRY = fuse("fuse_add_direntry",
             FunctionDescriptor.of(JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG));
     static final MethodHandle ADD_DIRENTRY_PLUS = fuse("fuse_add_direntry_plus",
@@ -152,6 +153,10 @@ final class FuseLib {
 
     static int replyLseek(MemorySegment req, long off) {
         try { return (int) REPLY_LSEEK.invokeExact(req, off); } catch (Throwable t) { throw bug(t); }
+    }
+
+    static int replyIoctl(MemorySegment req, int result, MemorySegment buf, long size) {
+        try { return (int) REPLY_IOCTL.invokeExact(req, result, buf, size); } catch (Throwable t) { throw bug(t); }
     }
 
     static long addDirentry(MemorySegment req, MemorySegment buf, long size, MemorySegment name, MemorySegment st, long off) {

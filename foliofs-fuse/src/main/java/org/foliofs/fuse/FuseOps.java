@@ -42,6 +42,15 @@ import static org.foliofs.fuse.FuseLayout.*;
 final class FuseOps {
     static final int O_ACCMODE = 3, O_TRUNC = 0x200, O_DSYNC = 0x1000, O_DIRECT = 0x4000, O_SYNC_ONLY = 0x100000;
     static final int SEEK_DATA = 3, SEEK_HOLE = 4;
+    /** ioctl commands (x86_64 numbers; the 32-bit-sized FLAGS variants are what the kernel's fileattr code sends). */
+    static final int FICLONE = 0x40049409, FICLONERANGE = 0x4020940d, FS_IOC_GETFLAGS = 0x80086601, FS_IOC_SETFLAGS = 0x40086602,
+            FS_IOC32_GETFLAGS = 0x80046601, FS_IOC32_SETFLAGS = 0x40046602, FS_IOC_FSGETXATTR = 0x801c581f,
+            FS_IOC_FSSETXATTR = 0x401c5820;
+    static final int FS_SYNC_FL = 0x8, FS_XFLAG_SYNC = 0x20;
+    static final long FSXATTR_SIZE = 28;
+    /** copy_file_range's reply is a 32-bit count (fuse_write_out.size): one request copies at most this. */
+    static final long COPY_MAX = 0xFFFF_F000L;
+    private static final long COPY_CHUNK = 1 << 20;
     private static final long MTIME_GRANULARITY_NS = 1_000_000_000L;
 
     private final FolioFs fs;
@@ -71,6 +80,7 @@ final class FuseOps {
         final MemorySegment statvfs = arena.allocate(STATVFS_SIZE, 8);
         final MemorySegment name = arena.allocate(4096);
         final MemorySegment dir = arena.allocate(128 << 10, 8);
+        final MemorySegment small = arena.allocate(64, 8);
         MemorySegment io = arena.allocate(1 << 20, 4096);
 
         /** An aligned buffer of {@code size} bytes (grown on demand). */
@@ -168,18 +178,27 @@ final class FuseOps {
         return fh;
     }
 
+    /**
+     * Closes a handle. The file is closed (the last close writes its data back, moving the on-disk
+     * size) before the inode stops counting as open: the kernel sends RELEASE without waiting for it,
+     * so a getattr can come meanwhile, and it must still see the in-memory size, not the on-disk one
+     * that the writeback has not moved yet (an O_APPEND write after it would land at that old size).
+     */
     private void closeHandle(long fh) throws IOException {
         Handle h = handles.remove(fh);
         if (h == null) return;
-        openInodes.computeIfPresent(h.ino, (k, o) -> {
-            if (--o.count == 0) return null;
-            if (o.any == h.file) {
-                o.any = null;
-                for (Handle other : handles.values()) if (other.ino == h.ino) { o.any = other.file; break; }
-            }
-            return o;
-        });
-        h.file.close();
+        try {
+            h.file.close();
+        } finally {
+            openInodes.computeIfPresent(h.ino, (k, o) -> {
+                if (--o.count == 0) return null;
+                if (o.any == h.file) {
+                    o.any = null;
+                    for (Handle other : handles.values()) if (other.ino == h.ino) { o.any = other.file; break; }
+                }
+                return o;
+            });
+        }
     }
 
     private void setFh(MemorySegment fi, long fh) {
@@ -221,6 +240,7 @@ final class FuseOps {
             want &= ~(CAP_WRITEBACK_CACHE | CAP_SPLICE_READ | CAP_SPLICE_WRITE | CAP_SPLICE_MOVE | CAP_HANDLE_KILLPRIV | CAP_POSIX_ACL);
             if ((capable & CAP_READDIRPLUS) != 0) want |= CAP_READDIRPLUS;
             if ((capable & CAP_READDIRPLUS_AUTO) != 0) want |= CAP_READDIRPLUS_AUTO;
+            if ((capable & CAP_IOCTL_DIR) != 0) want |= CAP_IOCTL_DIR;   // lsattr -d / chattr on a directory
             if (!opts.directIo() && (capable & CAP_AUTO_INVAL_DATA) != 0) want |= CAP_AUTO_INVAL_DATA;
             c.set(JAVA_INT, CONN_WANT, want & capable);
             c.set(JAVA_INT, CONN_TIME_GRAN, 1);
@@ -514,6 +534,182 @@ final class FuseOps {
         }
     }
 
+    /**
+     * copy_file_range(2) within the mount (the kernel sends it only when both files are ours). The
+     * block-aligned part is a reflink ({@link FolioFile#cloneRange}): the copy shares the source's
+     * blocks; the rest is read and written through the files (the destination's write mode applies;
+     * its O_DSYNC/O_SYNC open flags add an fsync). See {@link #plan}. Overlapping ranges of one file
+     * are EINVAL, as Linux's own check; a count past the source's EOF is cut there (0 at or past it).
+     * A failure after some progress replies the bytes done, as write(2).
+     */
+    void copy_file_range(MemorySegment req, long inoIn, long offIn, MemorySegment fiIn, long inoOut, long offOut,
+                         MemorySegment fiOut, long len, int flags) {
+        try {
+            if (flags != 0) throw new IllegalArgumentException("copy_file_range flags (" + flags + ") must be 0");
+            Handle in = handle(fiIn), out = handle(fiOut);
+            int outFlags = fiOut.reinterpret(FI_SIZE).get(JAVA_INT, FI_FLAGS);
+            long n = copyRange(in.file, offIn, out.file, offOut, len);
+            if (n > 0) {
+                if ((outFlags & (O_DSYNC | O_SYNC_ONLY)) != 0) out.file.fsync((outFlags & O_SYNC_ONLY) == 0);
+                touchForWrite(inoOut);
+            }
+            FuseLib.replyWrite(req, n);
+        } catch (Throwable t) {
+            fail(req, t, "copy_file_range", inoIn, offIn, inoOut, offOut, len);
+        }
+    }
+
+    /** Copies up to {@code len} bytes (unsigned) from {@code src} at {@code offIn} to {@code dst} at {@code offOut}; the bytes copied. */
+    long copyRange(FolioFile src, long offIn, FolioFile dst, long offOut, long len) throws IOException {
+        if (offIn < 0 || offOut < 0)
+            throw new IllegalArgumentException("copy_file_range offsets " + offIn + " and " + offOut + " must not be negative");
+        if (len < 0 || len > COPY_MAX) len = COPY_MAX;
+        long srcSize = src.size();
+        if (offIn >= srcSize || len == 0) return 0;
+        len = Math.min(len, srcSize - offIn);
+        if (src.ino() == dst.ino() && offIn < offOut + len && offOut < offIn + len)
+            throw new java.nio.file.FileSystemException("inode " + src.ino(), null, "Invalid argument: copy of [" + offIn + ", +" + len
+                    + ") to " + offOut + " within one file overlaps itself");
+        long[] p = plan(offIn, offOut, len, srcSize, dst.size(), blockSize);
+        long done = 0;
+        try {
+            if (p[0] > 0) {
+                done = copyBytes(src, offIn, dst, offOut, p[0]);
+                if (done < p[0]) return done;
+            }
+            if (p[1] > 0) {
+                try {
+                    dst.cloneRange(src, offIn + done, offOut + done, p[1]);
+                    done += p[1];
+                } catch (IllegalArgumentException e) {
+                    // The clone's preconditions changed under us (a concurrent size change): copy instead.
+                    // Reflink checks everything before it changes anything.
+                    long c = copyBytes(src, offIn + done, dst, offOut + done, p[1]);
+                    done += c;
+                    if (c < p[1]) return done;
+                }
+            }
+            if (done < len) done += copyBytes(src, offIn + done, dst, offOut + done, len - done);
+            return done;
+        } catch (IOException | RuntimeException e) {
+            if (done > 0) return done;   // the next call reports the error
+            throw e;
+        }
+    }
+
+    /**
+     * How {@link #copyRange} splits a copy of {@code len} bytes (already cut at the source's EOF):
+     * {@code {head, clone}}, meaning copy {@code head} bytes, clone the next {@code clone} bytes, copy
+     * the rest. A clone needs both offsets block aligned (FICLONERANGE), so only when they are equal
+     * modulo the block size: the head then runs up to the first block boundary; the clone takes the
+     * whole blocks, plus an unaligned tail when it ends at the source's EOF and the copy ends at or
+     * past the destination's size (Reflink's rule: the tail's block is shared whole). Otherwise
+     * everything is copied ({@code {len, 0}}).
+     */
+    static long[] plan(long offIn, long offOut, long len, long srcSize, long dstSize, int bs) {
+        if (offIn % bs != offOut % bs) return new long[] {len, 0};
+        long head = Math.min(len, (bs - offIn % bs) % bs);
+        long rest = len - head;
+        long clone = rest / bs * bs;
+        if (rest > clone && offIn + len == srcSize && offOut + len >= dstSize) clone = rest;
+        if (clone == 0) return new long[] {len, 0};
+        return new long[] {head, clone};
+    }
+
+    /** Reads and writes {@code len} bytes in chunks; the bytes written (short at the source's EOF or a short write). */
+    private long copyBytes(FolioFile src, long offIn, FolioFile dst, long offOut, long len) throws IOException {
+        MemorySegment buf = scratch.get().io(Math.min(len, COPY_CHUNK));
+        long done = 0;
+        try {
+            while (done < len) {
+                long want = Math.min(buf.byteSize(), len - done);
+                long r = src.read(offIn + done, buf.asSlice(0, want));
+                if (r <= 0) break;
+                long w = dst.write(offOut + done, buf.asSlice(0, r));
+                done += w;
+                if (w < r) break;
+            }
+            return done;
+        } catch (IOException | RuntimeException e) {
+            if (done > 0) return done;
+            throw e;
+        }
+    }
+
+    /**
+     * ioctl. The kernel sends us only what it does not handle itself: FS_IOC_GETFLAGS/SETFLAGS arrive
+     * from its fileattr code (chattr, lsattr) with a 4-byte flags word, FS_IOC_FSGETXATTR/FSSETXATTR
+     * likewise with a struct fsxattr; unknown commands (a terminal probe, say) get ENOTTY. FICLONE and
+     * FICLONERANGE never arrive from a mainline kernel: the VFS handles them before any file system's
+     * ioctl and, FUSE having no remap_file_range, answers EOPNOTSUPP itself (their argument is also a
+     * descriptor of the calling process, which we could not use); should one arrive, it is EOPNOTSUPP.
+     * Reflinks through the mount come by copy_file_range instead ({@link #copy_file_range}).
+     *
+     * <p>Flags: only FS_SYNC_FL ('S', FS_XFLAG_SYNC): set, the file's own write mode is write-through +
+     * DSYNC; cleared, the volume default; it reads as set exactly when the file's own mode is
+     * write-through + DSYNC. Setting any other flag is EOPNOTSUPP; S on a non-regular file too.
+     */
+    void ioctl(MemorySegment req, long ino, int cmd, MemorySegment arg, MemorySegment fi, int flags, MemorySegment inBuf,
+               long inSize, long outSize) {
+        try {
+            switch (cmd) {
+                case FS_IOC_GETFLAGS, FS_IOC32_GETFLAGS -> {
+                    MemorySegment out = scratch.get().small;
+                    out.set(JAVA_LONG, 0, fsFlags(fs.getattr(ino)));   // little-endian: the int is the first 4 bytes
+                    FuseLib.replyIoctl(req, 0, out, Math.min(outSize, 8));
+                }
+                case FS_IOC_SETFLAGS, FS_IOC32_SETFLAGS -> {
+                    if (inSize < 4) throw new IllegalArgumentException("FS_IOC_SETFLAGS with " + inSize + " bytes of flags (4 needed)");
+                    int f = inBuf.reinterpret(4).get(JAVA_INT, 0);
+                    if ((f & ~FS_SYNC_FL) != 0)
+                        throw new UnsupportedOperationException("file flags 0x" + Integer.toHexString(f & ~FS_SYNC_FL)
+                                + " are not supported (FolioFS has only FS_SYNC_FL 0x8, chattr +S)");
+                    setSync(ino, (f & FS_SYNC_FL) != 0);
+                    FuseLib.replyIoctl(req, 0, MemorySegment.NULL, 0);
+                }
+                case FS_IOC_FSGETXATTR -> {
+                    MemorySegment out = scratch.get().small;
+                    out.fill((byte) 0);
+                    out.set(JAVA_INT, 0, (fsFlags(fs.getattr(ino)) & FS_SYNC_FL) != 0 ? FS_XFLAG_SYNC : 0);
+                    FuseLib.replyIoctl(req, 0, out, Math.min(outSize, FSXATTR_SIZE));
+                }
+                case FS_IOC_FSSETXATTR -> {
+                    if (inSize < FSXATTR_SIZE)
+                        throw new IllegalArgumentException("FS_IOC_FSSETXATTR with " + inSize + " bytes (" + FSXATTR_SIZE + " needed)");
+                    MemorySegment x = inBuf.reinterpret(FSXATTR_SIZE);
+                    int xflags = x.get(JAVA_INT, 0), extsize = x.get(JAVA_INT, 4), projid = x.get(JAVA_INT, 12),
+                            cowextsize = x.get(JAVA_INT, 16);
+                    if ((xflags & ~FS_XFLAG_SYNC) != 0 || extsize != 0 || projid != 0 || cowextsize != 0)
+                        throw new UnsupportedOperationException("fsxattr xflags 0x" + Integer.toHexString(xflags) + ", extsize " + extsize
+                                + ", projid " + projid + ", cowextsize " + cowextsize
+                                + ": FolioFS supports only FS_XFLAG_SYNC (0x20) and zeros elsewhere");
+                    setSync(ino, (xflags & FS_XFLAG_SYNC) != 0);
+                    FuseLib.replyIoctl(req, 0, MemorySegment.NULL, 0);
+                }
+                case FICLONE, FICLONERANGE -> FuseLib.replyErr(req, Errnos.EOPNOTSUPP);
+                default -> FuseLib.replyErr(req, Errnos.ENOTTY);
+            }
+        } catch (Throwable t) {
+            fail(req, t, "ioctl", ino, "0x" + Integer.toHexString(cmd));
+        }
+    }
+
+    /** The FS_IOC_GETFLAGS word of a file: FS_SYNC_FL when its own write mode is write-through + DSYNC. */
+    static int fsFlags(FolioFs.Attr a) {
+        return a.isRegular() && a.writeMode() == Inode.WMODE_WRITETHROUGH_DSYNC ? FS_SYNC_FL : 0;
+    }
+
+    /** chattr +S / -S: the file's own write mode becomes write-through + DSYNC / the volume default (the inode's SYNC flag follows). */
+    private void setSync(long ino, boolean on) throws IOException {
+        FolioFs.Attr a = fs.getattr(ino);
+        if (on == ((fsFlags(a) & FS_SYNC_FL) != 0)) return;
+        if (!a.isRegular())
+            throw new UnsupportedOperationException("the sync flag (chattr +S) applies to regular files only; inode " + ino + " is not one");
+        int flags = on ? a.flags() | Inode.FLAG_SYNC : a.flags() & ~Inode.FLAG_SYNC;
+        fs.setattr(ino, new FolioFs.SetAttr(null, null, null, null, null, null, flags,
+                on ? Inode.WMODE_WRITETHROUGH_DSYNC : Inode.WMODE_DEFAULT));
+    }
+
     // ---------------------------------------------------------------- directories
 
     void opendir(MemorySegment req, long ino, MemorySegment fi) {
@@ -708,3 +904,4 @@ final class FuseOps {
         }
     }
 }
+

@@ -138,9 +138,11 @@ final class FuseSession implements AutoCloseable {
             case CREATE -> FunctionDescriptor.ofVoid(P, L, P, I, P);
             case FALLOCATE -> FunctionDescriptor.ofVoid(P, L, I, L, L, P);
             case LSEEK -> FunctionDescriptor.ofVoid(P, L, L, I, P);
+            case IOCTL -> FunctionDescriptor.ofVoid(P, L, I, P, P, I, P, L, L);
+            case COPY_FILE_RANGE -> FunctionDescriptor.ofVoid(P, L, L, P, L, L, P, L, I);
             // access: default_permissions makes the kernel check; locks are local (the kernel's);
-            // ioctl, poll, bmap, write_buf, retrieve_reply, flock, copy_file_range: not served yet.
-            case ACCESS, GETLK, SETLK, BMAP, IOCTL, POLL, WRITE_BUF, RETRIEVE_REPLY, FLOCK, COPY_FILE_RANGE -> null;
+            // poll, bmap, write_buf, retrieve_reply, flock: not served (the kernel's defaults apply).
+            case ACCESS, GETLK, SETLK, BMAP, POLL, WRITE_BUF, RETRIEVE_REPLY, FLOCK -> null;
         };
     }
 

@@ -102,6 +102,23 @@ class FuseBasicsTest {
         }
     }
 
+    /**
+     * The kernel sends RELEASE without waiting for it: a stat right after close(2) may be served
+     * while the release still writes back. It must report the written size, or the O_APPEND write
+     * that follows lands at the old on-disk size 0 (it did, in about 2 of 3 rounds, before the fix).
+     */
+    @Test
+    void appendRightAfterCloseAndStatSeesTheWrittenSize() throws Exception {
+        try (MountFixture m = new MountFixture(tmp, 64 << 20).mount(MountOptions.defaults())) {
+            String out = m.sh("""
+                    for i in $(seq 1 60); do echo a > f$i; stat f$i > /dev/null; echo more >> f$i; done
+                    cat f* | sort | uniq -c
+                    """);
+            assertThat(out).contains("60 a\n", "60 more\n");
+            m.unmountAndCheck();
+        }
+    }
+
     @Test
     void busyMountIsForcedAfterTheGraceAndOpenFilesAreStillWrittenBack() throws Exception {
         try (MountFixture m = new MountFixture(tmp, 64 << 20).mount(MountOptions.defaults())) {
