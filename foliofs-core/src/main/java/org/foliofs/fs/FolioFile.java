@@ -491,7 +491,7 @@ public final class FolioFile implements AutoCloseable {
                     Extent p = ExtentMap.find(h, i, at - 1);
                     if (p != null && p.deviceEnd() < fs.superblock().totalBlocks()) goal = p.deviceEnd();
                 }
-                long[] got = fs.allocator().allocData(h, Inode.agOf(fi.ino), goal, 1, end - at);
+                long[] got = FsIoMapOps.allocFileData(h, fs, i, at, goal, end - at);
                 ExtentMap.insert(h, i, new Extent(at, got[0], got[1], true));
                 i.blocks += got[1];
                 Inodes.put(h, i);

@@ -411,4 +411,61 @@ class AtomicWriteTest {
             assertThat(Fsck.check(dev).problems()).isEmpty();
         }
     }
+
+    // ---- allocation aligned to the device's atomic unit ----------------------------------------
+
+    /** Device address of the extent holding {@code pos} (its first block's address plus the offset). */
+    static long deviceAddressOf(FolioFile f, long pos) throws IOException {
+        List<org.foliofs.iomap.IoMap> ms = f.extents(pos, BS);
+        assertThat(ms).isNotEmpty();
+        return ms.getFirst().deviceAddressOf(pos);
+    }
+
+    /**
+     * On a device with a 64 KiB atomic unit, the software path's new extent, delalloc conversion
+     * and fallocate allocate unit-aligned (device block ≡ file block modulo 16 blocks), so the
+     * next atomic overwrite of such a range is one ATOMIC request in place. Without atomic units
+     * the same sequence leaves the extents misaligned (the check can fail).
+     */
+    @Test
+    void allocationsAlignToTheAtomicUnitSoOverwritesTakeTheHardwarePath() throws IOException {
+        int unit = 65536;
+        for (int devUnit : new int[] {unit, 0}) {
+            try (SimDevice dev = device(devUnit)) {
+                FolioFs fs = format(dev);
+                try (FolioFile pad = FolioFileTest.create(fs, "pad"); FolioFile a = FolioFileTest.create(fs, "a");
+                     FolioFile c = FolioFileTest.create(fs, "c"); FolioFile d = FolioFileTest.create(fs, "d")) {
+                    pad.write(0, data(1, 3 * BS), FolioFile.DIRECT);            // the next free block is not aligned now
+                    pad.fsync(false);
+                    // software path (hole), then the overwrite
+                    assertThat(a.write(unit, data(2, unit), DA | FolioFile.DSYNC)).isEqualTo(unit);
+                    c.write(0, data(3, 4 * unit));                              // delalloc, converted by fsync
+                    c.fsync(false);
+                    pad.write(3 * BS, data(4, BS), FolioFile.DIRECT);           // misalign again
+                    d.fallocate(0, 0, 2 * unit);
+                    d.write(0, data(5, 2 * unit), FolioFile.DIRECT);
+                    fs.sync();
+                    List<Long> addrs = List.of(deviceAddressOf(a, unit), deviceAddressOf(c, unit), deviceAddressOf(d, unit));
+                    if (devUnit == 0) {
+                        assertThat(addrs).as("no atomic unit: no alignment, the extents stay misaligned")
+                                .anyMatch(x -> x % unit != 0);
+                        continue;
+                    }
+                    assertThat(addrs).as("unit-aligned: atomic software path, delalloc conversion, fallocate").allMatch(x -> x % unit == 0);
+                    long at = dev.stats().atomicWrites(), w = dev.stats().requests(IoOp.WRITE), free = fs.allocator().freeBlocks();
+                    assertThat(a.write(unit, data(6, unit), DA)).isEqualTo(unit);
+                    assertThat(c.write(unit, data(7, unit), AT)).isEqualTo(unit);
+                    assertThat(d.write(unit + 16384, data(8, 16384), DA | FolioFile.DSYNC)).isEqualTo(16384);
+                    assertThat(dev.stats().atomicWrites() - at).as("each overwrite: one ATOMIC request in place").isEqualTo(3);
+                    assertThat(dev.stats().requests(IoOp.WRITE) - w).isEqualTo(3);
+                    assertThat(fs.allocator().freeBlocks()).as("nothing allocated").isEqualTo(free);
+                    assertThat(FolioFileTest.readDirect(a, unit, unit)).isEqualTo(FolioFileTest.pattern(6, unit));
+                    assertThat(FolioFileTest.readDirect(c, unit, unit)).isEqualTo(FolioFileTest.pattern(7, unit));
+                    assertThat(FolioFileTest.read(d, unit + 16384, 16384)).isEqualTo(FolioFileTest.pattern(8, 16384));
+                }
+                fs.close();
+                assertThat(Fsck.check(dev).problems()).isEmpty();
+            }
+        }
+    }
 }
