@@ -169,7 +169,7 @@ final class IoShell implements AutoCloseable {
     @Command(name = "pwrite", description = "Writes LEN bytes of the fill byte at OFF, in BS-sized calls.")
     void pwrite(@Option(names = "-W", description = "write-through (RWF_WRITETHROUGH)") boolean writeThrough,
                 @Option(names = "-D", description = "DSYNC (RWF_DSYNC)") boolean dsync,
-                @Option(names = "-A", description = "atomic (RWF_ATOMIC)") boolean atomic,
+                @Option(names = "-A", description = "atomic (RWF_ATOMIC): untorn; needs -W, or a file opened with -d") boolean atomic,
                 @Option(names = "-a", description = "asynchronous: issue every BS piece at once, then wait") boolean async,
                 @Option(names = "-b", paramLabel = "BS", converter = SizeConverter.class) Long bs,
                 @Option(names = "-S", paramLabel = "SEED", description = "fill byte (default 0xcd)") String seed,
@@ -366,7 +366,7 @@ final class IoShell implements AutoCloseable {
         out.println("stat.mtime = " + time(a.mtime()));
         out.println("stat.dio_mem_align = " + dev.memoryAlignment());
         out.println("stat.dio_offset_align = " + dev.logicalBlockSize());
-        // The file's limits: what FolioFile.ATOMIC accepts (pwrite -W -A), hardware or software path.
+        // The file's limits: what FolioFile.ATOMIC accepts (pwrite -W -A, or open -d + pwrite -A), hardware or software path.
         out.println("stat.atomic_write_unit_min = " + fs.atomicWriteUnitMin());
         out.println("stat.atomic_write_unit_max = " + fs.atomicWriteUnitMax());
         out.println("stat.atomic_write_segments_max = " + fs.atomicWriteSegmentsMax());

@@ -199,6 +199,24 @@ class IoCommandTest {
         assertThat(out.toString()).contains("wrote 16384/16384 bytes at offset 0", "wrote 4096/4096 bytes at offset 0");
     }
 
+    /** open -d + pwrite -A: direct atomic writes (sync, DSYNC, async), limits refused with their message, the data reads back. */
+    @Test
+    void directAtomicWritesWithOpenDAndPwriteA() {
+        assertThat(io("open -c -d /f", "pwrite -A -b 64k -S 0x41 0 64k", "pwrite -A -D -b 16k -S 0x42 64k 32k",
+                "pwrite -A -a -b 16k -S 0x43 128k 64k", "pwrite -A -b 12k 0 12k", "close", "open /f", "pread -v 64k 16",
+                "pread -v 128k 16", "statx")).as(err.toString()).isEqualTo(1);
+        long max = number(out.toString(), "stat.atomic_write_unit_max = (\\d+)");
+        assertThat(err.toString().lines()).as("only the 12 KiB write is refused").singleElement().asString()
+                .startsWith("pwrite: atomic write of 12288 bytes at offset 0 on FolioFile[inode ")
+                .endsWith("refused: the length must be a power of two from 4096 to " + max
+                        + " (atomic write limits: unit min 4096, unit max " + max + ", segments max 1)");
+        assertThat(out.toString()).contains("wrote 65536/65536 bytes at offset 0", "wrote 32768/32768 bytes at offset 65536",
+                        "wrote 65536/65536 bytes at offset 131072")
+                .contains("00010000:  42 42 42 42 42 42 42 42 42 42 42 42 42 42 42 42  BBBBBBBBBBBBBBBB")
+                .contains("00020000:  43 43 43 43 43 43 43 43 43 43 43 43 43 43 43 43  CCCCCCCCCCCCCCCC")
+                .contains("stat.size = 196608");
+    }
+
     @Test
     void everyErrorIsOneLineNamingTheCommandAndMakesTheStatusNonZero() {
         String[][] cases = {

@@ -218,6 +218,47 @@ public final class Allocator implements MetaSpace {
                 + (longest >= minLen ? " (kept to refill the free-space trees' AGFL)" : ""));
     }
 
+    /**
+     * {@link #allocData} with an alignment hint (XFS's extent size hint for atomic writes): prefers
+     * an extent whose absolute start {@code s} has {@code s % align == phase}, so that file blocks
+     * congruent to {@code phase - start + fileBlock} land on device blocks aligned to {@code align}
+     * (a device's atomic write unit). The goal is used only when it is itself congruent; then the
+     * groups are searched (by size) for an aligned fit, taken from inside a free extent if need be.
+     * If nothing aligned of {@code minLen} fits (or only busy space would), it falls back to plain
+     * {@link #allocData}: a hint, not a promise.
+     *
+     * @param align a power of two; 1 means no alignment
+     * @param phase 0..align-1
+     */
+    public long[] allocDataAligned(Txn tx, int agHint, long goal, long minLen, long maxLen, long align, long phase) throws IOException {
+        if (align < 1 || Long.bitCount(align) != 1)
+            throw new IllegalArgumentException("alignment (" + align + " blocks) must be a power of two");
+        if (phase < 0 || phase >= align)
+            throw new IllegalArgumentException("alignment phase (" + phase + ") must be in [0, " + align + ")");
+        if (align == 1 || minLen > Integer.MAX_VALUE || minLen < 1 || maxLen < minLen) return allocData(tx, agHint, goal, minLen, maxLen);
+        checkInit();
+        checkAgno(agHint);
+        if (op != null)
+            throw new IllegalStateException("allocData called during an operation on group " + op.h.agno + "'s free-space trees");
+        long max = Math.min(maxLen, Integer.MAX_VALUE);
+        if (goal >= 0 && goal < sb.totalBlocks() && goal % align == phase) {
+            long[] r = tryGroup(tx, agOf(goal), goal, minLen, max, align, phase);
+            if (r != null && r.length == 2) return r;
+        }
+        for (int i = 0; i < sb.agCount(); i++) {
+            long[] r = tryGroup(tx, (agHint + i) % sb.agCount(), -1, minLen, max, align, phase);
+            if (r != null && r.length == 2) return r;
+        }
+        return allocData(tx, agHint, goal, minLen, maxLen);
+    }
+
+    /** The smallest {@code y >= x} with {@code y % align == phase}. */
+    private static long alignUp(long x, long align, long phase) {
+        if (align <= 1) return x;
+        long r = Math.floorMod(x - phase, align);
+        return r == 0 ? x : x + (align - r);
+    }
+
     private long longestFree(Txn tx) throws IOException {
         long l = 0;
         for (int g = 0; g < sb.agCount(); g++) l = Math.max(l, readHeader(tx, g).longestFree);
@@ -228,6 +269,10 @@ public final class Allocator implements MetaSpace {
 
     /** {start, len} on success, {@link #BUSY} if busy space was all that fit, null if nothing fit. */
     private long[] tryGroup(Txn tx, int agno, long goal, long minLen, long maxLen) throws IOException {
+        return tryGroup(tx, agno, goal, minLen, maxLen, 1, 0);
+    }
+
+    private long[] tryGroup(Txn tx, int agno, long goal, long minLen, long maxLen, long align, long phase) throws IOException {
         AgHeader peek = readHeader(tx, agno);
         if (peek.longestFree < minLen) return null;
         Op o = begin(tx, agno, peek);
@@ -235,7 +280,8 @@ public final class Allocator implements MetaSpace {
             settle(o);
             long[] r = null;
             if (o.h.agflCount >= o.allocNeed()) {
-                r = goal >= 0 ? searchGoal(o, goal - o.agStart, minLen, maxLen) : searchBySize(o, minLen, maxLen);
+                r = goal >= 0 ? searchGoal(o, goal - o.agStart, minLen, maxLen, align, phase)
+                        : searchBySize(o, minLen, maxLen, align, phase);
             }
             end(o);
             return r != null ? r : o.sawBusy ? BUSY : null;
@@ -245,7 +291,7 @@ public final class Allocator implements MetaSpace {
     }
 
     /** The extent holding the goal or the next ones after it; takes from the goal or the first idle run. */
-    private long[] searchGoal(Op o, long gr, long minLen, long maxLen) throws IOException {
+    private long[] searchGoal(Op o, long gr, long minLen, long maxLen, long align, long phase) throws IOException {
         BTree<Long>.Cursor c = o.bb.seekLE(gr);
         if (!c.valid()) c = o.bb.seekGE(gr);
         for (int n = 0; c.valid() && n < GOAL_SCAN; n++, c.next()) {
@@ -255,10 +301,11 @@ public final class Allocator implements MetaSpace {
             long from = Math.max(s, gr);
             if (s + m - from < minLen) continue;
             for (long[] p : busy.idle(o.agStart + from, s + m - from)) {
-                if (p[1] >= minLen) {
-                    long x = p[0] - o.agStart, len = Math.min(p[1], maxLen);
+                long a = alignUp(p[0], align, phase), avail = p[0] + p[1] - a;
+                if (avail >= minLen) {
+                    long x = a - o.agStart, len = Math.min(avail, maxLen);
                     carve(o, s, m, x, len);
-                    return new long[] {p[0], len};
+                    return new long[] {a, len};
                 }
             }
             o.sawBusy = true;     // long enough, but not without busy blocks
@@ -267,7 +314,7 @@ public final class Allocator implements MetaSpace {
     }
 
     /** Best fit: the smallest extent of at least maxLen, else the largest of at least minLen. */
-    private long[] searchBySize(Op o, long minLen, long maxLen) throws IOException {
+    private long[] searchBySize(Op o, long minLen, long maxLen, long align, long phase) throws IOException {
         int scanned = 0;
         long bestS = -1, bestM = 0, bestX = 0, bestLen = 0;
         for (BTree<Long>.Cursor c = o.bs.seekGE(FreeSpaceOps.sizeKey(0, maxLen)); c.valid() && scanned < SCAN_LIMIT; c.next(), scanned++) {
@@ -275,13 +322,14 @@ public final class Allocator implements MetaSpace {
             checkSizeRecord(o, c.key(), m, c.leaf().blkno());
             boolean any = false;
             for (long[] p : busy.idle(o.agStart + s, m)) {
-                if (p[1] >= maxLen) {
-                    carve(o, s, m, p[0] - o.agStart, maxLen);
-                    return new long[] {p[0], maxLen};
+                long a = alignUp(p[0], align, phase), avail = p[0] + p[1] - a;
+                if (avail >= maxLen) {
+                    carve(o, s, m, a - o.agStart, maxLen);
+                    return new long[] {a, maxLen};
                 }
-                if (p[1] >= minLen) {
+                if (avail >= minLen) {
                     any = true;
-                    if (p[1] > bestLen) { bestS = s; bestM = m; bestX = p[0] - o.agStart; bestLen = p[1]; }
+                    if (avail > bestLen) { bestS = s; bestM = m; bestX = a - o.agStart; bestLen = avail; }
                 }
             }
             if (!any) o.sawBusy = true;
@@ -292,7 +340,8 @@ public final class Allocator implements MetaSpace {
                 long s = c.key() & REL_MASK, m = c.record();
                 checkSizeRecord(o, c.key(), m, c.leaf().blkno());
                 for (long[] p : busy.idle(o.agStart + s, m)) {
-                    if (p[1] >= minLen && p[1] > bestLen) { bestS = s; bestM = m; bestX = p[0] - o.agStart; bestLen = p[1]; }
+                    long a = alignUp(p[0], align, phase), avail = p[0] + p[1] - a;
+                    if (avail >= minLen && avail > bestLen) { bestS = s; bestM = m; bestX = a - o.agStart; bestLen = avail; }
                 }
                 if (bestS >= 0) break;
                 o.sawBusy = true;

@@ -35,7 +35,7 @@ public final class FolioFile implements AutoCloseable {
      * only) {@link #read(long, MemorySegment, int)}: {@code DSYNC} (durable before success; RWF_DSYNC),
      * {@code WRITETHROUGH} (buffered write-through, RWF_WRITETHROUGH: the data goes into the cache
      * and to the device at once, with direct-I/O error semantics), {@code ATOMIC} (untorn: all old or all new after a crash; needs
-     * WRITETHROUGH; limits in {@link FolioFs#atomicWriteUnitMax()}), {@code DIRECT} (O_DIRECT: no
+     * WRITETHROUGH or DIRECT; limits in {@link FolioFs#atomicWriteUnitMax()}), {@code DIRECT} (O_DIRECT: no
      * page cache; alignment to the device's logical block).
      */
     public static final int DSYNC = DirectIo.DSYNC, WRITETHROUGH = 0x200, ATOMIC = 0x400, DIRECT = 0x4000;
@@ -152,6 +152,14 @@ public final class FolioFile implements AutoCloseable {
         checkOpen();
         flags = effectiveFlags(flags, true);
         checkWriteRange(pos, src.byteSize());
+        if ((flags & (DIRECT | ATOMIC)) == (DIRECT | ATOMIC)) {
+            checkAtomic(pos, src.byteSize());
+            io.dio.checkWrite(pos, src, (flags & DSYNC) | DirectIo.ATOMIC);
+            try (InodeLock.Guard g = fi.lock.exclusive()) {
+                prepareAtomic(pos, src.byteSize());
+                return io.dio.write(fi, FsIoMapOps.DIRECT_WRITE, FsIoEnd.DIRECT, pos, src, (flags & DSYNC) | DirectIo.ATOMIC);
+            }
+        }
         if ((flags & DIRECT) != 0) return writeDirect(pos, src, flags & DSYNC);
         if ((flags & ATOMIC) != 0) {
             checkAtomic(pos, src.byteSize());
@@ -211,7 +219,10 @@ public final class FolioFile implements AutoCloseable {
                 return CompletableFuture.failedFuture(e);
             }
         }
-        if ((f & ATOMIC) != 0) checkAtomic(pos, src.byteSize());
+        if ((f & ATOMIC) != 0) {
+            checkAtomic(pos, src.byteSize());
+            if ((f & DIRECT) != 0) io.dio.checkWrite(pos, src, (f & DSYNC) | DirectIo.ATOMIC);
+        }
         InodeLock.Guard g = (f & ATOMIC) != 0 ? fi.lock.exclusive()
                 : (f & DIRECT) != 0 ? fi.lock.forDirectWrite(fi, pos, src.byteSize()) : fi.lock.forWrite(fi, pos, src.byteSize());
         try {
@@ -226,7 +237,8 @@ public final class FolioFile implements AutoCloseable {
             if ((f & ATOMIC) == 0) zeroEofBlock(pos);
             CompletableFuture<Long> r;
             if ((f & DIRECT) != 0) {
-                r = io.dio.writeAsync(fi, FsIoMapOps.DIRECT_WRITE, FsIoEnd.DIRECT, pos, src, f & DSYNC);
+                r = io.dio.writeAsync(fi, FsIoMapOps.DIRECT_WRITE, FsIoEnd.DIRECT, pos, src,
+                        (f & DSYNC) | ((f & ATOMIC) != 0 ? DirectIo.ATOMIC : 0));
                 handed = true;
                 r.whenComplete((v, t) -> fi.ioDone());
             } else {
@@ -316,9 +328,6 @@ public final class FolioFile implements AutoCloseable {
         if ((flags & ATOMIC) != 0 && (flags & (WRITETHROUGH | DIRECT)) == 0) {
             throw new IllegalArgumentException("ATOMIC buffered write needs WRITETHROUGH (or DIRECT): flags 0x" + Integer.toHexString(flags)
                     + " on " + this + " (an untorn write must go to the device in the call)");
-        }
-        if ((flags & ATOMIC) != 0 && (flags & DIRECT) != 0) {
-            throw new UnsupportedOperationException("ATOMIC direct writes are not supported yet on " + this + "; use WRITETHROUGH | ATOMIC");
         }
         return flags;
     }
@@ -482,7 +491,7 @@ public final class FolioFile implements AutoCloseable {
                     Extent p = ExtentMap.find(h, i, at - 1);
                     if (p != null && p.deviceEnd() < fs.superblock().totalBlocks()) goal = p.deviceEnd();
                 }
-                long[] got = fs.allocator().allocData(h, Inode.agOf(fi.ino), goal, 1, end - at);
+                long[] got = FsIoMapOps.allocFileData(h, fs, i, at, goal, end - at);
                 ExtentMap.insert(h, i, new Extent(at, got[0], got[1], true));
                 i.blocks += got[1];
                 Inodes.put(h, i);

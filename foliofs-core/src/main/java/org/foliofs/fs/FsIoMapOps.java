@@ -191,7 +191,10 @@ public final class FsIoMapOps implements IoMapOps {
                     return new IoMap(fb * bs, n * bs, IoMap.Type.MAPPED, fi.metaDirty() ? IoMap.DIRTY : 0, e.deviceBlockOf(fb) * bs, 0);
                 }
             }
-            long[] got = fs.allocator().allocData(h, Inode.agOf(i.ino), -1, n, n);
+            // aligned to the device's atomic unit (up to the length), so the next atomic overwrite of
+            // this range can take the hardware path
+            long align = Math.min(n, atomicAlignBlocks(fs, bs));
+            long[] got = fs.allocator().allocDataAligned(h, Inode.agOf(i.ino), -1, n, n, align, Math.floorMod(fb, align));
             fs.refcounts().addCowStaging(h, got[0], got[1]);
             return new IoMap(fb * bs, n * bs, IoMap.Type.MAPPED, IoMap.NEW | IoMap.SHARED, got[0] * bs, 0);
         });
@@ -200,14 +203,41 @@ public final class FsIoMapOps implements IoMapOps {
         return m;
     }
 
-    /** One contiguous extent of 1..want blocks, near the file's previous extent. */
+    /**
+     * One contiguous extent of 1..want blocks for file block fb, near the file's previous extent;
+     * on a device with an atomic write unit of more than one block, aligned so that unit-aligned
+     * file ranges land on unit-aligned device blocks ({@link #allocFileData}).
+     */
     private static long[] allocate(Txn h, FolioFs fs, Inode i, long fb, long want) throws IOException {
         long goal = -1;
         if (fb > 0) {
             Extent prev = ExtentMap.find(h, i, fb - 1);
             if (prev != null && prev.deviceEnd() < fs.superblock().totalBlocks()) goal = prev.deviceEnd();
         }
-        return fs.allocator().allocData(h, Inode.agOf(i.ino), goal, 1, Math.min(want, Extent.MAX_LENGTH));
+        return allocFileData(h, fs, i, fb, goal, Math.min(want, Extent.MAX_LENGTH));
+    }
+
+    /**
+     * 1..want blocks of file data for file block fb: with the alignment hint of
+     * {@link #atomicAlignBlocks} ({@code device block ≡ file block} modulo the unit), so that an
+     * extent written by writeback, direct I/O, write-through or fallocate can later be
+     * overwritten by one ATOMIC device request (the hardware path needs the device address
+     * aligned to the length). Without such a device: plain {@link Allocator#allocData}.
+     */
+    static long[] allocFileData(Txn h, FolioFs fs, Inode i, long fb, long goal, long want) throws IOException {
+        long align = atomicAlignBlocks(fs, fs.superblock().blockSize());
+        return fs.allocator().allocDataAligned(h, Inode.agOf(i.ino), goal, 1, want, align, Math.floorMod(fb, align));
+    }
+
+    /**
+     * The allocation alignment (blocks) that lets atomic writes use the hardware path: the device's
+     * largest atomic write unit, capped by the volume's {@link FolioFs#atomicWriteUnitMax()}, when
+     * that is more than one block; else 1 (no alignment).
+     */
+    static long atomicAlignBlocks(FolioFs fs, int bs) {
+        long unit = Math.min(fs.device().atomicWriteUnitMax(), fs.atomicWriteUnitMax());
+        if (unit <= bs || Long.bitCount(unit) != 1) return 1;
+        return unit / bs;
     }
 
     /**

@@ -38,6 +38,7 @@ final class DioCall extends IoCall implements IoMapIter.Chunk {
     private final MemorySegment buf;
     private final boolean write;
     private final boolean dsync;
+    private final boolean atomic;   // untorn write: one mapping, one request, one ioEndAtomic
     private final int opFlags;
     private final long size; // file size when the call started (the caller holds the inode lock)
 
@@ -45,6 +46,7 @@ final class DioCall extends IoCall implements IoMapIter.Chunk {
     private Slot[] slots = new Slot[2];
     private int slotCount, nextSlot;
     private final List<Written> written;
+    private final List<IoMap> atomicMaps = new ArrayList<>(1);
     private boolean needSync;
     private long done;
 
@@ -63,8 +65,9 @@ final class DioCall extends IoCall implements IoMapIter.Chunk {
         this.buf = buf;
         this.write = write;
         this.dsync = (flags & DirectIo.DSYNC) != 0;
+        this.atomic = (flags & DirectIo.ATOMIC) != 0;
         this.opFlags = IoMapOps.DIRECT | (write ? IoMapOps.WRITE : 0)
-                | ((flags & DirectIo.NOWAIT) != 0 ? IoMapOps.NOWAIT : 0);
+                | ((flags & DirectIo.NOWAIT) != 0 ? IoMapOps.NOWAIT : 0) | (atomic ? IoMapOps.ATOMIC : 0);
         this.size = inode.size();
         this.written = write ? new ArrayList<>(2) : List.of();
     }
@@ -120,6 +123,10 @@ final class DioCall extends IoCall implements IoMapIter.Chunk {
             it.markStale();
             return 0;
         }
+        if (atomic) {
+            atomicMaps.add(m);   // before anything can fail: ioEndAtomic frees its out-of-place blocks on an error
+            checkAtomicMapping("direct write", m, p, n, pos, buf.byteSize());
+        }
         return write ? writeChunk(m, p, n, off) : issue(IoOp.READ, m.deviceAddressOf(p), buf, off, p, n, 0, false);
     }
 
@@ -128,9 +135,9 @@ final class DioCall extends IoCall implements IoMapIter.Chunk {
         boolean fresh = m.type() == IoMap.Type.UNWRITTEN || m.hasFlag(IoMap.NEW);
         boolean pure = m.type() == IoMap.Type.MAPPED && (m.flags() & (IoMap.NEW | IoMap.SHARED | IoMap.DIRTY)) == 0
                 && end <= size; // an extending write needs its size update synced
-        int reqFlags = 0;
+        int reqFlags = atomic ? atomicRequestFlags(m) : 0;
         if (dsync) {
-            if (pure && engine.fuaUsable && !needSync) reqFlags = IoRequest.FUA;
+            if (pure && engine.fuaUsable && !needSync) reqFlags |= IoRequest.FUA;
             else needSync = true;
         }
         int bs = inode.blockSize();
@@ -155,7 +162,7 @@ final class DioCall extends IoCall implements IoMapIter.Chunk {
     /** Issues [src+off, +len) as requests of at most maxRequestBytes; returns the bytes issued (less after an error). */
     private long issue(IoOp op, long devAddr, MemorySegment src, long off, long filePos, long len, int reqFlags,
                        boolean pad) {
-        int max = engine.options.maxRequestBytes();
+        long max = atomic ? len : engine.options.maxRequestBytes();   // atomic: one request, never split
         long issued = 0;
         while (issued < len && error == null) {
             long n = Math.min(len - issued, max);
@@ -245,6 +252,7 @@ final class DioCall extends IoCall implements IoMapIter.Chunk {
     boolean finishInline() {
         if (inode.cache() != CacheRangeSync.NONE) return false;
         if (!write) return true;
+        if (atomic) return false;   // its one end-of-I/O transaction may block
         if (error != null || (dsync && needSync) || pos + done > size) return false;
         for (Written w : written) {
             IoMap m = w.map();
@@ -261,7 +269,12 @@ final class DioCall extends IoCall implements IoMapIter.Chunk {
         long cut = shortAt();
         if (cut != Long.MAX_VALUE) result = Math.min(result, cut - pos);
         if (write) {
-            err = endOfIo(err, result);
+            if (atomic) {
+                err = endAtomic(ioEnd, inode, pos, buf.byteSize(), result, atomicMaps, err, dev.describe());
+                if (err != null) result = 0;   // all or nothing
+            } else {
+                err = endOfIo(err, result);
+            }
             if (err == null && dsync && needSync) {
                 try {
                     ioEnd.sync(inode, pos, result);

@@ -49,7 +49,17 @@ public final class DirectIo {
     public static final int DSYNC = 1;
     /** Passed to {@code begin} as {@link IoMapOps#NOWAIT}; the engine itself may still block in submit. */
     public static final int NOWAIT = 2;
-    static final int ALL_FLAGS = DSYNC | NOWAIT;
+    /**
+     * Write flag: untorn (RWF_ATOMIC, WRITETHROUGH.md section 10). The caller has checked the
+     * file system's size and alignment limits and holds the inode lock exclusively (overlapping
+     * atomic writes serialise). {@code begin(DIRECT|WRITE|ATOMIC)} must return one MAPPED mapping
+     * for the whole range: in place (issued as one device request with {@code IoRequest.ATOMIC})
+     * or NEW|SHARED out of place; the range goes down in ONE request, never split; a short
+     * completion fails the call; {@link IoEndHandler#ioEndAtomic} (not ioEnd) finishes it in one
+     * transaction. Same value as {@link BufferedIo#ATOMIC}.
+     */
+    public static final int ATOMIC = 8;
+    static final int ALL_FLAGS = DSYNC | NOWAIT | ATOMIC;
 
     /**
      * Engine settings. {@code maxRequestBytes}: largest device request (a positive multiple of 4096,
@@ -157,7 +167,7 @@ public final class DirectIo {
         long len = buf.byteSize();
         if ((flags & ~ALL_FLAGS) != 0) {
             throw new IllegalArgumentException(what + " flags (0x" + Integer.toHexString(flags)
-                    + ") has unknown bits; allowed are DSYNC, NOWAIT");
+                    + ") has unknown bits; allowed are DSYNC, NOWAIT, ATOMIC");
         }
         if (!write && flags != 0) throw new IllegalArgumentException(what + " takes no flags, not 0x" + Integer.toHexString(flags));
         if (pos < 0) throw new IllegalArgumentException(what + " position (" + pos + ") must not be negative");
@@ -176,6 +186,18 @@ public final class DirectIo {
                     + " needs native memory aligned to " + memAlign + " bytes (use a BufferPool)");
         }
         if (!write && buf.isReadOnly()) throw new IllegalArgumentException(what + " buffer is read-only");
+        if ((flags & ATOMIC) != 0 && len > options.maxRequestBytes()) {
+            throw new IllegalArgumentException("atomic direct write of " + len + " bytes exceeds the largest request ("
+                    + options.maxRequestBytes() + " bytes)");
+        }
+    }
+
+    /**
+     * The argument checks of {@link #write} (alignment, buffer, flags), without writing: a caller
+     * that must refuse a bad write before it changes anything (an atomic write) runs them first.
+     */
+    public void checkWrite(long pos, MemorySegment src, int flags) {
+        checkArguments(true, pos, Objects.requireNonNull(src, "src"), flags);
     }
 
     @Override

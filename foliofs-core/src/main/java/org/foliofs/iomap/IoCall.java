@@ -1,6 +1,7 @@
 package org.foliofs.iomap;
 
 import java.io.IOException;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -9,6 +10,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 import org.foliofs.device.BlockDevice;
+import org.foliofs.device.DeviceException;
+import org.foliofs.device.Errno;
 import org.foliofs.device.IoRequest;
 
 /**
@@ -133,6 +136,45 @@ abstract class IoCall {
         } else {
             future.complete(result);
         }
+    }
+
+    // ---- atomic (untorn) calls: the rules DioCall and WriteThrough share --------------------------
+
+    /**
+     * An atomic call needs ONE allocated mapping for its whole range (MAPPED: in place with the
+     * device's ATOMIC flag, or NEW|SHARED out of place), else it fails before issuing anything.
+     */
+    static void checkAtomicMapping(String what, IoMap m, long p, long n, long start, long length) throws IOException {
+        if (p != start || n != length || m.type() != IoMap.Type.MAPPED) {
+            throw new IOException("atomic " + what + " of " + length + " bytes at " + start + ": begin(...|ATOMIC) returned " + m
+                    + ", which is not one MAPPED mapping covering the whole range (an untorn write needs one mapping)");
+        }
+    }
+
+    /** Device flags of an atomic call's request: ATOMIC when it overwrites in place (no NEW/SHARED: not out of place). */
+    static int atomicRequestFlags(IoMap m) {
+        return (m.flags() & (IoMap.NEW | IoMap.SHARED)) == 0 ? IoRequest.ATOMIC : 0;
+    }
+
+    /**
+     * The end of an atomic call: a short completion is a failure (all or nothing); then ONE
+     * {@link IoEndHandler#ioEndAtomic} with every mapping written (remap in one transaction, or
+     * undo on error). Returns the call's failure (the first one), or null.
+     */
+    final Throwable endAtomic(IoEndHandler handler, IoInode inode, long start, long length, long result, List<IoMap> maps,
+                              Throwable err, String device) {
+        if (err == null && result < length) {
+            err = new DeviceException("atomic write completed " + result + " of " + length + " bytes", device, start, length, Errno.EIO);
+        }
+        int errno = err == null ? 0 : err instanceof DeviceException d ? d.errno() : Errno.EIO;
+        if (maps.isEmpty()) return err;
+        try {
+            handler.ioEndAtomic(inode, start, errno == 0 ? length : result, maps, errno);
+        } catch (Exception | Error e) {
+            if (err == null) err = e;
+            else err.addSuppressed(e);
+        }
+        return err;
     }
 
     /** The outcome of a synchronous call: the bytes, or its failure rethrown. */

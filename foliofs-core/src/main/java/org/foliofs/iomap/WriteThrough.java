@@ -141,10 +141,7 @@ final class WriteThrough extends IoCall implements IoMapIter.Chunk {
                     + m + "; it must return allocated space (MAPPED or UNWRITTEN)");
         }
         long p = it.pos(), end = p + it.length(), done = 0;
-        if (atomic && (p != start || end != start + length)) {
-            throw new IOException("atomic write-through of " + length + " bytes at " + start + ": begin(WRITE|WRITETHROUGH|ATOMIC) returned "
-                    + m + ", which does not cover the whole range (an untorn write needs one mapping)");
-        }
+        if (atomic) checkAtomicMapping("write-through", m, p, end - p, start, length);
         try {
             while (p < end && error == null) {
                 long n = writeFolio(m, p, end - p);
@@ -265,7 +262,7 @@ final class WriteThrough extends IoCall implements IoMapIter.Chunk {
         boolean overwrite = c.map.type() == IoMap.Type.MAPPED && (c.map.flags() & (IoMap.NEW | IoMap.SHARED)) == 0;
         boolean pure = overwrite && !c.map.hasFlag(IoMap.DIRTY) && c.userEnd <= sizeAtStart;
         c.pure = pure && !atomic;   // an atomic write keeps its folios under writeback until its one end-of-I/O transaction
-        if (atomic && overwrite) reqFlags |= IoRequest.ATOMIC;   // in place: the device must write it untorn
+        if (atomic) reqFlags |= atomicRequestFlags(c.map);   // in place: the device must write it untorn
         if (dsync) {
             if (pure && fuaUsable && !needSync) reqFlags |= IoRequest.FUA;
             else needSync = true;
@@ -370,21 +367,12 @@ final class WriteThrough extends IoCall implements IoMapIter.Chunk {
         long result = copied;
         long cut = shortAt();
         if (cut != Long.MAX_VALUE) result = Math.max(0, Math.min(result, cut - start));
-        if (atomic && err == null && result < length) {   // all or nothing: a short completion fails the call
-            err = new DeviceException("atomic write-through completed " + result + " of " + length + " bytes",
-                    file.engine.device.describe(), start, length, Errno.EIO);
-        }
-        int errno = err == null ? 0 : err instanceof DeviceException d ? d.errno() : Errno.EIO;
-        if (atomic) {
+        if (atomic) {   // all or nothing: a short completion fails the call; one end-of-I/O transaction
             List<IoMap> maps = new ArrayList<>(reqs.size());
             for (Req r : reqs) if (!maps.contains(r.map)) maps.add(r.map);
-            try {
-                if (!maps.isEmpty()) file.ioEnd.ioEndAtomic(inode, start, errno == 0 ? length : copied, maps, errno);
-            } catch (Exception | Error e) {
-                if (err == null) err = e;
-                else err.addSuppressed(e);
-            }
+            err = endAtomic(file.ioEnd, inode, start, length, result, maps, err, file.engine.device.describe());
         }
+        int errno = err == null ? 0 : err instanceof DeviceException d ? d.errno() : Errno.EIO;
         for (Req r : atomic ? List.<Req>of() : reqs) {
             long n = r.userEnd - r.userPos;
             if (errno == 0) {

@@ -519,4 +519,62 @@ class AllocatorTest {
             v.verify();
         }
     }
+
+    /**
+     * The alignment hint: starts congruent to the phase, carved from inside a free extent (the
+     * trees stay consistent: verify), the goal used only when congruent, and a fallback to an
+     * unaligned extent when nothing aligned fits; bad hints are refused naming the value.
+     */
+    @Test
+    void alignedAllocationsStartCongruentAndFallBackWhenNothingAlignedFits() throws Exception {
+        try (Vol v = new Vol(4096, 2, 16L << 20, 0)) {
+            BitSet model = new BitSet();
+            take(v, model, v.alloc(0, -1, 3, 3));                            // misalign the free space
+            for (long[] ap : new long[][] {{16, 0}, {16, 5}, {64, 0}, {8, 7}}) {
+                long[] r;
+                try (var h = v.begin()) {
+                    r = v.alloc.allocDataAligned(h, 0, -1, 16, 16, ap[0], ap[1]);
+                    h.commit();
+                }
+                take(v, model, r);
+                assertThat(r[0] % ap[0]).as("start %d aligned to %d phase %d", r[0], ap[0], ap[1]).isEqualTo(ap[1]);
+                assertThat(r[1]).isEqualTo(16);
+            }
+            long[] g;
+            try (var h = v.begin()) {                                          // a congruent goal is honoured
+                g = v.alloc.allocDataAligned(h, 0, 3072, 4, 4, 16, 0);
+                h.commit();
+            }
+            take(v, model, g);
+            assertThat(g[0]).isEqualTo(3072);
+            v.verify();
+            // nothing aligned of the length: every free extent shorter than length + alignment slack
+            try (Vol w = new Vol(4096, 1, 4L << 20, 0)) {
+                List<long[]> held = new ArrayList<>();
+                while (true) {
+                    try { held.add(w.alloc(0, -1, 1, 1)); } catch (NoSpaceException e) { break; }
+                }
+                BitSet used = new BitSet();
+                for (long[] r : held) used.set((int) r[0], (int) (r[0] + r[1]));
+                long at = -1;
+                for (int b = 4 * 16 + 1; b + 4 < 1024 && at < 0; b += 4) if (used.get(b, b + 4).cardinality() == 4) at = b;
+                assertThat(at).isPositive();
+                w.free(at, 4);                                                   // free [4m+1, +4): none of it can start an aligned 4
+
+                w.j.force();
+                long[] r;
+                try (var h = w.begin()) {
+                    r = w.alloc.allocDataAligned(h, 0, -1, 4, 4, 4, 0);
+                    h.commit();
+                }
+                assertThat(r[1]).isEqualTo(4);
+                assertThat(r[0] % 4).as("fallback: unaligned").isNotZero();
+                w.verify();
+            }
+            try (var h = v.begin()) {
+                assertThatThrownBy(() -> v.alloc.allocDataAligned(h, 0, -1, 1, 1, 12, 0)).hasMessageContaining("(12 blocks)");
+                assertThatThrownBy(() -> v.alloc.allocDataAligned(h, 0, -1, 1, 1, 16, 16)).hasMessageContaining("(16)");
+            }
+        }
+    }
 }

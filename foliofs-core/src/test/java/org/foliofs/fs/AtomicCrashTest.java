@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test;
  * Crash campaign for atomic (untorn) write-through writes (WRITETHROUGH.md section 10). Each round
  * prepares one slot of a file durably over a hole, a written extent, an unwritten extent (fallocate
  * KEEP_SIZE) or an extent shared with another file (cloneRange), then cuts the power at a random
- * small request count and makes one {@code WRITETHROUGH | ATOMIC} write of 16 KiB, 64 KiB or the
+ * small request count and makes one {@code WRITETHROUGH | ATOMIC} or (half the rounds)
+ * {@code DIRECT | ATOMIC} write of 16 KiB, 64 KiB or the
  * volume's maximum unit (sync or async, with or without DSYNC, sometimes followed by fdatasync or
  * {@code fs.sync()}; the latter acknowledges nothing: it forces the journal only);
  * then crash, fsck (with journal replay) clean, mount, and check:
@@ -29,7 +30,7 @@ import org.junit.jupiter.api.Test;
  * A quarter of the rounds run on a device reporting atomic write units (4 KiB .. 1 MiB), so that
  * written, unshared, suitably aligned extents take the hardware path (one ATOMIC request in place).
  * Every allocation is followed, at random, by a journal force. {@link #controlWithoutAtomicObservesTears}
- * runs the same campaign with plain write-through over written extents and must see a torn range.
+ * runs the same campaign with plain write-through and direct writes over written extents and must see a torn range.
  * Default: 2,000 crash points; {@code -Dfoliofs.atomic.points=N} for a long run;
  * {@code -Dfoliofs.atomic.seed=S} replays.
  */
@@ -51,8 +52,8 @@ class AtomicCrashTest {
         long inoA, inoB;
         FolioFile a, b;
         long unit;          // the slot size: the volume's max atomic unit
-        int crashPoints, cutsMidWrite, acked, ackedAndCut, tornSeen;
-        final int[] byBase = new int[BASES.length];
+        int crashPoints, cutsMidWrite, acked, ackedAndCut, tornSeen, directRounds, directDsync;
+        final int[] byBase = new int[BASES.length], directByBase = new int[BASES.length];
         String trace = "";
 
         Campaign(long seed, boolean hardware, boolean atomic) throws IOException {
@@ -116,8 +117,10 @@ class AtomicCrashTest {
             long slotOff = slot * unit;
             long pos = slotOff + rnd.nextInt((int) (unit / len)) * (long) len;
             boolean dsync = rnd.nextBoolean(), async = rnd.nextInt(4) == 0, syncAfter = rnd.nextInt(4) == 0;
+            boolean direct = rnd.nextBoolean();
             long gen = rnd.nextLong();
-            trace = "slot " + slot + " base " + BASES[base] + " write " + len + " at " + pos + (dsync ? " DSYNC" : "")
+            trace = "slot " + slot + " base " + BASES[base] + (direct ? " DIRECT" : " WRITETHROUGH") + " write " + len + " at " + pos
+                    + (dsync ? " DSYNC" : "")
                     + (async ? " async" : "") + (syncAfter ? " +sync/fdatasync" : "") + (hardware ? " (atomic-unit device)" : "");
             // --- the base state, made durable
             byte[] old;
@@ -151,10 +154,11 @@ class AtomicCrashTest {
             fs.sync();
             assertThat(read(a, pos, len)).as("base state before the write").isEqualTo(old);
             byBase[base]++;
+            if (direct) { directRounds++; directByBase[base]++; if (dsync) directDsync++; }
             // --- the write, with the power cut armed
             byte[] neu = FsCrashTest.Campaign.data(1, gen, pos, len);
             long t0 = System.nanoTime(); T[0] += t0 - tStart;
-            int flags = FolioFile.WRITETHROUGH | (atomic ? FolioFile.ATOMIC : 0) | (dsync ? FolioFile.DSYNC : 0);
+            int flags = (direct ? FolioFile.DIRECT : FolioFile.WRITETHROUGH) | (atomic ? FolioFile.ATOMIC : 0) | (dsync ? FolioFile.DSYNC : 0);
             dev.powerCutAt(1 + rnd.nextInt(atomic ? 5 : 3));
             boolean ack = false;
             try {
@@ -282,11 +286,16 @@ class AtomicCrashTest {
             System.out.println("crash points=" + cp + " (atomic-unit device " + hw.crashPoints + ") power cuts mid-write=" + cuts
                     + " acknowledged=" + (sw.acked + hw.acked) + " acknowledged then cut=" + (sw.ackedAndCut + hw.ackedAndCut)
                     + " bases sw=" + Arrays.toString(sw.byBase) + " hw=" + Arrays.toString(hw.byBase)
+                    + " direct=" + (sw.directRounds + hw.directRounds) + " (DSYNC " + (sw.directDsync + hw.directDsync) + ", bases sw="
+                    + Arrays.toString(sw.directByBase) + ")"
                     + " ms prep/write/crash/fsck/mount=" + Arrays.toString(Arrays.stream(T).map(x -> x / 1_000_000).toArray()) + " device ATOMIC writes=" + hwAtomic + " max unit=" + sw.unit);
             assertThat(cp).isGreaterThanOrEqualTo(points);
             assertThat(cuts).as("power cuts during the write").isGreaterThan(points / 3);
             assertThat(sw.acked + hw.acked).as("acknowledged writes").isGreaterThan(points / 10);
             for (int k = 0; k < BASES.length; k++) assertThat(sw.byBase[k]).as("rounds over %s", BASES[k]).isGreaterThan(points / 20);
+            for (int k = 0; k < BASES.length; k++)
+                assertThat(sw.directByBase[k]).as("direct rounds over %s", BASES[k]).isGreaterThan(points / 40);
+            assertThat(sw.directDsync + hw.directDsync).as("direct DSYNC rounds").isGreaterThan(points / 8);
             assertThat(hwAtomic).as("hardware-path writes on the atomic-unit device").isGreaterThan(0);
         } finally {
             sw.close();

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.foliofs.device.Errno;
@@ -159,6 +160,312 @@ class AtomicWriteTest {
                 assertThat(FolioFileTest.readDirect(f, 0, 65536)).isEqualTo(want);
             }
             fs.close();
+        }
+    }
+
+    // ---- direct atomic writes (DIRECT | ATOMIC) -------------------------------------------------
+
+    static final int DA = FolioFile.DIRECT | FolioFile.ATOMIC;
+
+    @Test
+    void directLimitsEveryViolationIsRefusedWithItsMessageAndNothingWritten() throws IOException {
+        try (SimDevice dev = device(0)) {
+            FolioFs fs = format(dev);
+            long max = fs.atomicWriteUnitMax();
+            try (FolioFile f = FolioFileTest.create(fs, "a")) {
+                f.write(0, data(1, 1 << 20), FolioFile.DIRECT);
+                long writes = dev.stats().requests(IoOp.WRITE), free = fs.allocator().freeBlocks();
+                String[][] bad = {
+                        {"12288", "0", "power of two"}, {"2048", "0", "power of two"}, {"512", "0", "power of two"},
+                        {String.valueOf(2 * max), "0", "power of two"},
+                        {"16384", "4096", "naturally aligned"}, {"8192", "12288", "naturally aligned"},
+                        {"65536", "32768", "naturally aligned"}};
+                for (String[] b : bad) {
+                    int len = Integer.parseInt(b[0]);
+                    long off = Long.parseLong(b[1]);
+                    for (int flags : new int[] {DA, DA | FolioFile.DSYNC}) {
+                        assertThatThrownBy(() -> f.write(off, data(9, len), flags)).isInstanceOf(IllegalArgumentException.class)
+                                .hasMessageContaining(len + " bytes at offset " + off).hasMessageContaining(b[2])
+                                .hasMessageContaining("unit min " + BS).hasMessageContaining("unit max " + max);
+                        assertThatThrownBy(() -> f.writeAsync(off, data(9, len), flags)).isInstanceOf(IllegalArgumentException.class)
+                                .hasMessageContaining(len + " bytes at offset " + off).hasMessageContaining(b[2]);
+                    }
+                }
+                assertThatThrownBy(() -> f.write(0, data(9, 8192), DA | FolioFile.WRITETHROUGH)).hasMessageContaining("exclude");
+                assertThat(dev.stats().requests(IoOp.WRITE)).as("nothing written").isEqualTo(writes);
+                assertThat(fs.allocator().freeBlocks()).as("nothing allocated").isEqualTo(free);
+                assertThat(FolioFileTest.readDirect(f, 0, 1 << 20)).isEqualTo(FolioFileTest.pattern(1, 1 << 20));
+            }
+            fs.close();
+        }
+    }
+
+    /** Direct atomic, software path: over a hole, unwritten, written and shared extents; remap in one transaction, blocks accounted. */
+    @Test
+    void directSoftwarePathOverHoleUnwrittenWrittenAndSharedExtents() throws IOException {
+        try (SimDevice dev = device(0)) {
+            FolioFs fs = format(dev);
+            long ino, inoB;
+            byte[] bData = FolioFileTest.pattern(7, 65536);
+            try (FolioFile f = FolioFileTest.create(fs, "a"); FolioFile b = FolioFileTest.create(fs, "b")) {
+                ino = f.ino();
+                inoB = b.ino();
+                f.write(0, data(1, 65536), FolioFile.DIRECT);                 // written [0, 64K)
+                f.fallocate(FolioFile.FALLOC_KEEP_SIZE, 65536, 65536);       // unwritten [64K, 128K)
+                b.write(0, MemorySegment.ofArray(bData), FolioFile.DIRECT);
+                f.truncate(262144);
+                f.cloneRange(b, 0, 196608, 65536);                            // shared [192K, 256K); hole [128K, 192K)
+                fs.sync();
+                long before = fs.allocator().freeBlocks();
+                assertThat(f.write(0, data(2, 65536), DA | FolioFile.DSYNC)).isEqualTo(65536);   // written
+                assertThat(f.write(65536, data(3, 65536), DA)).isEqualTo(65536);                  // unwritten
+                assertThat(f.write(131072, data(4, 16384), DA | FolioFile.DSYNC)).isEqualTo(16384); // hole
+                assertThat(f.write(196608, data(5, 65536), DA)).isEqualTo(65536);                 // shared
+                assertThat(fs.allocator().freeBlocks()).as("old written blocks freed, unwritten freed, shared kept by b, staging consumed")
+                        .isEqualTo(before - 4 - 16);
+                int staging = fs.op(h -> fs.refcounts().cowStaging(h, 0).size() + fs.refcounts().cowStaging(h, 1).size());
+                assertThat(staging).isZero();
+                assertThat(FolioFileTest.read(f, 196608, 65536)).as("buffered read sees the direct write").isEqualTo(FolioFileTest.pattern(5, 65536));
+                assertThat(FolioFileTest.readDirect(b, 0, 65536)).as("the other file of the shared pair").isEqualTo(bData);
+            }
+            fs.close();
+            assertThat(Fsck.check(dev).problems()).isEmpty();
+            FolioFs fs2 = FolioFs.mount(dev);
+            try (FolioFile g = fs2.openFile(ino); FolioFile b = fs2.openFile(inoB)) {
+                assertThat(FolioFileTest.readDirect(g, 0, 65536)).isEqualTo(FolioFileTest.pattern(2, 65536));
+                assertThat(FolioFileTest.readDirect(g, 65536, 65536)).isEqualTo(FolioFileTest.pattern(3, 65536));
+                assertThat(FolioFileTest.readDirect(g, 131072, 16384)).isEqualTo(FolioFileTest.pattern(4, 16384));
+                assertThat(FolioFileTest.readDirect(g, 196608, 65536)).isEqualTo(FolioFileTest.pattern(5, 65536));
+                assertThat(FolioFileTest.readDirect(b, 0, 65536)).isEqualTo(bData);
+                assertThat(g.size()).isEqualTo(262144);
+            }
+            fs2.close();
+        }
+    }
+
+    /** Cached (dirty and clean) folios over the range are written back and invalidated, as for direct writes; an extending write moves the size. */
+    @Test
+    void directAtomicWritesBackAndInvalidatesTheCacheAndExtends() throws IOException {
+        try (SimDevice dev = device(0)) {
+            FolioFs fs = format(dev);
+            try (FolioFile f = FolioFileTest.create(fs, "a")) {
+                byte[] want = FolioFileTest.pattern(1, 131072);
+                f.write(0, MemorySegment.ofArray(want));                      // dirty in the cache (delalloc)
+                assertThat(FolioFileTest.read(f, 0, 131072)).isEqualTo(want);
+                byte[] neu = FolioFileTest.pattern(2, 32768);
+                assertThat(f.write(32768, MemorySegment.ofArray(neu), DA)).isEqualTo(32768);
+                System.arraycopy(neu, 0, want, 32768, 32768);
+                assertThat(FolioFileTest.read(f, 0, 131072)).as("buffered, no stale cached data").isEqualTo(want);
+                assertThat(FolioFileTest.readDirect(f, 0, 131072)).as("the rest was written back").isEqualTo(want);
+                assertThat(f.write(262144, data(3, 65536), DA | FolioFile.DSYNC)).isEqualTo(65536);
+                assertThat(f.size()).isEqualTo(262144 + 65536);
+                assertThat(FolioFileTest.read(f, 131072, 131072)).isEqualTo(new byte[131072]);
+            }
+            fs.close();
+            assertThat(Fsck.check(dev).problems()).isEmpty();
+        }
+    }
+
+    @Test
+    void directHardwarePathIsOneAtomicRequestInPlace() throws IOException {
+        try (SimDevice dev = device(4096)) {
+            FolioFs fs = format(dev);
+            try (FolioFile f = FolioFileTest.create(fs, "a")) {
+                f.write(0, data(1, 1 << 20), FolioFile.DIRECT);
+                f.fsync(false);
+                long free = fs.allocator().freeBlocks(), w = dev.stats().requests(IoOp.WRITE), at = dev.stats().atomicWrites();
+                long fua = dev.stats().fuaWrites(), fl = dev.stats().requests(IoOp.FLUSH);
+                assertThat(f.write(65536, data(2, 4096), DA | FolioFile.DSYNC)).isEqualTo(4096);
+                assertThat(dev.stats().requests(IoOp.WRITE) - w).isEqualTo(1);
+                assertThat(dev.stats().atomicWrites() - at).isEqualTo(1);
+                assertThat(dev.stats().fuaWrites() - fua).as("pure DSYNC overwrite: FUA").isEqualTo(1);
+                assertThat(dev.stats().requests(IoOp.FLUSH) - fl).as("and no flush").isZero();
+                assertThat(fs.allocator().freeBlocks()).as("in place: nothing allocated").isEqualTo(free);
+                assertThat(FolioFileTest.readDirect(f, 65536, 4096)).isEqualTo(FolioFileTest.pattern(2, 4096));
+                // larger than the device's unit: the software path
+                assertThat(f.write(131072, data(3, 65536), DA)).isEqualTo(65536);
+                assertThat(dev.stats().atomicWrites() - at).isEqualTo(1);
+                assertThat(FolioFileTest.read(f, 131072, 65536)).isEqualTo(FolioFileTest.pattern(3, 65536));
+            }
+            fs.close();
+            assertThat(Fsck.check(dev).problems()).isEmpty();
+        }
+    }
+
+    /** Error injection: the one request fails; the range stays all old (cache and device), the out-of-place blocks are freed, fsck clean. */
+    @Test
+    void aFailedDirectAtomicWriteLeavesTheRangeAllOldAndLeaksNothing() throws Exception {
+        try (SimDevice dev = device(0)) {
+            FolioFs fs = format(dev);
+            long ino;
+            try (FolioFile f = FolioFileTest.create(fs, "a"); FolioFile b = FolioFileTest.create(fs, "b")) {
+                ino = f.ino();
+                f.write(0, data(1, 131072), FolioFile.WRITETHROUGH);
+                b.truncate(65536);
+                b.cloneRange(f, 65536, 0, 65536);                            // [64K, 128K) shared
+                f.fsync(false);
+                fs.sync();
+                long free = fs.allocator().freeBlocks();
+                dev.faultPlan(FaultPlan.builder().failRange(0, dev.capacity(), IoOp.WRITE, Errno.EIO).build());
+                assertThatThrownBy(() -> f.write(0, data(2, 65536), DA)).hasMessageContaining("EIO");
+                assertThatThrownBy(() -> f.write(65536, data(2, 65536), DA | FolioFile.DSYNC)).hasMessageContaining("EIO");
+                CompletableFuture<Long> r = f.writeAsync(0, data(3, 16384), DA);
+                assertThatThrownBy(() -> r.get(10, TimeUnit.SECONDS)).hasMessageContaining("EIO");
+                dev.faultPlan(FaultPlan.none());
+                assertThat(FolioFileTest.read(f, 0, 131072)).isEqualTo(FolioFileTest.pattern(1, 131072));
+                assertThat(FolioFileTest.readDirect(f, 0, 131072)).isEqualTo(FolioFileTest.pattern(1, 131072));
+                assertThat(f.size()).isEqualTo(131072);
+                assertThat(fs.allocator().freeBlocks()).as("the out-of-place blocks were freed").isEqualTo(free);
+                int staging = fs.op(h -> fs.refcounts().cowStaging(h, 0).size() + fs.refcounts().cowStaging(h, 1).size());
+                assertThat(staging).isZero();
+            }
+            fs.close();
+            assertThat(Fsck.check(dev).problems()).as("no leaked blocks").isEmpty();
+            FolioFs fs2 = FolioFs.mount(dev);
+            try (FolioFile g = fs2.openFile(ino)) {
+                assertThat(FolioFileTest.readDirect(g, 0, 131072)).isEqualTo(FolioFileTest.pattern(1, 131072));
+            }
+            fs2.close();
+        }
+    }
+
+    @Test
+    void asyncDirectAtomicWriteCompletesOffTheCaller() throws Exception {
+        try (SimDevice dev = SimDevice.builder().capacity(128L << 20).seed(3).asyncCompletions(true).build()) {
+            FolioFs fs = format(dev);
+            try (FolioFile f = FolioFileTest.create(fs, "a")) {
+                f.write(0, data(1, 65536), FolioFile.DIRECT);
+                Thread caller = Thread.currentThread();
+                Thread[] ranOn = new Thread[2];
+                CompletableFuture<Long> r = f.writeAsync(16384, data(2, 16384), DA | FolioFile.DSYNC);
+                r.whenComplete((v, t) -> ranOn[0] = Thread.currentThread());
+                CompletableFuture<Long> r2 = f.writeAsync(131072, data(3, 65536), DA);   // extending, waits for the first
+                r2.whenComplete((v, t) -> ranOn[1] = Thread.currentThread());
+                assertThat(r.get(10, TimeUnit.SECONDS)).isEqualTo(16384);
+                assertThat(r2.get(10, TimeUnit.SECONDS)).isEqualTo(65536);
+                assertThat(ranOn).doesNotContain(caller);
+                byte[] want = FolioFileTest.pattern(1, 65536);
+                System.arraycopy(FolioFileTest.pattern(2, 16384), 0, want, 16384, 16384);
+                assertThat(FolioFileTest.readDirect(f, 0, 65536)).isEqualTo(want);
+                assertThat(FolioFileTest.read(f, 131072, 65536)).isEqualTo(FolioFileTest.pattern(3, 65536));
+                assertThat(f.size()).isEqualTo(196608);
+            }
+            fs.close();
+            assertThat(Fsck.check(dev).problems()).isEmpty();
+        }
+    }
+
+    /**
+     * Overlapping atomic writes (direct and write-through, sync and async) from several threads
+     * serialise: buffered readers see every 64 KiB range all one writer's data, and so does the
+     * device at the end.
+     */
+    @Test
+    void overlappingAtomicWritesSerialise() throws Exception {
+        try (SimDevice dev = SimDevice.builder().capacity(128L << 20).seed(4).asyncCompletions(true).build()) {
+            FolioFs fs = format(dev);
+            int writers = 3, rounds = 40, len = 65536;
+            byte[][] pats = new byte[writers + 1][];
+            for (int k = 0; k <= writers; k++) pats[k] = FolioFileTest.pattern(100 + k, len);
+            try (FolioFile f = FolioFileTest.create(fs, "a")) {
+                f.write(0, MemorySegment.ofArray(pats[writers]), FolioFile.DIRECT);
+                java.util.concurrent.atomic.AtomicReference<Throwable> fail = new java.util.concurrent.atomic.AtomicReference<>();
+                java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+                List<Thread> ts = new java.util.ArrayList<>();
+                for (int k = 0; k < writers; k++) {
+                    int w = k;
+                    ts.add(new Thread(() -> {
+                        try {
+                            for (int i = 0; i < rounds; i++) {
+                                int flags = (i % 3 == 0 ? AT : DA) | (i % 4 == 0 ? FolioFile.DSYNC : 0);
+                                MemorySegment src = MemorySegment.ofArray(pats[w]);
+                                long n = i % 2 == 0 ? f.write(0, src, flags) : f.writeAsync(0, src, flags).get(10, TimeUnit.SECONDS);
+                                if (n != len) throw new AssertionError("wrote " + n);
+                            }
+                        } catch (Throwable t) { fail.compareAndSet(null, t); }
+                    }, "atomic-writer-" + k));
+                }
+                Thread reader = new Thread(() -> {
+                    try {
+                        while (!stop.get()) {
+                            byte[] got = FolioFileTest.read(f, 0, len);
+                            boolean one = false;
+                            for (byte[] p : pats) one |= java.util.Arrays.equals(got, p);
+                            if (!one) throw new AssertionError("a reader saw a torn range");
+                        }
+                    } catch (Throwable t) { fail.compareAndSet(null, t); }
+                }, "atomic-reader");
+                ts.forEach(Thread::start);
+                reader.start();
+                for (Thread t : ts) t.join(60_000);
+                stop.set(true);
+                reader.join(60_000);
+                if (fail.get() != null) throw new AssertionError(fail.get());
+                byte[] dev1 = FolioFileTest.readDirect(f, 0, len), cached = FolioFileTest.read(f, 0, len);
+                assertThat(dev1).isEqualTo(cached);
+                boolean one = false;
+                for (byte[] p : pats) one |= java.util.Arrays.equals(dev1, p);
+                assertThat(one).as("the range is one writer's data").isTrue();
+            }
+            fs.close();
+            assertThat(Fsck.check(dev).problems()).isEmpty();
+        }
+    }
+
+    // ---- allocation aligned to the device's atomic unit ----------------------------------------
+
+    /** Device address of the extent holding {@code pos} (its first block's address plus the offset). */
+    static long deviceAddressOf(FolioFile f, long pos) throws IOException {
+        List<org.foliofs.iomap.IoMap> ms = f.extents(pos, BS);
+        assertThat(ms).isNotEmpty();
+        return ms.getFirst().deviceAddressOf(pos);
+    }
+
+    /**
+     * On a device with a 64 KiB atomic unit, the software path's new extent, delalloc conversion
+     * and fallocate allocate unit-aligned (device block ≡ file block modulo 16 blocks), so the
+     * next atomic overwrite of such a range is one ATOMIC request in place. Without atomic units
+     * the same sequence leaves the extents misaligned (the check can fail).
+     */
+    @Test
+    void allocationsAlignToTheAtomicUnitSoOverwritesTakeTheHardwarePath() throws IOException {
+        int unit = 65536;
+        for (int devUnit : new int[] {unit, 0}) {
+            try (SimDevice dev = device(devUnit)) {
+                FolioFs fs = format(dev);
+                try (FolioFile pad = FolioFileTest.create(fs, "pad"); FolioFile a = FolioFileTest.create(fs, "a");
+                     FolioFile c = FolioFileTest.create(fs, "c"); FolioFile d = FolioFileTest.create(fs, "d")) {
+                    pad.write(0, data(1, 3 * BS), FolioFile.DIRECT);            // the next free block is not aligned now
+                    pad.fsync(false);
+                    // software path (hole), then the overwrite
+                    assertThat(a.write(unit, data(2, unit), DA | FolioFile.DSYNC)).isEqualTo(unit);
+                    c.write(0, data(3, 4 * unit));                              // delalloc, converted by fsync
+                    c.fsync(false);
+                    pad.write(3 * BS, data(4, BS), FolioFile.DIRECT);           // misalign again
+                    d.fallocate(0, 0, 2 * unit);
+                    d.write(0, data(5, 2 * unit), FolioFile.DIRECT);
+                    fs.sync();
+                    List<Long> addrs = List.of(deviceAddressOf(a, unit), deviceAddressOf(c, unit), deviceAddressOf(d, unit));
+                    if (devUnit == 0) {
+                        assertThat(addrs).as("no atomic unit: no alignment, the extents stay misaligned")
+                                .anyMatch(x -> x % unit != 0);
+                        continue;
+                    }
+                    assertThat(addrs).as("unit-aligned: atomic software path, delalloc conversion, fallocate").allMatch(x -> x % unit == 0);
+                    long at = dev.stats().atomicWrites(), w = dev.stats().requests(IoOp.WRITE), free = fs.allocator().freeBlocks();
+                    assertThat(a.write(unit, data(6, unit), DA)).isEqualTo(unit);
+                    assertThat(c.write(unit, data(7, unit), AT)).isEqualTo(unit);
+                    assertThat(d.write(unit + 16384, data(8, 16384), DA | FolioFile.DSYNC)).isEqualTo(16384);
+                    assertThat(dev.stats().atomicWrites() - at).as("each overwrite: one ATOMIC request in place").isEqualTo(3);
+                    assertThat(dev.stats().requests(IoOp.WRITE) - w).isEqualTo(3);
+                    assertThat(fs.allocator().freeBlocks()).as("nothing allocated").isEqualTo(free);
+                    assertThat(FolioFileTest.readDirect(a, unit, unit)).isEqualTo(FolioFileTest.pattern(6, unit));
+                    assertThat(FolioFileTest.readDirect(c, unit, unit)).isEqualTo(FolioFileTest.pattern(7, unit));
+                    assertThat(FolioFileTest.read(d, unit + 16384, 16384)).isEqualTo(FolioFileTest.pattern(8, 16384));
+                }
+                fs.close();
+                assertThat(Fsck.check(dev).problems()).isEmpty();
+            }
         }
     }
 }

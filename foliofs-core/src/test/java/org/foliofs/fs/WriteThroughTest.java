@@ -507,7 +507,8 @@ class WriteThroughTest {
             try (FolioFile f = FolioFileTest.create(fs, "a")) {
                 assertThatThrownBy(() -> f.write(0, data(1, 10), 0x8)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("0x8");
                 assertThatThrownBy(() -> f.write(0, data(1, 4096), WT | FolioFile.DIRECT)).hasMessageContaining("exclude");
-                assertThatThrownBy(() -> f.write(0, data(1, 4096), FolioFile.DIRECT | FolioFile.ATOMIC)).isInstanceOf(UnsupportedOperationException.class);
+                assertThatThrownBy(() -> f.write(0, data(1, 12288), FolioFile.DIRECT | FolioFile.ATOMIC))
+                        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("12288 bytes at offset 0");
                 assertThat(f.size()).isZero();
             }
             fs.close();

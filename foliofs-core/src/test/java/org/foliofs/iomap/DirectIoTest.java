@@ -332,7 +332,7 @@ class DirectIoTest {
                 .hasMessage("direct read buffer address 0x8 is not aligned to 512 bytes");
         assertThatThrownBy(() -> dio.write(f, f, f, 0, MemorySegment.ofArray(new byte[512]), 0x40))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("direct write flags (0x40) has unknown bits; allowed are DSYNC, NOWAIT");
+                .hasMessage("direct write flags (0x40) has unknown bits; allowed are DSYNC, NOWAIT, ATOMIC");
         assertThatThrownBy(() -> dio.readAsync(f, f, -512, MemorySegment.ofArray(new byte[512])))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("direct read position (-512) must not be negative");

@@ -104,6 +104,31 @@ class WriteFlagsTest extends NioFixture {
         }
     }
 
+    /** DIRECT + ATOMIC open options: direct atomic writes (sync and async channel), limits refused with their message. */
+    @Test
+    void directAtomicWritesThroughTheChannels() throws Exception {
+        ByteBuffer buf = ByteBuffer.allocateDirect(2 * 65536).alignedSlice(4096);
+        buf.limit(65536);
+        while (buf.hasRemaining()) buf.put((byte) 9);
+        try (FileChannel ch = FileChannel.open(path("/da"), CREATE, READ, WRITE, ExtendedOpenOption.DIRECT, FolioOpenOption.ATOMIC)) {
+            assertThat(ch.write(buf.clear().limit(65536), 0)).isEqualTo(65536);
+            assertThat(((FolioFileChannel) ch).write(buf.clear().limit(16384), 65536, WriteFlag.DSYNC)).isEqualTo(16384);
+            assertThatThrownBy(() -> ch.write(buf.clear().limit(12288), 0)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("12288 bytes at offset 0").hasMessageContaining("power of two");
+            assertThatThrownBy(() -> ch.write(buf.clear().limit(16384), 4096)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("16384 bytes at offset 4096").hasMessageContaining("naturally aligned");
+            assertThat(ch.size()).isEqualTo(65536 + 16384);
+        }
+        try (AsynchronousFileChannel ch = AsynchronousFileChannel.open(path("/da"), READ, WRITE, ExtendedOpenOption.DIRECT,
+                FolioOpenOption.ATOMIC)) {
+            assertThat(ch.write(buf.clear().limit(32768), 131072).get(10, TimeUnit.SECONDS)).isEqualTo(32768);
+            assertThat(ch.size()).isEqualTo(131072 + 32768);
+        }
+        byte[] all = Files.readAllBytes(path("/da"));
+        for (int at : new int[] {0, 65535, 65536, 81919, 131072, 163839}) assertThat(all[at]).as("byte %d", at).isEqualTo((byte) 9);
+        assertThat(all[81920]).isZero();
+    }
+
     @Test
     void directAndWriteThroughExcludeEachOther() throws Exception {
         assertThatThrownBy(() -> FileChannel.open(path("/x"), CREATE, WRITE, ExtendedOpenOption.DIRECT, FolioOpenOption.WRITETHROUGH))
