@@ -264,10 +264,10 @@ public final class FolioFs implements AutoCloseable {
      * Commits the journal without the device flush {@link #sync} adds when there is nothing to
      * commit: for callers that flush themselves afterwards (the engine's fsync and DSYNC paths).
      */
-    void commit() throws IOException {
+    boolean commit() throws IOException {
         checkAlive();
         try {
-            journal.force();
+            return journal.force();
         } catch (DeviceException e) {
             throw shutDown(e);
         }

@@ -128,11 +128,15 @@ public final class FsIoEnd implements IoEndHandler {
     }
 
     @Override
-    public void sync(IoInode inode, long pos, long length) throws IOException {
+    public boolean sync(IoInode inode, long pos, long length) throws IOException {
         FsInode fi = (FsInode) inode;
         long g = fi.metaGeneration();
-        fi.fs.commit();   // the engine issues the device flush next
+        // A commit written by this call starts with a PREFLUSH, issued after the data and its
+        // end-of-I/O handle completed: the data is durable with it (no FLUSH after). Nothing to
+        // commit (someone else's commit took our handle, or there was none): the engine flushes.
+        boolean committed = fi.fs.commit();
         fi.markDurable(g);
+        return committed;
     }
 
     @Override

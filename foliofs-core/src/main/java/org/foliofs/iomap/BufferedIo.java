@@ -281,8 +281,8 @@ public final class BufferedIo {
         Objects.requireNonNull(cursor, "cursor");
         if (pos < 0 || len < 0) throw new IllegalArgumentException("fsync range [" + pos + ", +" + len + ") must not be negative");
         if (len > 0) file.writeAndWaitRange(pos, Math.min(len, Long.MAX_VALUE - pos));
-        file.ioEnd.sync(inode, pos, len);
-        if (device.volatileWriteCache()) device.flush();
+        boolean flushed = file.ioEnd.sync(inode, pos, len);
+        if (!flushed && device.volatileWriteCache()) device.flush();
         cursor.checkOrThrow((dataOnly ? "fdatasync" : "fsync") + " of [" + pos + ", +" + len + ") of " + inode);
     }
 

@@ -277,8 +277,8 @@ final class DioCall extends IoCall implements IoMapIter.Chunk {
             }
             if (err == null && dsync && needSync) {
                 try {
-                    ioEnd.sync(inode, pos, result);
-                    if (dev.volatileWriteCache()) {
+                    boolean flushed = ioEnd.sync(inode, pos, result);
+                    if (!flushed && dev.volatileWriteCache()) {
                         if (future != null) {   // asynchronous: no executor thread blocks in the flush
                             long r = result;
                             flushThen(dev, e -> invalidateAndComplete(r, e));

@@ -35,9 +35,13 @@ public interface IoEndHandler {
      * (it touched NEW, UNWRITTEN, SHARED or DIRTY mappings), after every {@link #ioEnd}. Write
      * the metadata the range depends on (e.g. the journal commit) and wait for it; the engine
      * then issues one device FLUSH (on a device with a volatile write cache) before it reports
-     * success. Like Linux's generic_write_sync.
+     * success, unless this returns true: the metadata write itself drained the device's cache
+     * after the data completed (a journal commit whose first write carried PREFLUSH, issued by
+     * this call, after the data I/O and its end-of-I/O work), so the data is durable already and
+     * a second flush would only cost time. Like Linux's generic_write_sync, where XFS's log force
+     * with its PREFLUSH is what makes fdatasync's data durable.
      */
-    default void sync(IoInode inode, long pos, long length) throws IOException {}
+    default boolean sync(IoInode inode, long pos, long length) throws IOException { return false; }
 
     /**
      * Writeback: true when {@link #ioEnd} for this successfully written range has no work that

@@ -392,8 +392,8 @@ final class WriteThrough extends IoCall implements IoMapIter.Chunk {
         }
         if (err == null && dsync && needSync && result > 0 && !brokenSkipDsyncSync) {
             try {
-                file.ioEnd.sync(inode, start, result);
-                if (file.engine.device.volatileWriteCache()) {
+                boolean flushed = file.ioEnd.sync(inode, start, result);
+                if (!flushed && file.engine.device.volatileWriteCache()) {
                     if (future != null) {   // asynchronous: no executor thread blocks in the flush
                         long done = result;
                         flushThen(file.engine.device, e -> release(done, e));

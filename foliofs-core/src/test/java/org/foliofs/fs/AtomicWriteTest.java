@@ -335,6 +335,9 @@ class AtomicWriteTest {
             FolioFs fs = format(dev);
             try (FolioFile f = FolioFileTest.create(fs, "a")) {
                 f.write(0, data(1, 65536), FolioFile.DIRECT);
+                // Slow requests: each future is still pending when its callback is attached (a
+                // callback attached to a completed future runs on the attaching thread).
+                dev.faultPlan(org.foliofs.device.FaultPlan.builder().slowAll(200).build());
                 Thread caller = Thread.currentThread();
                 Thread[] ranOn = new Thread[2];
                 CompletableFuture<Long> r = f.writeAsync(16384, data(2, 16384), DA | FolioFile.DSYNC);
@@ -344,6 +347,7 @@ class AtomicWriteTest {
                 assertThat(r.get(10, TimeUnit.SECONDS)).isEqualTo(16384);
                 assertThat(r2.get(10, TimeUnit.SECONDS)).isEqualTo(65536);
                 assertThat(ranOn).doesNotContain(caller);
+                dev.faultPlan(org.foliofs.device.FaultPlan.none());
                 byte[] want = FolioFileTest.pattern(1, 65536);
                 System.arraycopy(FolioFileTest.pattern(2, 16384), 0, want, 16384, 16384);
                 assertThat(FolioFileTest.readDirect(f, 0, 65536)).isEqualTo(want);
