@@ -26,6 +26,23 @@ final class DeviceRunner {
 
     static Result run(Path image, FileDevice.Engine engine, Workload w, double warmupSeconds, double seconds)
             throws IOException, InterruptedException {
+        return measure(image, engine, w, warmupSeconds, seconds, null);
+    }
+
+    /**
+     * Like {@link #run} but also per-request latency (submission to completion): p50 and p99 in
+     * the returned {@link Runners.Measured}.
+     */
+    static Runners.Measured measured(Path image, FileDevice.Engine engine, Workload w, double warmupSeconds, double seconds)
+            throws IOException, InterruptedException {
+        Runners.Samples lat = new Runners.Samples();
+        Result r = measure(image, engine, w, warmupSeconds, seconds, lat);
+        double[] p = lat.p50p99Micros();
+        return new Runners.Measured(r.ops(), r.bytes(), (long) (r.seconds() * 1e9), p[0], p[1], null);
+    }
+
+    private static Result measure(Path image, FileDevice.Engine engine, Workload w, double warmupSeconds, double seconds,
+                                  Runners.Samples lat) throws IOException, InterruptedException {
         try (BufferPool pool = new BufferPool(w.blockSize(), w.depth());
              FileDevice dev = FileDevice.open(image, FileDevice.Options.defaults().withEngine(engine)
                      .withQueueDepth(Math.max(w.depth(), 1))
@@ -38,11 +55,11 @@ final class DeviceRunner {
             }
             String label = "foliofs " + (engine == FileDevice.Engine.IO_URING ? "io_uring" : "sync");
             if (engine == FileDevice.Engine.IO_URING) {
-                runUring(dev, w, bufs, warmupSeconds);
-                return runUring(dev, w, bufs, seconds).withTool(label);
+                if (warmupSeconds > 0) runUring(dev, w, bufs, warmupSeconds, null);
+                return runUring(dev, w, bufs, seconds, lat).withTool(label);
             }
-            runSync(dev, w, bufs, warmupSeconds);
-            return runSync(dev, w, bufs, seconds).withTool(label);
+            if (warmupSeconds > 0) runSync(dev, w, bufs, warmupSeconds, null);
+            return runSync(dev, w, bufs, seconds, lat).withTool(label);
         }
     }
 
@@ -70,7 +87,9 @@ final class DeviceRunner {
         }
     }
 
-    private static Result runUring(FileDevice dev, Workload w, MemorySegment[] bufs, double seconds) throws InterruptedException {
+    private static Result runUring(FileDevice dev, Workload w, MemorySegment[] bufs, double seconds, Runners.Samples lat)
+            throws InterruptedException {
+        long[] t0 = new long[w.depth()];
         AtomicLong ops = new AtomicLong();
         AtomicReference<Throwable> failure = new AtomicReference<>();
         long start = System.nanoTime();
@@ -86,9 +105,12 @@ final class DeviceRunner {
             } else {
                 ops.incrementAndGet();
             }
-            if (failure.get() == null && System.nanoTime() < deadline) {
-                MemorySegment b = (MemorySegment) r.attachment();
-                r.prepare(IoOp.WRITE, offsets.next(), 0, cb[0]).add(b).attach(b);
+            int i = (Integer) r.attachment();
+            long now = System.nanoTime();
+            if (lat != null) lat.add(now - t0[i]);
+            if (failure.get() == null && now < deadline) {
+                r.prepare(IoOp.WRITE, offsets.next(), 0, cb[0]).add(bufs[i]).attach(i);
+                t0[i] = System.nanoTime();
                 dev.submit(r);
             } else if (active.decrementAndGet() == 0) {
                 LockSupport.unpark(main);
@@ -97,16 +119,20 @@ final class DeviceRunner {
         // The first round is prepared here; after that only the ring thread touches `offsets` (the
         // hand-over queue's volatile publication orders these writes before its reads).
         for (int i = 0; i < reqs.length; i++) {
-            reqs[i] = new IoRequest().prepare(IoOp.WRITE, offsets.next(), 0, cb[0]).add(bufs[i]).attach(bufs[i]);
+            reqs[i] = new IoRequest().prepare(IoOp.WRITE, offsets.next(), 0, cb[0]).add(bufs[i]).attach(i);
         }
-        for (IoRequest r : reqs) dev.submit(r);
+        for (int i = 0; i < reqs.length; i++) {
+            t0[i] = System.nanoTime();
+            dev.submit(reqs[i]);
+        }
         while (active.get() > 0) LockSupport.parkNanos(1_000_000);
         long nanos = System.nanoTime() - start;
         if (failure.get() != null) throw new IllegalStateException("benchmark write failed", failure.get());
         return Result.of("", ops.get(), ops.get() * w.blockSize(), nanos, w.depth());
     }
 
-    private static Result runSync(FileDevice dev, Workload w, MemorySegment[] bufs, double seconds) throws InterruptedException {
+    private static Result runSync(FileDevice dev, Workload w, MemorySegment[] bufs, double seconds, Runners.Samples lat)
+            throws InterruptedException {
         AtomicLong ops = new AtomicLong();
         AtomicReference<Throwable> failure = new AtomicReference<>();
         Thread[] threads = new Thread[w.depth()];
@@ -120,10 +146,14 @@ final class DeviceRunner {
                 IoRequest r = new IoRequest();
                 long n = 0;
                 try {
-                    while (System.nanoTime() < deadline) {
+                    long now = System.nanoTime();
+                    while (now < deadline) {
                         r.prepare(IoOp.WRITE, offsets.next(), 0, null).add(bufs[id]);
                         dev.submit(r);
                         r.await();
+                        long t1 = System.nanoTime();
+                        if (lat != null) lat.add(t1 - now);
+                        now = t1;
                         n++;
                     }
                 } catch (DeviceException | RuntimeException e) {

@@ -1,37 +1,25 @@
 package org.foliofs.bench;
 
 import com.sun.nio.file.ExtendedOpenOption;
-import org.foliofs.device.DeviceStats;
 import org.foliofs.device.FileDevice;
 import org.foliofs.fs.FolioFile;
-import org.foliofs.fs.FolioFs;
-import org.foliofs.fs.Mkfs;
 import org.foliofs.iomap.BufferedIo;
-import org.foliofs.pagecache.PageCache;
 
-import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
-import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.LocalDate;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.SplittableRandom;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
+
+import static org.foliofs.bench.Runners.*;
 
 /**
  * Buffered write-through (issue 5) on a real FolioFS volume over an O_DIRECT io_uring
@@ -77,212 +65,7 @@ public final class WriteThroughBench {
 
     private WriteThroughBench() {}
 
-    // ------------------------------------------------------------------ measurement core
-
-    /** Latency samples of one phase (the first {@code CAP}; later ones are counted, not kept). */
-    static final class Samples {
-        private static final int CAP = 1 << 21;
-        final long[] v = new long[CAP];
-        final AtomicInteger n = new AtomicInteger();
-
-        void add(long nanos) {
-            int i = n.getAndIncrement();
-            if (i < CAP) v[i] = nanos;
-        }
-
-        double[] p50p99Micros() {
-            int k = Math.min(n.get(), CAP);
-            if (k == 0) return new double[] {0, 0};
-            long[] s = Arrays.copyOf(v, k);
-            Arrays.sort(s);
-            return new double[] {s[(int) Math.min(k - 1, (long) (k * 0.50))] / 1e3, s[(int) Math.min(k - 1, (long) (k * 0.99))] / 1e3};
-        }
-    }
-
-    /** What one phase measured. */
-    record Measured(long ops, long bytes, long nanos, double p50, double p99, DeviceStats.Snapshot dev) {
-        double iops() { return ops / (nanos / 1e9); }
-        double mibps() { return bytes / (nanos / 1e9) / (1 << 20); }
-    }
-
-    /** A synchronous operation of worker {@code w}: returns the bytes it wrote. */
-    interface SyncOp {
-        long run(int w, SplittableRandom rnd, MemorySegment buf) throws IOException;
-    }
-
-    /** An asynchronous operation from slot {@code s}. */
-    interface AsyncOp {
-        CompletableFuture<Long> submit(int s, SplittableRandom rnd, MemorySegment buf);
-    }
-
-    /** One case: run warm-up then measured phase, return the measured one. */
-    interface Case {
-        Measured run(double warmup, double seconds) throws Exception;
-    }
-
-    /** {@code threads} platform threads, each running op in a loop for {@code seconds}. */
-    static Measured threads(int threads, MemorySegment[] bufs, SyncOp op, double seconds, DeviceStats stats) throws Exception {
-        Samples lat = new Samples();
-        long[] ops = new long[threads], bytes = new long[threads];
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
-        long[] deadline = new long[1];
-        List<Thread> ts = new ArrayList<>();
-        for (int t = 0; t < threads; t++) {
-            int w = t;
-            ts.add(Thread.ofPlatform().name("wtbench-" + t).start(() -> {
-                SplittableRandom rnd = new SplittableRandom(0x5eed + w * 7919L + System.nanoTime());
-                try {
-                    go.await();
-                    long end = deadline[0];
-                    long now = System.nanoTime();
-                    while (now < end && failure.get() == null) {
-                        long b = op.run(w, rnd, bufs[w]);
-                        long t1 = System.nanoTime();
-                        lat.add(t1 - now);
-                        now = t1;
-                        ops[w]++;
-                        bytes[w] += b;
-                    }
-                } catch (Throwable e) {
-                    failure.compareAndSet(null, e);
-                }
-            }));
-        }
-        DeviceStats.Snapshot before = stats == null ? null : stats.snapshot();
-        long start = System.nanoTime();
-        deadline[0] = start + (long) (seconds * 1e9);
-        go.countDown();
-        for (Thread t : ts) t.join();
-        long nanos = System.nanoTime() - start;
-        if (failure.get() != null) throw new IllegalStateException("benchmark operation failed", failure.get());
-        double[] p = lat.p50p99Micros();
-        return new Measured(Arrays.stream(ops).sum(), Arrays.stream(bytes).sum(), nanos, p[0], p[1],
-                stats == null ? null : stats.snapshot().minus(before));
-    }
-
-    /**
-     * A closed loop of {@code depth} asynchronous operations issued from this thread: each
-     * completion hands its slot back, and this thread issues the next from it.
-     */
-    static Measured async(int depth, MemorySegment[] bufs, AsyncOp op, double seconds, DeviceStats stats) throws Exception {
-        Samples lat = new Samples();
-        ArrayBlockingQueue<Integer> ready = new ArrayBlockingQueue<>(depth);
-        for (int i = 0; i < depth; i++) ready.add(i);
-        long[] t0 = new long[depth];
-        long[] bytes = new long[depth];
-        long[] ops = new long[depth];
-        SplittableRandom[] rnd = new SplittableRandom[depth];
-        for (int i = 0; i < depth; i++) rnd[i] = new SplittableRandom(0xa51c + i * 104729L + System.nanoTime());
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        DeviceStats.Snapshot before = stats == null ? null : stats.snapshot();
-        long start = System.nanoTime(), end = start + (long) (seconds * 1e9);
-        while (failure.get() == null) {
-            Integer s = ready.poll(100, TimeUnit.MILLISECONDS);
-            if (System.nanoTime() >= end) {
-                if (s != null) ready.add(s);
-                break;
-            }
-            if (s == null) continue;
-            int slot = s;
-            t0[slot] = System.nanoTime();
-            CompletableFuture<Long> f;
-            try {
-                f = op.submit(slot, rnd[slot], bufs[slot]);
-            } catch (RuntimeException e) {
-                failure.compareAndSet(null, e);
-                ready.add(slot);
-                break;
-            }
-            f.whenComplete((n, err) -> {
-                if (err != null) failure.compareAndSet(null, err);
-                else {
-                    lat.add(System.nanoTime() - t0[slot]);
-                    ops[slot]++;
-                    bytes[slot] += n;
-                }
-                ready.add(slot);
-            });
-        }
-        long drainLimit = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (ready.size() < depth) {
-            if (System.nanoTime() > drainLimit) throw new IllegalStateException("asynchronous writes did not complete within 60 s");
-            Thread.sleep(0, 200_000);
-        }
-        long nanos = System.nanoTime() - start;
-        if (failure.get() != null) throw new IllegalStateException("benchmark operation failed", failure.get());
-        double[] p = lat.p50p99Micros();
-        return new Measured(Arrays.stream(ops).sum(), Arrays.stream(bytes).sum(), nanos, p[0], p[1],
-                stats == null ? null : stats.snapshot().minus(before));
-    }
-
-    // ------------------------------------------------------------------ the volume
-
-    /** A mounted FolioFS volume with the benchmark file open, mounted with the given cache and engine options. */
-    static final class Vol implements AutoCloseable {
-        final FileDevice dev;
-        final FolioFs fs;
-        final FolioFile file;
-
-        Vol(Path image, long cacheBytes, BufferedIo.Options options) throws IOException {
-            FileDevice d = FileDevice.open(image, FileDevice.Options.defaults());
-            FolioFs f = null;
-            try {
-                f = FolioFs.mount(d);
-                f.setPageCacheConfig(PageCache.Config.builder().memoryBytes(cacheBytes).build());
-                f.setBufferedIoOptions(options);
-                this.file = f.openFile(f.lookup(FolioFs.ROOT_INO, FILE));
-            } catch (IOException | RuntimeException e) {
-                if (f != null) f.close();
-                d.close();
-                throw e;
-            }
-            this.dev = d;
-            this.fs = f;
-        }
-
-        @Override
-        public void close() throws IOException {
-            try {
-                file.close();
-                fs.close();
-            } finally {
-                dev.close();
-            }
-        }
-    }
-
-    /** Formats the image, creates the benchmark file and writes it full (1 MiB buffered writes, fsync): every later write is an overwrite. */
-    static String prepareVolume(Path image, long imageBytes, long fileBytes, MemorySegment chunk) throws IOException {
-        FileDevice.createImage(image, imageBytes);
-        try (FileDevice dev = FileDevice.open(image, FileDevice.Options.defaults())) {
-            try (FolioFs fs = FolioFs.format(dev, Mkfs.Options.defaults())) {
-                long ino = fs.create(FolioFs.ROOT_INO, FILE, 0644, 0, 0).ino();
-                try (FolioFile f = fs.openFile(ino)) {
-                    for (long p = 0; p < fileBytes; p += chunk.byteSize()) f.write(p, chunk, 0);
-                    f.fsync(false);
-                }
-            }
-            return dev.describe();
-        }
-    }
-
-    /** Creates the host-file-system file and writes it full, then fsyncs it. */
-    static void prepareHostFile(Path p, long fileBytes) throws IOException {
-        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            ByteBuffer b = ByteBuffer.allocateDirect(1 << 20);
-            for (int i = 0; i < b.capacity(); i += 8) b.putLong(i, i * 0x9E3779B97F4A7C15L);
-            for (long pos = 0; pos < fileBytes; pos += b.capacity()) {
-                b.clear();
-                while (b.hasRemaining()) ch.write(b, pos + b.position());
-            }
-            ch.force(true);
-        }
-    }
-
     // ------------------------------------------------------------------ the run
-
-    private record Named(String name, int depth, Case c, String note) {}
 
     /** Runs all four groups, printing progress to {@code log}; returns the Markdown report. */
     public static String run(Config cfg, PrintStream log) throws Exception {
@@ -303,14 +86,10 @@ public final class WriteThroughBench {
             MemorySegment[] small = new MemorySegment[32], big = new MemorySegment[4];
             for (int i = 0; i < small.length; i++) small[i] = arena.allocate(BS, 4096).fill((byte) (i + 1));
             for (int i = 0; i < big.length; i++) big[i] = arena.allocate(1 << 20, 4096).fill((byte) (i + 101));
-            ByteBuffer[] hostBufs = new ByteBuffer[32];
-            for (int i = 0; i < hostBufs.length; i++) {
-                hostBufs[i] = ByteBuffer.allocateDirect(2 * BS).alignedSlice(BS).slice(0, BS);
-                for (int j = 0; j < BS; j++) hostBufs[i].put(j, (byte) (i + 1));
-            }
+            ByteBuffer[] hostBufs = hostBuffers(32, BS);
 
             log.printf("formatting %s (%d MiB) and writing a %d MiB file full...%n", image, cfg.size() >> 20, fileBytes >> 20);
-            device = prepareVolume(image, cfg.size(), fileBytes, chunk);
+            device = prepareVolume(image, cfg.size(), Map.of(FILE, fileBytes), chunk);
             log.printf("writing the host-file-system file %s (%d MiB)...%n", host, fileBytes >> 20);
             prepareHostFile(host, fileBytes);
 
@@ -420,102 +199,32 @@ public final class WriteThroughBench {
         return report(cfg, rows, fioVersion, device, fsType(cfg.dir()));
     }
 
-    /** One call of worker w on the mounted volume, with its random source and buffer; returns the bytes written. */
-    interface SyncFsOp {
-        long run(Vol v, int w, SplittableRandom rnd, MemorySegment buf) throws IOException;
-    }
-
-    interface AsyncFsOp {
-        AsyncOp make(Vol v);
-    }
+    private static final String[] NAMES = {FILE};
 
     private static Case fsThreads(Path image, long cache, BufferedIo.Options opts, int threads, MemorySegment[] bufs, SyncFsOp op) {
-        return (warmup, seconds) -> {
-            try (Vol v = new Vol(image, cache, opts)) {
-                SyncOp o = (w, r, b) -> op.run(v, w, r, b);
-                if (warmup > 0) threads(threads, bufs, o, warmup, null);
-                return threads(threads, bufs, o, seconds, v.dev.stats());
-            }
-        };
+        return Runners.fsThreads(image, NAMES, cache, opts, threads, bufs, op);
     }
 
     private static Case fsAsync(Path image, long cache, BufferedIo.Options opts, int depth, MemorySegment[] bufs, AsyncFsOp op) {
-        return (warmup, seconds) -> {
-            try (Vol v = new Vol(image, cache, opts)) {
-                AsyncOp o = op.make(v);
-                if (warmup > 0) async(depth, bufs, o, warmup, null);
-                return async(depth, bufs, o, seconds, v.dev.stats());
-            }
-        };
+        return Runners.fsAsync(image, NAMES, cache, opts, depth, bufs, op);
     }
 
     private static Case hostCase(Path host, boolean direct, int threads, ByteBuffer[] bufs, long blocks) {
-        return (warmup, seconds) -> {
-            List<OpenOption> o = new ArrayList<>(List.of(StandardOpenOption.WRITE, StandardOpenOption.DSYNC));
-            if (direct) o.add(ExtendedOpenOption.DIRECT);
-            try (FileChannel ch = FileChannel.open(host, o.toArray(OpenOption[]::new))) {
-                SyncOp op = (w, r, seg) -> {
-                    ByteBuffer b = bufs[w];
-                    b.clear();
-                    long pos = r.nextLong(blocks) * BS;
-                    while (b.hasRemaining()) ch.write(b, pos + b.position());
-                    return BS;
-                };
-                MemorySegment[] none = new MemorySegment[threads];
-                if (warmup > 0) threads(threads, none, op, warmup, null);
-                return threads(threads, none, op, seconds, null);
-            }
-        };
+        return Runners.hostCase(host, direct ? List.of(StandardOpenOption.DSYNC, ExtendedOpenOption.DIRECT) : List.of(StandardOpenOption.DSYNC),
+                false, threads, bufs, blocks, BS);
     }
 
     private static Case fioCase(Path host, long fileBytes, boolean direct, String engine, int depth) {
-        return (warmup, seconds) -> {
-            List<String> cmd = new ArrayList<>(List.of("fio", "--name=foliofs-wt", "--filename=" + host, "--size=" + fileBytes,
-                    "--rw=randwrite", "--bs=4k", "--direct=" + (direct ? 1 : 0), "--sync=dsync", "--ioengine=" + engine,
-                    "--time_based", "--runtime=" + Math.max(1, Math.round(seconds)), "--ramp_time=" + Math.max(1, Math.round(warmup)),
-                    "--norandommap", "--randrepeat=0", "--group_reporting", "--output-format=json"));
-            if (depth > 1) {
-                cmd.add("--iodepth=" + depth);
-                cmd.add("--iodepth_batch_submit=1");
-                cmd.add("--iodepth_batch_complete_max=" + depth);
-            }
-            FioRunner.Detailed d = FioRunner.runDetailed(cmd);
-            double s = Math.max(1, Math.round(seconds));
-            long ops = Math.round(d.iops() * s);
-            return new Measured(ops, ops * BS, (long) (s * 1e9), d.p50Micros(), d.p99Micros(), null);
-        };
+        return Runners.fioCase(host, fileBytes, direct, true, engine, depth);
     }
 
     private static void runGroup(String title, List<Named> cases, Config cfg, List<Row> rows, PrintStream log, boolean longWarmup)
             throws Exception {
-        log.println(title);
-        Map<Named, List<Measured>> res = new LinkedHashMap<>();
         double warm = longWarmup ? Math.max(2, cfg.warmupSeconds()) : cfg.warmupSeconds();
-        for (int t = 0; t < cfg.trials(); t++) {
-            for (Named n : cases) {
-                Measured m = n.c().run(warm, cfg.seconds());
-                res.computeIfAbsent(n, k -> new ArrayList<>()).add(m);
-                log.printf(Locale.ROOT, "  [trial %d] %-62s qd%-3d %9.0f IOPS %8.1f MiB/s  p50 %8.1f us  p99 %8.1f us%s%n", t + 1,
-                        n.name(), n.depth(), m.iops(), m.mibps(), m.p50(), m.p99(),
-                        m.dev() == null ? "" : String.format(Locale.ROOT, "  dev writes/op %.2f flushes/op %.2f",
-                                m.dev().writes() / (double) Math.max(1, m.ops()), m.dev().flushes() / (double) Math.max(1, m.ops())));
-            }
-        }
-        for (Named n : cases) {
-            List<Measured> l = new ArrayList<>(res.get(n));
-            l.sort(java.util.Comparator.comparingDouble(Measured::iops));
-            Measured m = l.get(l.size() / 2);
-            double wpo = m.dev() == null ? Double.NaN : m.dev().writes() / (double) Math.max(1, m.ops());
-            double fpo = m.dev() == null ? Double.NaN : m.dev().flushes() / (double) Math.max(1, m.ops());
-            rows.add(new Row(title, n.name(), n.depth(), m.iops(), m.mibps(), m.p50(), m.p99(), wpo, fpo, n.note()));
-        }
-    }
-
-    static String fsType(Path dir) {
-        try {
-            return Files.getFileStore(dir).type();
-        } catch (IOException e) {
-            return "unknown fs";
+        for (Map.Entry<Named, Measured> e : Runners.runGroup(title, cases, cfg.trials(), warm, cfg.seconds(), log).entrySet()) {
+            Named n = e.getKey();
+            Measured m = e.getValue();
+            rows.add(new Row(title, n.name(), n.depth(), m.iops(), m.mibps(), m.p50(), m.p99(), m.writesPerOp(), m.flushesPerOp(), n.note()));
         }
     }
 

@@ -39,8 +39,15 @@ class MainTest {
         CommandLine cmd = Main.commandLine(false);
         CommandLine.ParseResult result = cmd.parseArgs("bench");
         BenchCommand bench = (BenchCommand) result.subcommand().commandSpec().userObject();
-        assertThat(bench.size).isEqualTo(1L << 30);
-        assertThat(bench.seconds).isEqualTo(5);
+        assertThat(bench.workload).isEqualTo(BenchCommand.WorkloadSet.STANDARD);
+        assertThat(bench.size(bench.workload)).isEqualTo(4L << 30);
+        assertThat(bench.seconds(bench.workload)).isEqualTo(3);
+        assertThat(bench.trials(bench.workload)).isEqualTo(1);
+        assertThat(bench.size(BenchCommand.WorkloadSet.DEVICE)).isEqualTo(1L << 30);
+        assertThat(bench.seconds(BenchCommand.WorkloadSet.DEVICE)).isEqualTo(5);
+        assertThat(bench.trials(BenchCommand.WorkloadSet.WRITETHROUGH)).isEqualTo(3);
+        assertThat(bench.quick).isFalse();
+        assertThat(bench.out.toString()).isEqualTo(".");
         assertThat(bench.engine).isEqualTo(BenchCommand.Engine.BOTH);
         assertThat(bench.noFio).isFalse();
         assertThat(bench.output).isNull();
@@ -54,8 +61,8 @@ class MainTest {
                 "--seconds", "2", "--no-fio", "--engine", "uring", "--output", "r.md");
         BenchCommand bench = (BenchCommand) result.subcommand().commandSpec().userObject();
         assertThat(bench.dir.toString()).isEqualTo("/mnt/x");
-        assertThat(bench.size).isEqualTo(64L << 20);
-        assertThat(bench.seconds).isEqualTo(2);
+        assertThat(bench.size(bench.workload)).isEqualTo(64L << 20);
+        assertThat(bench.seconds(bench.workload)).isEqualTo(2);
         assertThat(bench.noFio).isTrue();
         assertThat(bench.engine).isEqualTo(BenchCommand.Engine.URING);
         assertThat(bench.output.toString()).isEqualTo("r.md");
