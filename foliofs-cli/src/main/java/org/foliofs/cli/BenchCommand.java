@@ -31,16 +31,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "bench",
         mixinStandardHelpOptions = true,
-        description = {
-            "Measures FolioFS on a temporary volume (an image file in --dir, removed afterwards, also on",
-            "Ctrl-C). The default (--workload standard, about 3 minutes) compares 4 KiB random writes",
-            "through every FolioFS write mode (writeback, writeback+fdatasync, write-through, +DSYNC,",
-            "direct, direct+DSYNC; depth 1 and 32) with the device limit (our device layer, O_DIRECT;",
-            "fio too when installed) and the JDK's FileChannel on the host file system, plus atomic",
-            "writes (16 KiB atomic overwrites, 8 KiB database pages: doublewrite vs ATOMIC). It prints",
-            "one table and writes a PNG chart and a CSV into --out. --quick: the key rows in under a",
-            "minute."
-        })
+        description = "Measures FolioFS on a temporary volume (an image file in --dir, removed afterwards, also on Ctrl-C). The default (--workload standard, about 3 minutes) compares 4 KiB random writes through every FolioFS write mode (writeback, writeback+fdatasync, write-through, +DSYNC, direct, direct+DSYNC; depth 1 and 32) with the device limit (our device layer, O_DIRECT; fio too when installed) and the JDK's FileChannel on the host file system, plus atomic writes (16 KiB atomic overwrites, 8 KiB database pages: doublewrite vs ATOMIC). It prints one table and writes a PNG chart and a CSV into --out. --quick: the key rows in under a minute.")
 public final class BenchCommand implements Callable<Integer> {
 
     /** Which I/O engines of the device layer to measure. */
@@ -73,16 +64,10 @@ public final class BenchCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Option(names = "--workload", paramLabel = "<name>", defaultValue = "standard",
-            description = {"What to measure: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).",
-                    "standard: the comparison above (4 KiB rows and atomic rows; about 3 minutes);",
-                    "atomic: the atomic rows only (about 1 minute);",
-                    "device: device layer vs fio, iomap direct I/O, page cache (about 10 minutes);",
-                    "writethrough: buffered write-through in detail (about 3 minutes per trial with --seconds 3);",
-                    "all: standard, device and writethrough in turn."})
+            description = "What to measure: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}). standard: the comparison above (4 KiB rows and atomic rows; about 3 minutes); atomic: the atomic rows only (about 1 minute); device: device layer vs fio, iomap direct I/O, page cache (about 10 minutes); writethrough: buffered write-through in detail (about 3 minutes per trial with --seconds 3); all: standard, device and writethrough in turn.")
     WorkloadSet workload;
 
-    @Option(names = "--quick", description = {"A sub-minute run: 256 MiB volume, 1 s per row, the key rows only",
-            "(--workload standard or atomic)."})
+    @Option(names = "--quick", description = "A sub-minute run: 256 MiB volume, 1 s per row, the key rows only (--workload standard or atomic).")
     boolean quick;
 
     @Option(names = "--out", paramLabel = "<dir>", defaultValue = ".",
@@ -94,8 +79,7 @@ public final class BenchCommand implements Callable<Integer> {
     Path dir;
 
     @Option(names = "--size", paramLabel = "<bytes>", converter = SizeConverter.class,
-            description = {"Size of the temporary volume, K/M/G/T suffixes allowed (default: 4G for standard and",
-                    "atomic, 256M with --quick, 1G for device and writethrough)."})
+            description = "Size of the temporary volume, K/M/G/T suffixes allowed (default: 4G for standard and atomic, 256M with --quick, 1G for device and writethrough).")
     Long sizeOption;
 
     @Option(names = "--no-fio", description = "Do not run the fio comparison even when fio is installed.")
@@ -112,8 +96,7 @@ public final class BenchCommand implements Callable<Integer> {
     Integer secondsOption;
 
     @Option(names = "--seconds", paramLabel = "<n>",
-            description = {"Seconds per row (default: 3 for standard and atomic, 1 with --quick,",
-                    "5 for device and writethrough)."})
+            description = "Seconds per row (default: 3 for standard and atomic, 1 with --quick, 5 for device and writethrough).")
     void setSeconds(int n) {
         if (n < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(),
@@ -125,8 +108,7 @@ public final class BenchCommand implements Callable<Integer> {
     Integer trialsOption;
 
     @Option(names = "--trials", paramLabel = "<n>",
-            description = {"Trials per row, rows alternating; the median is reported (default: 1 for standard",
-                    "and atomic, 3 for device and writethrough)."})
+            description = "Trials per row, rows alternating; the median is reported (default: 1 for standard and atomic, 3 for device and writethrough).")
     void setTrials(int n) {
         if (n < 1 || n > 99) {
             throw new CommandLine.ParameterException(spec.commandLine(),
