@@ -125,7 +125,7 @@ public final class FolioFs implements AutoCloseable {
      * opened read-only, e.g. {@code FileDevice.Options.withReadOnly}). Reads the superblock and
      * scans the journal without replaying it; a volume whose journal holds committed transactions
      * (it was not unmounted cleanly) is refused with an {@link IOException} naming the device and the
-     * count ({@link FileSystemException}), since its home blocks are older than what was committed: mount it read-write once
+     * count ({@link RecoveryNeededException}), since its home blocks are older than what was committed: mount it read-write once
      * first. Orphaned inodes and interrupted copy-on-write staging a crash left are left alone
      * (noted in {@link #mountLog()}): they are invisible to reads. Every change throws
      * {@link ReadOnlyVolumeException}: the namespace and attribute calls before they start, file
@@ -140,9 +140,7 @@ public final class FolioFs implements AutoCloseable {
         Journal.Recovery r = j.recovery();
         if (r.transactions() > 0) {
             j.abandon();
-            throw new FileSystemException(dev.describe(), null, "volume needs journal recovery (" + r.transactions()
-                    + " transactions, " + r.blocks() + " blocks): it was not unmounted cleanly; mount it read-write once"
-                    + " (e.g. foliofs fsck IMAGE or foliofs mount) first, then read-only");
+            throw new RecoveryNeededException(dev.describe(), r.transactions(), r.blocks());
         }
         return setUp(new FolioFs(dev, sb, j, alloc), fs -> {
             fs.op(h -> { alloc.init(h); return null; });

@@ -7,7 +7,6 @@ import static org.foliofs.fs.FolioFs.ROOT_INO;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileSystemException;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
@@ -122,7 +121,7 @@ class ReadOnlyMountTest {
             fs.abandon();              // crash
             dev.crash();
             long before = writesAndFlushes(dev);
-            assertThatThrownBy(() -> FolioFs.mountReadOnly(dev)).isInstanceOf(FileSystemException.class)
+            assertThatThrownBy(() -> FolioFs.mountReadOnly(dev)).isInstanceOf(RecoveryNeededException.class)
                     .hasMessageContaining(dev.describe()).hasMessageContaining("needs journal recovery (1 transactions")
                     .hasMessageContaining("mount it read-write once");
             assertThat(writesAndFlushes(dev)).isEqualTo(before);
