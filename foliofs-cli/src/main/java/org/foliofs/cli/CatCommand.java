@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import org.foliofs.device.FileDevice;
 import org.foliofs.fs.FolioFile;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
@@ -35,7 +34,7 @@ public final class CatCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (!Files.exists(image)) throw new NoSuchFileException(image.toString());
         OutputStream os = stdout != null ? stdout : new FileOutputStream(FileDescriptor.out);
-        try (ImagePaths.Mounted m = ImagePaths.mount(image, FileDevice.Engine.SYNC);
+        try (ImagePaths.Mounted m = ImagePaths.mountForReading(image);
              FolioFile f = m.fs().openFile(ImagePaths.regularFile(m.fs(), path, false))) {
             copyOut(f, os, null);
         }

@@ -99,7 +99,7 @@ public final class CpCommand implements Callable<Integer> {
     }
 
     private static void copyOut(ImageSide from, Path host) throws IOException {
-        try (ImagePaths.Mounted m = ImagePaths.mount(from.image(), FileDevice.Engine.SYNC)) {
+        try (ImagePaths.Mounted m = ImagePaths.mountForReading(from.image())) {
             FolioFs fs = m.fs();
             try (FolioFile f = fs.openFile(ImagePaths.regularFile(fs, from.path(), false))) {
                 Path target = Files.isDirectory(host) ? host.resolve(ImagePaths.split(from.path())[1]) : host;

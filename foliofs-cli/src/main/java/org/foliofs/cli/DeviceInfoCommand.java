@@ -49,7 +49,7 @@ public final class DeviceInfoCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(),
                     "invalid value for --engine: " + engine + " (expected sync or uring)");
         }
-        try (FileDevice device = FileDevice.open(path, options)) {
+        try (FileDevice device = FileDevice.open(path, options.withReadOnly(true))) {
             out.println(device.describe());
             row(out, "logical block size", bytes(device.logicalBlockSize()));
             row(out, "physical block size", bytes(device.physicalBlockSize()));

@@ -43,7 +43,7 @@ public final class FsckCommand implements Callable<Integer> {
         if (!Files.exists(image)) return cannot(err, "no such file or directory");
         FsckReport r;
         try (ImageLock lock = ImageLock.acquire(image);   // not while a FolioFS process has it mounted
-             FileDevice dev = FileDevice.open(image, FileDevice.Options.defaults().withEngine(FileDevice.Engine.SYNC))) {
+             FileDevice dev = FileDevice.open(image, FileDevice.Options.defaults().withEngine(FileDevice.Engine.SYNC).withReadOnly(noReplay))) {
             try (Progress p = Progress.spinner("fsck " + image.getFileName(), dev.capacity() >= 1L << 30)) {
                 r = Fsck.check(dev, !noReplay);
             }

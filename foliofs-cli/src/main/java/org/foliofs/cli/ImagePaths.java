@@ -7,6 +7,7 @@ import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import org.foliofs.device.FileDevice;
 import org.foliofs.fs.FolioFs;
+import org.foliofs.fs.RecoveryNeededException;
 
 /**
  * Paths inside an image, as the commands take them: absolute from the volume's root ("/a/b"; a
@@ -45,6 +46,31 @@ final class ImagePaths {
         }
         try {
             return new Mounted(dev, FolioFs.mount(dev));
+        } catch (IOException | RuntimeException e) {
+            dev.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Opens {@code image} to read it (ls, cat, cp out of it): a read-only device and
+     * {@link FolioFs#mountReadOnly}, so nothing is written and an image that is not writable works.
+     * An image left by a crash (its journal needs recovery) is mounted read-write instead, which
+     * replays the journal, as every command did before; if it cannot be opened for writing, the
+     * read-only refusal is thrown.
+     */
+    static Mounted mountForReading(Path image) throws IOException {
+        FileDevice dev = FileDevice.open(image, FileDevice.Options.defaults().withEngine(FileDevice.Engine.SYNC).withReadOnly(true));
+        try {
+            return new Mounted(dev, FolioFs.mountReadOnly(dev));
+        } catch (RecoveryNeededException e) {
+            dev.close();
+            try {
+                return mount(image, FileDevice.Engine.SYNC);
+            } catch (java.nio.file.AccessDeniedException denied) {
+                e.addSuppressed(denied);
+                throw e;
+            }
         } catch (IOException | RuntimeException e) {
             dev.close();
             throw e;

@@ -11,7 +11,6 @@ import java.time.format.DateTimeFormatter;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.foliofs.device.FileDevice;
 import org.foliofs.fs.DirEntry;
 import org.foliofs.fs.FolioFs;
 import org.foliofs.fs.Inode;
@@ -44,7 +43,7 @@ public final class LsCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (!Files.exists(image)) throw new NoSuchFileException(image.toString());
         PrintWriter out = spec.commandLine().getOut();
-        try (ImagePaths.Mounted m = ImagePaths.mount(image, FileDevice.Engine.SYNC)) {
+        try (ImagePaths.Mounted m = ImagePaths.mountForReading(image)) {
             FolioFs fs = m.fs();
             long ino = ImagePaths.resolve(fs, path);
             FolioFs.Attr a = fs.getattr(ino);

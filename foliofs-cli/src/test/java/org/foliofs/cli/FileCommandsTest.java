@@ -149,6 +149,70 @@ class FileCommandsTest {
         assertThat(err.toString()).startsWith("foliofs: ").doesNotContain("\tat ");
     }
 
+    private static String sha256(Path p) throws Exception {
+        return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p)));
+    }
+
+    /**
+     * ls, cat, cp out, info and fsck --no-replay mount read-only: the image's bytes stay the same and
+     * an image the process cannot write works (chmod a-w; as root, which ignores permission bits,
+     * chattr +i). An image left by a crash is still listed (mounted read-write: the journal is replayed).
+     */
+    @Test
+    void readingCommandsWriteNothingAndWorkOnAnImageThatIsNotWritable() throws Exception {
+        assertThat(run("io", img.toString(), "-c", "open -c /small", "-c", "pwrite -S 0x62 0 7")).as(err.toString()).isZero();
+        clear();
+        String before = sha256(img);
+        boolean root = "root".equals(System.getProperty("user.name"));
+        boolean locked = false;
+        if (root) {
+            try {
+                locked = new ProcessBuilder("chattr", "+i", img.toString()).redirectErrorStream(true).start().waitFor() == 0;
+            } catch (java.io.IOException e) {
+                locked = false;   // no chattr: still check that nothing is written
+            }
+        } else {
+            Files.setPosixFilePermissions(img, java.nio.file.attribute.PosixFilePermissions.fromString("r--r--r--"));
+            locked = true;
+        }
+        System.out.println("image locked against writes: " + locked);
+        try {
+            assertThat(run("ls", "-l", img.toString())).as(err.toString()).isZero();
+            assertThat(out.toString()).contains(" small");
+            clear();
+            assertThat(run("cat", img.toString(), "/small")).as(err.toString()).isZero();
+            assertThat(raw.toString()).isEqualTo("bbbbbbb");
+            clear();
+            Path host = dir.resolve("out.bin");
+            assertThat(run("cp", img + ":/small", host.toString())).as(err.toString()).isZero();
+            assertThat(Files.readString(host)).isEqualTo("bbbbbbb");
+            clear();
+            assertThat(run("info", img.toString())).as(err.toString()).isZero();
+            assertThat(out.toString()).contains("read-only", "FolioFS 1.0 volume");
+            clear();
+            assertThat(run("fsck", "--no-replay", img.toString())).as(err.toString()).isZero();
+            clear();
+            if (locked) {
+                assertThat(run("cp", dir.resolve("out.bin").toString(), img + ":/in")).isEqualTo(1);
+                assertThat(err.toString()).contains(img.toString());
+                clear();
+            }
+        } finally {
+            if (root && locked) new ProcessBuilder("chattr", "-i", img.toString()).start().waitFor();
+            else if (!root) Files.setPosixFilePermissions(img, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        }
+        assertThat(sha256(img)).as("image after ls, cat, cp out, info, fsck --no-replay").isEqualTo(before);
+
+        try (FileDevice dev = FileDevice.open(img, FileDevice.Options.defaults().withEngine(FileDevice.Engine.SYNC))) {
+            FolioFs fs = FolioFs.mount(dev);
+            fs.create(FolioFs.ROOT_INO, "after-crash", 0644, 0, 0);
+            fs.sync();
+            fs.abandon();                                      // a crash: the journal needs recovery
+        }
+        assertThat(run("ls", img.toString())).as(err.toString()).isZero();
+        assertThat(out.toString()).contains("after-crash");
+    }
+
     @Test
     void infoShowsTheVolume() throws Exception {
         assertThat(run("info", img.toString())).as(err.toString()).isZero();

@@ -55,8 +55,13 @@ public final class FileDevice implements BlockDevice {
      *                          into one io_uring_enter (fewer system calls) instead of submitting
      *                          each at once (lower latency; faster on virtio disks, see
      *                          docs/BENCHMARKS.md)
+     * @param readOnly          open with O_RDONLY: works on images and block devices that are not
+     *                          writable; every WRITE, FLUSH and DISCARD is refused at submit
+     *                          ({@link IllegalStateException} naming the device), so nothing can
+     *                          ever reach the image
      */
-    public record Options(Engine engine, int queueDepth, BufferPool registeredBuffers, boolean batchSubmissions) {
+    public record Options(Engine engine, int queueDepth, BufferPool registeredBuffers, boolean batchSubmissions,
+                          boolean readOnly) {
         public Options {
             if (engine == null) throw new IllegalArgumentException("engine must not be null");
             if (queueDepth < 1 || queueDepth > 4096) {
@@ -64,11 +69,12 @@ public final class FileDevice implements BlockDevice {
             }
         }
 
-        public static Options defaults() { return new Options(Engine.IO_URING, 128, null, false); }
-        public Options withEngine(Engine e) { return new Options(e, queueDepth, registeredBuffers, batchSubmissions); }
-        public Options withQueueDepth(int d) { return new Options(engine, d, registeredBuffers, batchSubmissions); }
-        public Options withRegisteredBuffers(BufferPool p) { return new Options(engine, queueDepth, p, batchSubmissions); }
-        public Options withBatchSubmissions(boolean b) { return new Options(engine, queueDepth, registeredBuffers, b); }
+        public static Options defaults() { return new Options(Engine.IO_URING, 128, null, false, false); }
+        public Options withEngine(Engine e) { return new Options(e, queueDepth, registeredBuffers, batchSubmissions, readOnly); }
+        public Options withQueueDepth(int d) { return new Options(engine, d, registeredBuffers, batchSubmissions, readOnly); }
+        public Options withRegisteredBuffers(BufferPool p) { return new Options(engine, queueDepth, p, batchSubmissions, readOnly); }
+        public Options withBatchSubmissions(boolean b) { return new Options(engine, queueDepth, registeredBuffers, b, readOnly); }
+        public Options withReadOnly(boolean ro) { return new Options(engine, queueDepth, registeredBuffers, batchSubmissions, ro); }
     }
 
     private final String path;
@@ -96,6 +102,7 @@ public final class FileDevice implements BlockDevice {
     private java.util.ArrayList<IoRequest> flushRiders = new java.util.ArrayList<>();   // answered by the running flush
     private java.util.ArrayList<IoRequest> flushNext = new java.util.ArrayList<>();     // wait for the next one
     private final String description;
+    private final boolean readOnly;
 
     private FileDevice(String path, int fd, Geometry g, Options options) throws IOException {
         this.path = path;
@@ -111,7 +118,9 @@ public final class FileDevice implements BlockDevice {
         this.atomicMax = g.atomicMax;
         this.atomicSegmentsMax = g.atomicSegmentsMax;
         this.engineKind = options.engine();
+        this.readOnly = options.readOnly();
         this.description = (blockDevice ? "blockdev " : "image ") + path + " [" + engineKind.name().toLowerCase()
+                + (readOnly ? ", read-only" : "")
                 + ", capacity=" + capacity + ", lbs=" + logicalBlockSize + ", pbs=" + physicalBlockSize
                 + ", cache=" + (volatileWriteCache ? "write-back" : "write-through")
                 + ", fua=" + (hardwareFua ? "native" : "emulated")
@@ -124,16 +133,18 @@ public final class FileDevice implements BlockDevice {
     }
 
     /**
-     * Opens an existing image file or block device for reading and writing with O_DIRECT.
+     * Opens an existing image file or block device with O_DIRECT: for reading and writing, or
+     * with {@link Options#withReadOnly} for reading only (O_RDONLY).
      *
      * @throws NoSuchFileException   when the path does not exist
-     * @throws AccessDeniedException when it is not writable
+     * @throws AccessDeniedException when it is not writable (not readable, for a read-only open)
      * @throws IOException           when it is empty, not a file or block device, or O_DIRECT is unsupported
      */
     public static FileDevice open(Path path, Options options) throws IOException {
         String p = path.toAbsolutePath().toString();
-        int fd = Native.open(p, Native.O_RDWR | Native.O_DIRECT | Native.O_CLOEXEC, 0);
-        if (fd < 0) throw openError(path, -fd);
+        int fd = Native.open(p, (options.readOnly() ? Native.O_RDONLY : Native.O_RDWR) | Native.O_DIRECT | Native.O_CLOEXEC, 0);
+        if (fd < 0) throw options.readOnly() && (-fd == Errno.EACCES || -fd == Errno.EPERM)
+                ? new AccessDeniedException(p, null, "not readable: " + Errno.describe(-fd)) : openError(path, -fd);
         try {
             Geometry g = Geometry.probe(fd, path);
             return new FileDevice(p, fd, g, options);
@@ -198,6 +209,8 @@ public final class FileDevice implements BlockDevice {
     /** Most segments an ATOMIC write may carry (statx stx_atomic_write_segments_max). */
     public int atomicWriteSegmentsMax() { return atomicSegmentsMax; }
     public Engine engine() { return engineKind; }
+    /** Whether the device was opened read-only ({@link Options#withReadOnly}). */
+    public boolean isReadOnly() { return readOnly; }
     public Path path() { return Path.of(path); }
     boolean isBlockDevice() { return blockDevice; }
     @Override public DeviceStats stats() { return stats; }
@@ -219,6 +232,9 @@ public final class FileDevice implements BlockDevice {
             throw e;
         }
         try {
+            if (readOnly && r.op() != IoOp.READ)
+                throw new IllegalStateException(r + " on " + description + ": the device is open read-only; no "
+                        + r.op() + " may reach it");
             RequestValidator.validate(this, r);
             if (r.length() > MAX_REQUEST_BYTES) {
                 throw new IllegalArgumentException(r + " on " + description + ": " + r.length()

@@ -23,7 +23,7 @@ final class Native {
     private Native() {}
 
     // open(2) flags (x86_64)
-    static final int O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80, O_DIRECT = 0x4000, O_CLOEXEC = 0x80000;
+    static final int O_RDONLY = 0, O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80, O_DIRECT = 0x4000, O_CLOEXEC = 0x80000;
     // preadv2/pwritev2 flags
     static final int RWF_DSYNC = 0x2, RWF_ATOMIC = 0x40;
     // fallocate modes

@@ -150,6 +150,7 @@ public final class FolioFile implements AutoCloseable {
      */
     public long write(long pos, MemorySegment src, int flags) throws IOException {
         checkOpen();
+        checkWritable("write");
         flags = effectiveFlags(flags, true);
         checkWriteRange(pos, src.byteSize());
         if ((flags & (DIRECT | ATOMIC)) == (DIRECT | ATOMIC)) {
@@ -208,6 +209,7 @@ public final class FolioFile implements AutoCloseable {
         checkOpen();
         int f = effectiveFlags(flags, true);
         try {
+            checkWritable("write");
             checkWriteRange(pos, src.byteSize());
         } catch (FileSystemException e) {
             return CompletableFuture.failedFuture(e);
@@ -343,6 +345,7 @@ public final class FolioFile implements AutoCloseable {
     /** Direct write (aligned to the device's logical block); {@code flags}: {@link #DSYNC}. */
     public long writeDirect(long pos, MemorySegment src, int flags) throws IOException {
         checkOpen();
+        checkWritable("direct write");
         checkWriteRange(pos, src.byteSize());
         try (InodeLock.Guard g = fi.lock.forDirectWrite(fi, pos, src.byteSize())) {
             zeroEofBlock(pos);
@@ -365,6 +368,11 @@ public final class FolioFile implements AutoCloseable {
         fi.file.writeAndWait(size, end - size);
     }
 
+    /** Read-only mount: every change of the file is refused ({@link ReadOnlyVolumeException}). */
+    private void checkWritable(String what) throws ReadOnlyVolumeException {
+        fs.checkWritable("inode " + fi.ino, what);
+    }
+
     private void checkWriteRange(long pos, long len) throws FileSystemException {
         if (pos < 0 || len < 0 || pos + len < 0)
             throw new IllegalArgumentException("write of " + len + " bytes at " + pos + " is outside the file offset range");
@@ -378,6 +386,7 @@ public final class FolioFile implements AutoCloseable {
     /** Writes back the dirty data, waits for it and its end-of-I/O conversions, then forces the journal. */
     public void fsync(boolean dataOnly) throws IOException {
         checkOpen();
+        if (fs.isReadOnly()) return;   // read-only mount: nothing dirty, nothing to make durable
         try (InodeLock.Guard g = fi.lock.shared()) {
             io.bio.fsync(fi, 0, Long.MAX_VALUE, dataOnly, errors);
         }
@@ -386,6 +395,7 @@ public final class FolioFile implements AutoCloseable {
     /** truncate(2): shrinking zeroes the tail of the new last block in the cache and frees blocks and reservations past it. */
     public void truncate(long size) throws IOException {
         checkOpen();
+        checkWritable("truncate");
         if (size < 0) throw new IllegalArgumentException("new size (" + size + ") must not be negative");
         if (size > fs.maxFileSize())
             throw new FileSystemException("inode " + fi.ino, null, "File too large: size " + size + " exceeds " + fs.maxFileSize());
@@ -421,6 +431,7 @@ public final class FolioFile implements AutoCloseable {
      */
     public void fallocate(int mode, long off, long len) throws IOException {
         checkOpen();
+        checkWritable("fallocate");
         if (off < 0 || len <= 0 || off + len < 0)
             throw new IllegalArgumentException("fallocate range [" + off + ", +" + len + ") is invalid: offset must not be negative"
                     + " and length must be positive");
@@ -580,6 +591,7 @@ public final class FolioFile implements AutoCloseable {
         checkOpen();
         if (src == null) throw new IllegalArgumentException("clone source must not be null");
         src.checkOpen();
+        checkWritable("clone");
         Reflink.cloneRange(fs, fi, src.fi, srcOff, dstOff, len);
     }
 

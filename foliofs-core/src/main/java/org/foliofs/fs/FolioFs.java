@@ -47,6 +47,7 @@ public final class FolioFs implements AutoCloseable {
     private final Allocator alloc;
     private final Refcounts refs;
     private final int reserve;
+    private final boolean readOnly;
     private final Map<Long, Integer> openCount = new HashMap<>();   // guarded by journal lock
     private volatile IOException shutdown;
     private final List<String> mountLog = new ArrayList<>();
@@ -75,6 +76,7 @@ public final class FolioFs implements AutoCloseable {
         this.sb = sb;
         this.journal = journal;
         this.alloc = alloc;
+        this.readOnly = journal.isReadOnly();
         this.refs = new Refcounts(sb);
         this.reserve = (int) Math.max(1, Math.min(64, journal.maxTransactionBlocks() / 4));
     }
@@ -118,6 +120,41 @@ public final class FolioFs implements AutoCloseable {
         });
     }
 
+    /**
+     * Mounts the volume on {@code dev} read-only: nothing is ever written to the device (it may be
+     * opened read-only, e.g. {@code FileDevice.Options.withReadOnly}). Reads the superblock and
+     * scans the journal without replaying it; a volume whose journal holds committed transactions
+     * (it was not unmounted cleanly) is refused with an {@link IOException} naming the device and the
+     * count ({@link RecoveryNeededException}), since its home blocks are older than what was committed: mount it read-write once
+     * first. Orphaned inodes and interrupted copy-on-write staging a crash left are left alone
+     * (noted in {@link #mountLog()}): they are invisible to reads. Every change throws
+     * {@link ReadOnlyVolumeException}: the namespace and attribute calls before they start, file
+     * writes in {@link FolioFile}, and any other metadata change in the journal's handles (the
+     * choke point); {@link #sync()} does nothing and {@link #close()} writes nothing.
+     */
+    public static FolioFs mountReadOnly(BlockDevice dev) throws IOException {
+        List<String> warnings = new ArrayList<>();
+        Superblock sb = Volume.readSuperblock(dev, warnings);
+        Allocator alloc = new Allocator(sb);
+        Journal j = Journal.openReadOnly(dev, sb, alloc, 16384);
+        Journal.Recovery r = j.recovery();
+        if (r.transactions() > 0) {
+            j.abandon();
+            throw new RecoveryNeededException(dev.describe(), r.transactions(), r.blocks());
+        }
+        return setUp(new FolioFs(dev, sb, j, alloc), fs -> {
+            fs.op(h -> { alloc.init(h); return null; });
+            fs.mountLog.addAll(warnings);
+            fs.mountLog.add("mounted read-only");
+            int orphans = fs.op(h -> {
+                int[] n = {0};
+                Directory.readdir(h, Inodes.get(h, ORPHANAGE_INO), 0, e -> { n[0]++; return true; });
+                return n[0];
+            });
+            if (orphans > 0) fs.mountLog.add(orphans + " orphaned inodes left for the next read-write mount to free");
+        });
+    }
+
     private static FolioFs open(BlockDevice dev, Superblock sb) throws IOException {
         Allocator alloc = new Allocator(sb);
         Journal j = Journal.open(dev, sb, alloc, 16384);
@@ -145,6 +182,13 @@ public final class FolioFs implements AutoCloseable {
     public Allocator allocator() { return alloc; }
     public Refcounts refcounts() { return refs; }
     public BlockDevice device() { return dev; }
+    /** Whether the volume was mounted with {@link #mountReadOnly}. */
+    public boolean isReadOnly() { return readOnly; }
+
+    /** Throws {@link ReadOnlyVolumeException} on a read-only mount: {@code file} is what the change was for. */
+    void checkWritable(String file, String what) throws ReadOnlyVolumeException {
+        if (readOnly) throw new ReadOnlyVolumeException(file, what + " refused: " + dev.describe() + " is mounted read-only");
+    }
     public int blockSize() { return sb.blockSize(); }
     /** What mount did besides the usual: backup superblock used, journal replayed, orphans freed. */
     public List<String> mountLog() { return List.copyOf(mountLog); }
@@ -250,6 +294,7 @@ public final class FolioFs implements AutoCloseable {
     /** Makes every finished operation durable (journal commit with PREFLUSH + FUA). */
     public void sync() throws IOException {
         checkAlive();
+        if (readOnly) return;   // nothing is ever changed, so nothing to make durable
         try {
             // Nothing to commit: no PREFLUSH went out, so completed data writes that needed no
             // metadata (in-place overwrites) would still sit in a volatile cache. Found by
@@ -266,6 +311,7 @@ public final class FolioFs implements AutoCloseable {
      */
     boolean commit() throws IOException {
         checkAlive();
+        if (readOnly) return;
         try {
             return journal.force();
         } catch (DeviceException e) {
@@ -320,6 +366,7 @@ public final class FolioFs implements AutoCloseable {
 
     /** Creates a non-directory inode of any type ({@code mode} includes the type bits). */
     public Attr mknod(long dir, String name, int mode, int uid, int gid) throws IOException {
+        checkWritable(path(dir, name), "create");
         if ((mode & Inode.S_IFMT) == Inode.S_IFDIR) return mkdir(dir, name, mode, uid, gid);
         return op(h -> {
             Inode d = dirInode(h, dir);
@@ -337,6 +384,7 @@ public final class FolioFs implements AutoCloseable {
     }
 
     public Attr mkdir(long dir, String name, int perm, int uid, int gid) throws IOException {
+        checkWritable(path(dir, name), "mkdir");
         return op(h -> {
             Inode d = dirInode(h, dir);
             checkLive(d, dir);
@@ -356,6 +404,7 @@ public final class FolioFs implements AutoCloseable {
     }
 
     public Attr symlink(long dir, String name, String target, int uid, int gid) throws IOException {
+        checkWritable(path(dir, name), "symlink");
         byte[] t = target.getBytes(StandardCharsets.UTF_8);
         return op(h -> {
             Inode d = dirInode(h, dir);
@@ -383,6 +432,7 @@ public final class FolioFs implements AutoCloseable {
 
     /** A new name {@code newDir/newName} for {@code ino} (not a directory). */
     public Attr link(long ino, long newDir, String newName) throws IOException {
+        checkWritable(path(newDir, newName), "link");
         return op(h -> {
             Inode i = Inodes.get(h, ino);
             if (i.isDir()) throw new FileSystemException("inode " + ino, null, "Operation not permitted: hard link to a directory");
@@ -401,6 +451,7 @@ public final class FolioFs implements AutoCloseable {
     }
 
     public void unlink(long dir, String name) throws IOException {
+        checkWritable(path(dir, name), "unlink");
         long freed = op(h -> {
             Inode d = dirInode(h, dir);
             DirEntry e = Directory.lookup(h, d, name(name));
@@ -416,6 +467,7 @@ public final class FolioFs implements AutoCloseable {
     }
 
     public void rmdir(long dir, String name) throws IOException {
+        checkWritable(path(dir, name), "rmdir");
         long freed = op(h -> {
             Inode d = dirInode(h, dir);
             if (name.equals(".") || name.equals(".."))
@@ -441,6 +493,7 @@ public final class FolioFs implements AutoCloseable {
      * only by a directory, and only an empty one).
      */
     public void rename(long srcDir, String srcName, long dstDir, String dstName, int flags) throws IOException {
+        checkWritable(path(srcDir, srcName), "rename");
         if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) != 0 || flags == (RENAME_NOREPLACE | RENAME_EXCHANGE))
             throw new IllegalArgumentException("rename flags (" + flags + ") must be 0, RENAME_NOREPLACE (1) or RENAME_EXCHANGE (2)");
         long freed = op(h -> {
@@ -538,6 +591,7 @@ public final class FolioFs implements AutoCloseable {
      * the I/O layer's (see FolioFile#truncate).
      */
     public Attr setattr(long ino, SetAttr a) throws IOException {
+        checkWritable("inode " + ino, "setattr");
         long[] oldSize = {0};
         Attr r = op(h -> {
             Inode i = Inodes.get(h, ino);
@@ -647,6 +701,7 @@ public final class FolioFs implements AutoCloseable {
     }
 
     public void setxattr(long ino, String name, byte[] value, int flags) throws IOException {
+        checkWritable("inode " + ino, "setxattr " + name);
         op(h -> {
             Inode i = Inodes.get(h, ino);
             Xattrs.set(h, i, name, value, flags);
@@ -661,6 +716,7 @@ public final class FolioFs implements AutoCloseable {
     }
 
     public boolean removexattr(long ino, String name) throws IOException {
+        checkWritable("inode " + ino, "removexattr " + name);
         return op(h -> {
             Inode i = Inodes.get(h, ino);
             boolean r = Xattrs.remove(h, i, name);
@@ -690,7 +746,7 @@ public final class FolioFs implements AutoCloseable {
             openCount.remove(ino);
             return Inodes.get(h, ino).nlink == 0;
         });
-        if (free) freeInode(ino);
+        if (free && !readOnly) freeInode(ino);   // read-only: cannot happen (nothing is unlinked)
     }
 
     public boolean isOpen(long ino) {
@@ -807,13 +863,13 @@ public final class FolioFs implements AutoCloseable {
 
     // ------------------------------------------------------------------ unmount
 
-    /** Clean unmount: commits and checkpoints the journal (the next mount replays nothing). */
+    /** Clean unmount: commits and checkpoints the journal (the next mount replays nothing); read-only: writes nothing. */
     @Override
     public void close() throws IOException {
         FolioFile.VolumeIo io = takeFileIo();
         if (io != null) {
             try {
-                if (shutdown == null) io.flushAll();     // dirty file data before the last commit
+                if (shutdown == null && !readOnly) io.flushAll();     // dirty file data before the last commit
             } finally {
                 io.close();
             }

@@ -81,14 +81,17 @@ public final class Journal implements AutoCloseable {
     private long commits, checkpoints, blocksLogged;
     private Handle active;
     private boolean closed;
+    /** Opened with {@link #openReadOnly}: nothing is ever written (handles may only read). */
+    private final boolean readOnly;
 
     private static final class Buf {
         byte[] cur;        // current image, checksum stamped
         byte[] logged;     // image of the last commit, not yet written home (null: home is current or never committed)
     }
 
-    private Journal(BlockDevice dev, Superblock sb, MetaSpace space, int cacheBlocks) {
+    private Journal(BlockDevice dev, Superblock sb, MetaSpace space, int cacheBlocks, boolean readOnly) {
         this.dev = dev;
+        this.readOnly = readOnly;
         this.sb = sb;
         this.bs = sb.blockSize();
         this.logStart = sb.logStart();
@@ -136,11 +139,27 @@ public final class Journal implements AutoCloseable {
      * the tail (writing the images home, FLUSH, then a new header with FUA).
      */
     public static Journal open(BlockDevice dev, Superblock sb, MetaSpace space, int cacheBlocks) throws IOException {
+        return open(dev, sb, space, cacheBlocks, false);
+    }
+
+    /**
+     * Opens the journal of a volume without writing anything: reads the log headers and scans the log
+     * for complete transactions, but replays none ({@link #recovery()} counts them, and the images
+     * stay in the log: a caller must refuse to use the volume when there are any, since the home
+     * locations are older than what was committed). Handles of a read-only journal may read; every
+     * change throws {@link ReadOnlyVolumeException}; commit, checkpoint and close write nothing.
+     */
+    public static Journal openReadOnly(BlockDevice dev, Superblock sb, MetaSpace space, int cacheBlocks) throws IOException {
+        return open(dev, sb, space, cacheBlocks, true);
+    }
+
+    private static Journal open(BlockDevice dev, Superblock sb, MetaSpace space, int cacheBlocks, boolean readOnly)
+            throws IOException {
         if (sb.logBlocks() < Mkfs.MIN_LOG_BLOCKS || sb.logStart() < AgHeader.RESERVED_BLOCKS
                 || sb.logStart() + sb.logBlocks() > sb.agLength(0))
             throw new CorruptMetadataException(0, "superblock", "journal [" + sb.logStart() + ", +" + sb.logBlocks()
                     + ") is not inside allocation group 0 after its fixed blocks");
-        Journal j = new Journal(dev, sb, space, cacheBlocks);
+        Journal j = new Journal(dev, sb, space, cacheBlocks, readOnly);
         try {
             j.recovery = j.recover();
         } catch (IOException | RuntimeException e) {
@@ -151,6 +170,9 @@ public final class Journal implements AutoCloseable {
     }
 
     public Recovery recovery() { return recovery; }
+
+    /** Whether this journal was opened with {@link #openReadOnly}. */
+    public boolean isReadOnly() { return readOnly; }
 
     private Recovery recover() throws IOException {
         long[] h0 = readHeader(0), h1 = readHeader(1);
@@ -181,12 +203,18 @@ public final class Journal implements AutoCloseable {
             seq++;
             pos = next >= logBlocks ? FIRST_RECORD : next;
             if ((r.flags & MORE) == 0) {
-                for (Rec rec : pendingChain) blocks += replay(rec);
+                for (Rec rec : pendingChain) blocks += readOnly ? rec.homes.length : replay(rec);
                 txns++;
                 pendingChain.clear();
                 endSeq = seq;
                 endPos = pos;
             }
+        }
+        if (readOnly) {   // nothing replayed, nothing written: the log stays as found
+            headSeq = tailSeq = h[1];
+            headPos = tailPos;
+            usedBlocks = 0;
+            return new Recovery(txns, blocks, tailSeq);
         }
         // New records start after a gap in sequence numbers, so that no record left in the log (an
         // incomplete chain, a torn write) can ever be taken for a new one.
@@ -340,6 +368,7 @@ public final class Journal implements AutoCloseable {
         @Override
         public MetaBlock allocate(MetaType type, long owner) throws IOException {
             check();
+            if (readOnly) throw refused("allocation of a " + type.name() + " block");
             long b = space.allocMeta(this, type, owner);
             MemorySegment seg = MemorySegment.ofArray(new byte[bs]);
             MetaBlockLayout.init(seg, type, b, owner, sb.uuid());
@@ -349,6 +378,7 @@ public final class Journal implements AutoCloseable {
         @Override
         public void write(MetaBlock block) throws IOException {
             check();
+            if (readOnly) throw refused("change of metadata block " + block.blkno());
             long blkno = block.blkno();
             if (block.size() != bs) throw new IllegalArgumentException("block " + blkno + " is " + block.size() + " bytes, not " + bs);
             if (blkno < 0 || blkno >= sb.totalBlocks())
@@ -366,6 +396,7 @@ public final class Journal implements AutoCloseable {
         @Override
         public void free(long blkno) throws IOException {
             check();
+            if (readOnly) throw refused("free of metadata block " + blkno);
             Buf b = cache.get(blkno);
             int magic = b == null ? 0 : MemorySegment.ofArray(b.cur).get(U32, 0);
             touch(blkno);
@@ -453,6 +484,10 @@ public final class Journal implements AutoCloseable {
         @Override public String toString() { return "Handle[reserve " + reserve + ", changed " + undo.size() + "]"; }
     }
 
+    private ReadOnlyVolumeException refused(String what) {
+        return new ReadOnlyVolumeException(dev.describe(), what + " refused: the volume is mounted read-only");
+    }
+
     private record Before(byte[] cur, byte[] logged, boolean running, boolean ckpt) {}
 
     private static final Map<Integer, MetaType> TYPES = new HashMap<>();
@@ -511,6 +546,8 @@ public final class Journal implements AutoCloseable {
     }
 
     private void commitLocked() throws IOException {
+        if (readOnly && !running.isEmpty())   // handles refuse every change, so this cannot happen
+            throw new IllegalStateException("read-only journal of " + dev.describe() + " has " + running.size() + " changed blocks");
         if (running.isEmpty()) {
             runAll(runningCommitted);
             runningCommitted = new ArrayList<>();
@@ -575,6 +612,8 @@ public final class Journal implements AutoCloseable {
     }
 
     private void checkpointLocked() throws IOException {
+        if (readOnly && (!checkpointDirty.isEmpty() || tailSeq != headSeq))
+            throw new IllegalStateException("read-only journal of " + dev.describe() + " has blocks to checkpoint");
         if (!checkpointDirty.isEmpty()) {
             long[] order = checkpointDirty.stream().mapToLong(Long::longValue).sorted().toArray();
             for (long blkno : order) {
@@ -608,6 +647,7 @@ public final class Journal implements AutoCloseable {
         try {
             if (closed) return;
             if (active != null) throw new IllegalStateException("close with an active handle: " + active);
+            if (readOnly) { closed = true; io.close(); return; }   // nothing to write
             try {
                 commitLocked();
                 checkpointLocked();

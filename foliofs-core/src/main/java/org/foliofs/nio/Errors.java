@@ -9,16 +9,19 @@ import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.NotLinkException;
+import java.nio.file.ReadOnlyFileSystemException;
 import org.foliofs.device.DeviceException;
 import org.foliofs.fs.CorruptMetadataException;
 import org.foliofs.fs.NoSpaceException;
 import org.foliofs.fs.NoSuchAttributeException;
 import org.foliofs.fs.NoSuchInodeException;
+import org.foliofs.fs.ReadOnlyVolumeException;
 
 /**
  * Translates what {@link org.foliofs.fs.FolioFs} and {@link org.foliofs.fs.FolioFile} throw (exceptions
  * naming inodes, like {@code "inode 5/a"}) into the standard NIO exceptions naming the user's path.
- * The original is kept as the cause. This is the only place errors are translated.
+ * The original is kept as the cause. This is the only place errors are translated. A
+ * {@link ReadOnlyVolumeException} is thrown as {@link ReadOnlyFileSystemException} (unchecked, as NIO specifies).
  */
 final class Errors {
     private Errors() {}
@@ -27,6 +30,11 @@ final class Errors {
         String p = path == null ? null : path.toString(), o = other == null ? null : other.toString();
         IOException r;
         if (e instanceof ClosedChannelException) return e;
+        if (e instanceof ReadOnlyVolumeException) {   // the volume's own read-only guard (beginWrite catches most first)
+            ReadOnlyFileSystemException ro = new ReadOnlyFileSystemException();
+            ro.initCause(e);
+            throw ro;
+        }
         else if (e instanceof NoSpaceException) r = new FileSystemException(p, o, "No space left on device: " + e.getMessage());
         else if (e instanceof NoSuchInodeException) r = new NoSuchFileException(p, o, e.getMessage());
         else if (e instanceof NoSuchAttributeException a) r = new FileSystemException(p, o, "No such attribute: " + a.attribute());

@@ -81,10 +81,13 @@ public final class FolioFileSystemProvider extends FileSystemProvider {
             }
             Path key = abs.toRealPath();
             if (open.containsKey(key)) throw new FileSystemAlreadyExistsException("foliofs:" + key + " is open already");
-            FileDevice dev = FileDevice.open(key, FileDevice.Options.defaults());
+            // readOnly: the image is opened O_RDONLY (so a file without write permission or a
+            // read-only block device works) and mounted without writing anything
+            FileDevice dev = FileDevice.open(key, FileDevice.Options.defaults().withReadOnly(cfg.readOnly()));
             FolioFs folio = null;
             try {
-                folio = created ? FolioFs.format(dev, Mkfs.Options.defaults().withBlockSize(cfg.blockSize())) : FolioFs.mount(dev);
+                folio = created ? FolioFs.format(dev, Mkfs.Options.defaults().withBlockSize(cfg.blockSize()))
+                        : cfg.readOnly() ? FolioFs.mountReadOnly(dev) : FolioFs.mount(dev);
                 folio.setPageCacheConfig(PageCache.Config.builder().memoryBytes(cfg.cacheSize()).build());
                 folio.setDefaultWriteMode(cfg.writeMode().inodeMode());
                 FolioFileSystem fs = new FolioFileSystem(this, key, dev, folio, cfg);

@@ -14,7 +14,9 @@ import java.util.Set;
  * @param blockSize block size when formatting (default 4096)
  * @param cacheSize page cache memory in bytes (default 64 MiB)
  * @param writeMode the default write mode of regular files ({@link WriteMode})
- * @param readOnly  refuse every change with {@link java.nio.file.ReadOnlyFileSystemException}
+ * @param readOnly  open the image read-only (O_RDONLY; it need not be writable) and mount it without
+ *                  writing anything (an image that needs journal recovery is refused); every change
+ *                  throws {@link java.nio.file.ReadOnlyFileSystemException}
  */
 record FsConfig(boolean create, long size, int blockSize, long cacheSize, WriteMode writeMode, boolean readOnly) {
     static final Set<String> KEYS = Set.of("create", "size", "blockSize", "cacheSize", "writeMode", "readOnly");

@@ -64,6 +64,71 @@ class FileDeviceTest {
         }
     }
 
+    /** withReadOnly: O_RDONLY; reads work, every WRITE, FLUSH and DISCARD is refused at submit and nothing reaches the file. */
+    @ParameterizedTest
+    @EnumSource(FileDevice.Engine.class)
+    void readOnlyOpenReadsAndRefusesEveryChange(FileDevice.Engine engine) throws Exception {
+        Path p = dir.resolve("ro-" + engine + ".img");
+        FileDevice.createImage(p, 1 << 20);
+        byte[] content = new byte[1 << 20];
+        new java.util.Random(11).nextBytes(content);
+        Files.write(p, content);
+        try (FileDevice d = FileDevice.open(p, opts(engine).withReadOnly(true)); Arena a = Arena.ofConfined()) {
+            assertThat(d.isReadOnly()).isTrue();
+            assertThat(d.describe()).contains("read-only");
+            MemorySegment buf = a.allocate(8192, 4096);
+            IoRequest r = IoRequest.read(4096, buf, null);
+            d.submit(r);
+            assertThat(r.await()).isEqualTo(8192);
+            assertThat(buf.toArray(JAVA_BYTE)).isEqualTo(java.util.Arrays.copyOfRange(content, 4096, 4096 + 8192));
+            for (IoRequest w : java.util.List.of(IoRequest.write(0, buf, 0, null), IoRequest.write(0, buf, IoRequest.FUA, null),
+                    IoRequest.flush(null), IoRequest.discard(0, 4096, null))) {
+                assertThatThrownBy(() -> d.submit(w)).isInstanceOf(IllegalStateException.class)
+                        .hasMessageContaining("read-only").hasMessageContaining(p.toString()).hasMessageContaining(w.op().name());
+            }
+            assertThatThrownBy(d::flush).isInstanceOf(IllegalStateException.class).hasMessageContaining("read-only");
+            assertThat(d.stats().requests(IoOp.WRITE) + d.stats().requests(IoOp.FLUSH)).isZero();
+            IoRequest again = IoRequest.read(0, buf, null);   // the device still works after refusals
+            d.submit(again);
+            assertThat(again.await()).isEqualTo(8192);
+        }
+        assertThat(Files.readAllBytes(p)).isEqualTo(content);
+        try (FileDevice d = FileDevice.open(p, opts(engine))) {
+            assertThat(d.isReadOnly()).isFalse();
+        }
+    }
+
+    /**
+     * A read-only open works on an image the process may not write: chmod a-w (for root, which
+     * ignores permission bits, chattr +i instead), where a read-write open is refused.
+     */
+    @Test
+    void readOnlyOpenWorksOnAnImageThatIsNotWritable() throws Exception {
+        Path p = dir.resolve("locked.img");
+        FileDevice.createImage(p, 1 << 20);
+        boolean root = "root".equals(System.getProperty("user.name"));
+        if (root) {
+            try {
+                LoopDevices.run("chattr", "+i", p.toString());
+            } catch (IOException e) {
+                assumeTrue(false, "running as root and chattr +i is unavailable here: " + e.getMessage());
+            }
+        } else {
+            Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("r--r--r--"));
+        }
+        try {
+            assertThatThrownBy(() -> FileDevice.open(p, FileDevice.Options.defaults()))
+                    .isInstanceOf(AccessDeniedException.class).hasMessageContaining("not writable");
+            try (FileDevice d = FileDevice.open(p, FileDevice.Options.defaults().withReadOnly(true)); Arena a = Arena.ofConfined()) {
+                IoRequest r = IoRequest.read(0, a.allocate(4096, 4096), null);
+                d.submit(r);
+                assertThat(r.await()).isEqualTo(4096);
+            }
+        } finally {
+            if (root) LoopDevices.run("chattr", "-i", p.toString());
+        }
+    }
+
     @Test
     void createImageNeverOverwrites() throws Exception {
         Path p = dir.resolve("keep.img");
