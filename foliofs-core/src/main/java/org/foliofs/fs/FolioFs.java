@@ -311,7 +311,7 @@ public final class FolioFs implements AutoCloseable {
      */
     boolean commit() throws IOException {
         checkAlive();
-        if (readOnly) return;
+        if (readOnly) return true;   // nothing was written, so nothing needs a flush (a read-only device refuses one)
         try {
             return journal.force();
         } catch (DeviceException e) {
