@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.foliofs.bench.DeviceBench;
+import org.foliofs.bench.FsBench;
 import org.foliofs.bench.WriteThroughBench;
 import org.foliofs.device.FileDevice;
 import java.util.Locale;
@@ -43,7 +44,7 @@ public final class BenchCommand implements Callable<Integer> {
 
     /** Which benchmark to run. */
     public enum WorkloadSet {
-        DEVICE, WRITETHROUGH, ALL;
+        DEVICE, WRITETHROUGH, ALL, FS;
 
         @Override
         public String toString() {
@@ -59,8 +60,18 @@ public final class BenchCommand implements Callable<Integer> {
                     "device: device layer vs fio, iomap direct I/O, page cache (about 10 minutes with the defaults);",
                     "writethrough: buffered write-through on a FolioFS volume (a quarter of --size is the file;",
                     "about 3 minutes per trial with --seconds 3); all: both (the default stays device only: it alone",
-                    "takes about 10 minutes)."})
+                    "takes about 10 minutes);",
+                    "fs: file-system metadata (create+write+close and unlink rates, mount and fsck of a volume of",
+                    "--files files; not part of all; compare with scripts/fs-bench-xfs)."})
     WorkloadSet workload;
+
+    @Option(names = "--files", paramLabel = "<n>", defaultValue = "1000000",
+            description = "--workload fs: files of the volume whose mount and fsck are timed (default: ${DEFAULT-VALUE}).")
+    long files;
+
+    @Option(names = "--rate-files", paramLabel = "<n>", defaultValue = "100000",
+            description = "--workload fs: files created and unlinked per rate case (default: ${DEFAULT-VALUE}).")
+    int rateFiles;
 
     @Option(names = "--dir", paramLabel = "<path>", defaultValue = "${sys:java.io.tmpdir}",
             description = "Directory for the temporary volume (default: ${DEFAULT-VALUE}).")
@@ -115,6 +126,7 @@ public final class BenchCommand implements Callable<Integer> {
         };
         PrintWriter out = spec.commandLine().getOut();
         PrintStream log = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
+        if (workload == WorkloadSet.FS) return fsBench(out, log);
         String report = "";
         if (workload != WorkloadSet.WRITETHROUGH) {
             DeviceBench.Config cfg = new DeviceBench.Config(dir, size, seconds, 1, trials, !noFio, engines);
@@ -136,6 +148,25 @@ public final class BenchCommand implements Callable<Integer> {
                 + (workload == WorkloadSet.WRITETHROUGH ? "" : " --engine " + engine)
                 + (workload == WorkloadSet.DEVICE ? "" : " --workload " + workload) + (noFio ? " --no-fio" : "");
         report = report + "\nReproduce with: `" + command + "`\n";
+        out.println();
+        out.println(report);
+        out.flush();
+        if (output != null) {
+            Files.writeString(output, report, StandardCharsets.UTF_8);
+            out.println("written to " + output);
+        }
+        return 0;
+    }
+
+    private int fsBench(PrintWriter out, PrintStream log) throws Exception {
+        FsBench.Config cfg;
+        try {
+            cfg = new FsBench.Config(dir, files, rateFiles, true);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "invalid value for --workload fs: " + e.getMessage());
+        }
+        String report = FsBench.run(cfg, log)
+                + "\nReproduce with: `./foliofs bench --workload fs --files " + files + " --rate-files " + rateFiles + "`\n";
         out.println();
         out.println(report);
         out.flush();
