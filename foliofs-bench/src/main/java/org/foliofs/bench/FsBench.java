@@ -78,7 +78,8 @@ public final class FsBench {
     /** The populated volume's timings, in seconds (walk: readdir of every directory and getattr of every entry). */
     public record Population(long files, long dirs, long imageBytes, double createSeconds, double syncSeconds,
                              double unmountSeconds, String hostCache, double mountSeconds, double walkSeconds,
-                             long walked, double remountSeconds, double fsckSeconds, long fsckInodes, long fsckMetaBlocks,
+                             long walked, long walkReads, double remountSeconds, double fsckSeconds, long fsckReads,
+                             long fsckInodes, long fsckMetaBlocks,
                              boolean fsckClean, String fsckProblems, long usedBlocks, int blockSize) {}
 
     /** Everything measured. */
@@ -152,8 +153,8 @@ public final class FsBench {
             }, fs);
             checkCount(fs, dirs, sameDir, 0, name + " after unlink");
             Rate r = new Rate(name, threads, total, create, unlink);
-            log.printf(Locale.ROOT, "fs bench: %s: %d files, create+write 4 KiB+close %.0f/s, unlink %.0f/s%n",
-                    name, total, r.createsPerSecond(), r.unlinksPerSecond());
+            log.printf(Locale.ROOT, "fs bench: %s: %d files, %s %.0f/s, unlink %.0f/s%n",
+                    name, total, data ? "create+write 4 KiB+close" : "create", r.createsPerSecond(), r.unlinksPerSecond());
             return r;
         } finally {
             Files.deleteIfExists(image);
@@ -276,13 +277,15 @@ public final class FsBench {
 
             String hostCache = cfg.dropCaches() ? dropHostCaches() : "host page cache not dropped";
             double mountS, walkS, remountS;
-            long walked;
+            long walked, walkReads, fsckReads;
             long t3 = System.nanoTime();
             try (FileDevice d2 = FileDevice.open(image, FileDevice.Options.defaults()); FolioFs fs2 = FolioFs.mount(d2)) {
                 mountS = (System.nanoTime() - t3) / 1e9;
                 long t4 = System.nanoTime();
+                long r0 = d2.stats().snapshot().reads();
                 walked = walk(fs2, dirCount, files);
                 walkS = (System.nanoTime() - t4) / 1e9;
+                walkReads = d2.stats().snapshot().reads() - r0;
             }
             long t5 = System.nanoTime();
             try (FileDevice d3 = FileDevice.open(image, FileDevice.Options.defaults()); FolioFs fs3 = FolioFs.mount(d3)) {
@@ -293,12 +296,13 @@ public final class FsBench {
             FsckReport r;
             try (FileDevice d4 = FileDevice.open(image, FileDevice.Options.defaults().withEngine(FileDevice.Engine.SYNC))) {
                 r = Fsck.check(d4);
+                fsckReads = d4.stats().snapshot().reads();
             }
             double fsckS = (System.nanoTime() - t6) / 1e9;
             log.printf(Locale.ROOT, "fs bench: fsck %.1f s, %s, %d inodes%n", fsckS, r.clean() ? "clean" : "PROBLEMS", r.inodes());
             String problems = r.clean() ? "" : String.join("; ", r.problems().subList(0, Math.min(5, r.problems().size())));
-            return new Population(files, dirCount, bytes, createS, syncS, unmountS, hostCache, mountS, walkS, walked, remountS,
-                    fsckS, r.inodes(), r.metadata().size(), r.clean(), problems, used, bs);
+            return new Population(files, dirCount, bytes, createS, syncS, unmountS, hostCache, mountS, walkS, walked, walkReads, remountS,
+                    fsckS, fsckReads, r.inodes(), r.metadata().size(), r.clean(), problems, used, bs);
         } finally {
             Files.deleteIfExists(image);
         }
@@ -353,7 +357,8 @@ public final class FsBench {
         Population p = res.population();
         StringBuilder sb = new StringBuilder();
         sb.append("File system metadata, ").append(LocalDate.now()).append(", ").append(res.machine()).append('\n');
-        sb.append("Volume: FolioFS (4 KiB blocks, default groups) on ").append(res.device()).append('\n');
+        sb.append("Volumes: FolioFS (mkfs defaults: 4 KiB blocks, derived groups and journal), each on a fresh image in ")
+                .append(c.dir()).append("; the last rate case's: ").append(res.device()).append('\n');
         sb.append(String.format(Locale.ROOT,
                 "Rates: %d files per case on a fresh volume; each file: create, open, write 4 KiB, close (the last close writes "
                         + "the data back); unlink of the same files; each phase ends with sync inside the timing.%n%n", c.rateFiles()));
@@ -375,11 +380,11 @@ public final class FsBench {
         sb.append(String.format(Locale.ROOT, "| unmount | %.2f | checkpoint |%n", p.unmountSeconds()));
         sb.append(String.format(Locale.ROOT, "| mount (cold) | %.3f | new device and FolioFs instance; %s; image opened O_DIRECT |%n",
                 p.mountSeconds(), p.hostCache()));
-        sb.append(String.format(Locale.ROOT, "| walk after mount | %.1f | readdir of %d directories + getattr of %d files |%n",
-                p.walkSeconds(), p.dirs(), p.walked()));
+        sb.append(String.format(Locale.ROOT, "| walk after mount | %.1f | readdir of %d directories + getattr of %d files; %d device reads |%n",
+                p.walkSeconds(), p.dirs(), p.walked(), p.walkReads()));
         sb.append(String.format(Locale.ROOT, "| mount again | %.3f | |%n", p.remountSeconds()));
-        sb.append(String.format(Locale.ROOT, "| fsck | %.1f | %s, %d inodes, %d metadata blocks |%n", p.fsckSeconds(),
-                p.fsckClean() ? "clean" : "PROBLEMS: " + p.fsckProblems(), p.fsckInodes(), p.fsckMetaBlocks()));
+        sb.append(String.format(Locale.ROOT, "| fsck | %.1f | %s, %d inodes, %d metadata blocks; %d device reads |%n", p.fsckSeconds(),
+                p.fsckClean() ? "clean" : "PROBLEMS: " + p.fsckProblems(), p.fsckInodes(), p.fsckMetaBlocks(), p.fsckReads()));
         return sb.toString();
     }
 }
