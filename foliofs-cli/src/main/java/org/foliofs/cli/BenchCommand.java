@@ -14,6 +14,7 @@ import java.util.List;
 import org.foliofs.bench.DeviceBench;
 import org.foliofs.bench.StandardBench;
 import org.foliofs.bench.StandardReport;
+import org.foliofs.bench.FsBench;
 import org.foliofs.bench.WriteThroughBench;
 import org.foliofs.device.FileDevice;
 import java.util.Locale;
@@ -46,7 +47,7 @@ public final class BenchCommand implements Callable<Integer> {
 
     /** Which benchmark to run. */
     public enum WorkloadSet {
-        STANDARD, ATOMIC, DEVICE, WRITETHROUGH, ALL;
+        STANDARD, ATOMIC, DEVICE, WRITETHROUGH, ALL, FS;
 
         @Override
         public String toString() {
@@ -64,7 +65,7 @@ public final class BenchCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Option(names = "--workload", paramLabel = "<name>", defaultValue = "standard",
-            description = "What to measure: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}). standard: the comparison above (4 KiB rows and atomic rows; about 3 minutes); atomic: the atomic rows only (about 1 minute); device: device layer vs fio, iomap direct I/O, page cache (about 10 minutes); writethrough: buffered write-through in detail (about 3 minutes per trial with --seconds 3); all: standard, device and writethrough in turn.")
+            description = "What to measure: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}). standard: the comparison above (4 KiB rows and atomic rows; about 3 minutes); atomic: the atomic rows only (about 1 minute); device: device layer vs fio, iomap direct I/O, page cache (about 10 minutes); writethrough: buffered write-through in detail (about 3 minutes per trial with --seconds 3); all: standard, device and writethrough in turn; fs: file-system metadata (create+write+close and unlink rates, mount and fsck of a volume of --files files; not part of all; compare with scripts/fs-bench-xfs).")
     WorkloadSet workload;
 
     @Option(names = "--quick", description = "A sub-minute run: 256 MiB volume, 1 s per row, the key rows only (--workload standard or atomic).")
@@ -73,6 +74,14 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "<dir>", defaultValue = ".",
             description = "Where the PNG chart and the CSV of the standard comparison go (default: the current directory).")
     Path out;
+
+    @Option(names = "--files", paramLabel = "<n>", defaultValue = "1000000",
+            description = "--workload fs: files of the volume whose mount and fsck are timed (default: ${DEFAULT-VALUE}).")
+    long files;
+
+    @Option(names = "--rate-files", paramLabel = "<n>", defaultValue = "100000",
+            description = "--workload fs: files created and unlinked per rate case (default: ${DEFAULT-VALUE}).")
+    int rateFiles;
 
     @Option(names = "--dir", paramLabel = "<path>", defaultValue = "${sys:java.io.tmpdir}",
             description = "Directory for the temporary volume (default: ${DEFAULT-VALUE}).")
@@ -180,6 +189,7 @@ public final class BenchCommand implements Callable<Integer> {
         };
         PrintWriter pw = spec.commandLine().getOut();
         PrintStream log = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
+        if (workload == WorkloadSet.FS) return fsBench(pw, log);
         StringBuilder report = new StringBuilder();
         StandardReport.Outputs files = null;
         if (standard) {
@@ -241,5 +251,24 @@ public final class BenchCommand implements Callable<Integer> {
         if (w == WorkloadSet.DEVICE && engine != Engine.BOTH) c.append(" --engine ").append(engine);
         if (noFio) c.append(" --no-fio");
         return c.toString();
+    }
+
+    private int fsBench(PrintWriter out, PrintStream log) throws Exception {
+        FsBench.Config cfg;
+        try {
+            cfg = new FsBench.Config(dir, files, rateFiles, true);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "invalid value for --workload fs: " + e.getMessage());
+        }
+        String report = FsBench.run(cfg, log)
+                + "\nReproduce with: `./foliofs bench --workload fs --files " + files + " --rate-files " + rateFiles + "`\n";
+        out.println();
+        out.println(report);
+        out.flush();
+        if (output != null) {
+            Files.writeString(output, report, StandardCharsets.UTF_8);
+            out.println("written to " + output);
+        }
+        return 0;
     }
 }
