@@ -8,6 +8,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -99,8 +100,8 @@ public final class FileDevice implements BlockDevice {
     private final boolean mergeFlushes;
     private final Object flushLock = new Object();
     private boolean flushRunning;
-    private java.util.ArrayList<IoRequest> flushRiders = new java.util.ArrayList<>();   // answered by the running flush
-    private java.util.ArrayList<IoRequest> flushNext = new java.util.ArrayList<>();     // wait for the next one
+    private ArrayList<IoRequest> flushRiders = new ArrayList<>();   // answered by the running flush
+    private ArrayList<IoRequest> flushNext = new ArrayList<>();     // wait for the next one
     private final String description;
     private final boolean readOnly;
 
@@ -289,17 +290,17 @@ public final class FileDevice implements BlockDevice {
 
     /** A leading FLUSH ended: answers its riders with its result and starts the next merged flush, if any waited. */
     private void flushEnded(long result, String call) {
-        java.util.ArrayList<IoRequest> riders;
+        ArrayList<IoRequest> riders;
         IoRequest next = null;
         synchronized (flushLock) {
             riders = flushRiders;
             if (flushNext.isEmpty()) {
                 flushRunning = false;
-                flushRiders = riders.isEmpty() ? riders : new java.util.ArrayList<>();
+                flushRiders = riders.isEmpty() ? riders : new ArrayList<>();
             } else {
                 next = flushNext.removeFirst();
                 flushRiders = flushNext;
-                flushNext = new java.util.ArrayList<>();
+                flushNext = new ArrayList<>();
             }
         }
         if (next != null) engine.submit(next);   // before answering anyone: the next flush starts as early as possible

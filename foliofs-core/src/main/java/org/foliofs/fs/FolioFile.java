@@ -581,6 +581,92 @@ public final class FolioFile implements AutoCloseable {
 
     // ---- reflink ------------------------------------------------------------------------------
 
+    private static final int COPY_CHUNK = 1 << 20;
+
+    /**
+     * copy_file_range(2): copies up to {@code len} bytes of {@code src} at {@code srcOff} into this
+     * file at {@code dstOff}, cut at the source's EOF (0 at or past it). Where both offsets are
+     * equal modulo the block size the block-aligned part is a reflink ({@link #cloneRange}: shared
+     * blocks, no data copied), see {@link #copyPlan}; the rest is read and written through the files
+     * (this file's write mode applies). Overlapping ranges of one file are refused ("Invalid
+     * argument"). A failure after some progress returns the bytes done (the next call reports it),
+     * as write(2). Used by FUSE's copy_file_range, NIO's transferTo/transferFrom and Files.copy.
+     */
+    public long copyRangeFrom(FolioFile src, long srcOff, long dstOff, long len) throws IOException {
+        if (srcOff < 0 || dstOff < 0 || len < 0)
+            throw new IllegalArgumentException("copy of " + len + " bytes from offset " + srcOff + " to " + dstOff + ": none may be negative");
+        long srcSize = src.size();
+        if (srcOff >= srcSize || len == 0) return 0;
+        len = Math.min(len, srcSize - srcOff);
+        if (src.ino() == ino() && srcOff < dstOff + len && dstOff < srcOff + len)
+            throw new FileSystemException("inode " + ino(), null, "Invalid argument: copy of [" + srcOff + ", +" + len
+                    + ") to " + dstOff + " within one file overlaps itself");
+        long[] p = copyPlan(srcOff, dstOff, len, srcSize, size(), fi.bs);
+        long done = 0;
+        try {
+            if (p[0] > 0) {
+                done = copyBytes(src, srcOff, dstOff, p[0]);
+                if (done < p[0]) return done;
+            }
+            if (p[1] > 0) {
+                try {
+                    cloneRange(src, srcOff + done, dstOff + done, p[1]);
+                    done += p[1];
+                } catch (IllegalArgumentException e) {
+                    // The clone's preconditions changed under us (a concurrent size change): copy
+                    // instead. Reflink checks everything before it changes anything.
+                    long c = copyBytes(src, srcOff + done, dstOff + done, p[1]);
+                    done += c;
+                    if (c < p[1]) return done;
+                }
+            }
+            if (done < len) done += copyBytes(src, srcOff + done, dstOff + done, len - done);
+            return done;
+        } catch (IOException | RuntimeException e) {
+            if (done > 0) return done;
+            throw e;
+        }
+    }
+
+    /**
+     * How {@link #copyRangeFrom} splits a copy of {@code len} bytes (already cut at the source's
+     * EOF): {@code {head, clone}}, meaning copy {@code head} bytes, clone the next {@code clone}
+     * bytes, copy the rest. A clone needs both offsets block aligned (FICLONERANGE), so only when
+     * they are equal modulo the block size: the head then runs up to the first block boundary; the
+     * clone takes the whole blocks, plus an unaligned tail when it ends at the source's EOF and the
+     * copy ends at or past the destination's size (Reflink's rule: the tail's block is shared
+     * whole). Otherwise everything is copied ({@code {len, 0}}).
+     */
+    static long[] copyPlan(long srcOff, long dstOff, long len, long srcSize, long dstSize, int bs) {
+        if (srcOff % bs != dstOff % bs) return new long[] {len, 0};
+        long head = Math.min(len, (bs - srcOff % bs) % bs);
+        long rest = len - head;
+        long clone = rest / bs * bs;
+        if (rest > clone && srcOff + len == srcSize && dstOff + len >= dstSize) clone = rest;
+        if (clone == 0) return new long[] {len, 0};
+        return new long[] {head, clone};
+    }
+
+    /** Reads and writes {@code len} bytes in chunks; the bytes written (short at the source's EOF or a short write). */
+    private long copyBytes(FolioFile src, long srcOff, long dstOff, long len) throws IOException {
+        MemorySegment buf = MemorySegment.ofArray(new byte[(int) Math.min(len, COPY_CHUNK)]);
+        long done = 0;
+        try {
+            while (done < len) {
+                long want = Math.min(buf.byteSize(), len - done);
+                long r = src.read(srcOff + done, buf.asSlice(0, want));
+                if (r <= 0) break;
+                long w = write(dstOff + done, buf.asSlice(0, r));
+                done += w;
+                if (w < r) break;
+            }
+            return done;
+        } catch (IOException | RuntimeException e) {
+            if (done > 0) return done;
+            throw e;
+        }
+    }
+
     /**
      * FICLONERANGE: makes {@code [dstOff, dstOff + len)} of this file share the blocks of
      * {@code [srcOff, srcOff + len)} of {@code src} (which may be this file, without overlap). Offsets

@@ -276,19 +276,9 @@ final class DioCall extends IoCall implements IoMapIter.Chunk {
                 err = endOfIo(err, result);
             }
             if (err == null && dsync && needSync) {
-                try {
-                    boolean flushed = ioEnd.sync(inode, pos, result);
-                    if (!flushed && dev.volatileWriteCache()) {
-                        if (future != null) {   // asynchronous: no executor thread blocks in the flush
-                            long r = result;
-                            flushThen(dev, e -> invalidateAndComplete(r, e));
-                            return;
-                        }
-                        dev.flush();
-                    }
-                } catch (IOException | RuntimeException e) {
-                    err = e;
-                }
+                long r = result;
+                syncThen(ioEnd, inode, pos, result, dev, e -> invalidateAndComplete(r, e));
+                return;
             }
             invalidateAndComplete(result, err);
         } else {

@@ -104,13 +104,37 @@ abstract class IoCall {
     }
 
     /**
+     * The DSYNC step of finish, then {@code rest} with its failure (or null):
+     * {@link IoEndHandler#sync} (the journal commit), then a FLUSH on a volatile cache unless the
+     * commit's PREFLUSH already covered the data. A synchronous call waits for the FLUSH here; an
+     * asynchronous one does not hold a thread while it runs ({@link #flushThen}), and {@code rest}
+     * then runs on the executor from its completion.
+     */
+    final void syncThen(IoEndHandler handler, IoInode inode, long pos, long length, BlockDevice device, Consumer<Throwable> rest) {
+        Throwable err = null;
+        try {
+            boolean flushed = handler.sync(inode, pos, length);
+            if (!flushed && device.volatileWriteCache()) {
+                if (future != null) {
+                    flushThen(device, rest);
+                    return;
+                }
+                device.flush();
+            }
+        } catch (IOException | RuntimeException e) {
+            err = e;
+        }
+        rest.accept(err);
+    }
+
+    /**
      * DSYNC's cache flush for an ASYNCHRONOUS call without holding a thread while it runs: submits
      * a FLUSH and returns; {@code then} runs on the executor with the flush's failure (or null)
      * once it completed. Many calls finishing at once thus have their flushes in flight together,
      * where {@link org.foliofs.device.FileDevice} merges them, instead of one blocked executor
      * thread per flush.
      */
-    final void flushThen(BlockDevice device, Consumer<Throwable> then) {
+    private void flushThen(BlockDevice device, Consumer<Throwable> then) {
         IoRequest r = IoRequest.flush((req, res) -> {
             Throwable e = res < 0 ? req.error() : null;
             try {

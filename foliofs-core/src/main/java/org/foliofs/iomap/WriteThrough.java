@@ -391,19 +391,9 @@ final class WriteThrough extends IoCall implements IoMapIter.Chunk {
             }
         }
         if (err == null && dsync && needSync && result > 0 && !brokenSkipDsyncSync) {
-            try {
-                boolean flushed = file.ioEnd.sync(inode, start, result);
-                if (!flushed && file.engine.device.volatileWriteCache()) {
-                    if (future != null) {   // asynchronous: no executor thread blocks in the flush
-                        long done = result;
-                        flushThen(file.engine.device, e -> release(done, e));
-                        return;
-                    }
-                    file.engine.device.flush();
-                }
-            } catch (IOException | RuntimeException e) {
-                err = e;
-            }
+            long done = result;
+            syncThen(file.ioEnd, inode, start, result, file.engine.device, e -> release(done, e));
+            return;
         }
         release(result, err);
     }

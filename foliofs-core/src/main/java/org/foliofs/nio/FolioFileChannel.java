@@ -344,33 +344,26 @@ public final class FolioFileChannel extends FileChannel {
     }
 
     /**
-     * A reflink of {@code count} bytes of {@code src} at {@code srcPos} into {@code dst} at
-     * {@code dstPos}, clipped at src's size. Returns the bytes shared, or -1 when a reflink does
-     * not apply: another volume, not regular files, dst in append mode, offsets not block aligned,
-     * a range neither whole blocks nor ending at src's end, or the clone refused (e.g. overlapping
-     * ranges of one file); the caller copies instead. Both channels are inside their call bracket.
+     * {@code count} bytes of {@code src} at {@code srcPos} into {@code dst} at {@code dstPos} by
+     * {@link FolioFile#copyRangeFrom} (the block-aligned part a reflink, the rest copied), clipped at
+     * src's size; a DSYNC/SYNC target is fsynced after, as its writes would be. Returns the bytes
+     * done, or -1 when that does not apply and the caller copies through a buffer: another volume,
+     * not regular files, a target in append mode, or a target whose writes carry other flags
+     * (WRITETHROUGH, DIRECT, ATOMIC: its writes must honour them). Both channels are inside their
+     * call bracket.
      */
-    private static long cloneRange(FolioFileChannel src, long srcPos, FolioFileChannel dst, long dstPos, long count) throws IOException {
-        if (src.fs != dst.fs || src.file == null || dst.file == null || dst.flags.append() || count == 0) return -1;
-        long size = src.file.size();
-        if (srcPos >= size) return -1;
-        long len = Math.min(count, size - srcPos);
-        int bs = src.fs.folio().blockSize();
-        if (srcPos % bs != 0 || dstPos % bs != 0 || (len % bs != 0 && srcPos + len != size)) return -1;
-        try {
-            dst.file.cloneRange(src.file, srcPos, dstPos, len);
-        } catch (IllegalArgumentException | UnsupportedOperationException e) {
-            return -1;   // refused before anything changed: copy
-        }
-        if ((dst.ioFlags & FolioFile.DSYNC) != 0) dst.file.fsync(true);   // a DSYNC/SYNC channel: durable at return, as its writes
-        return len;
+    private static long copyRange(FolioFileChannel src, long srcPos, FolioFileChannel dst, long dstPos, long count) throws IOException {
+        if (src.fs != dst.fs || src.file == null || dst.file == null || dst.flags.append()
+                || (dst.ioFlags & ~FolioFile.DSYNC) != 0) return -1;
+        long n = dst.file.copyRangeFrom(src.file, srcPos, dstPos, count);
+        if (n > 0 && (dst.ioFlags & FolioFile.DSYNC) != 0) dst.file.fsync(true);
+        return n;
     }
 
     /**
-     * To another channel of this file system: a reflink (shared blocks, no data copied) when the
-     * positions are block aligned and the range is whole blocks or ends at this file's end
-     * (FICLONERANGE's rules) and the target is not in append mode; otherwise, and for other
-     * targets, a copy through a buffer.
+     * To another channel of this file system: {@link FolioFile#copyRangeFrom} (the block-aligned
+     * part shared as a reflink, no data copied; see {@link #copyRange} for when it applies);
+     * otherwise, and for other targets, a copy through a buffer.
      */
     @Override
     public long transferTo(long position, long count, WritableByteChannel target) throws IOException {
@@ -385,7 +378,7 @@ public final class FolioFileChannel extends FileChannel {
                 try {
                     t.checkWrite();
                     synchronized (t.positionLock) {
-                        long cloned = cloneRange(this, position, t, t.position, count);
+                        long cloned = copyRange(this, position, t, t.position, count);
                         if (cloned >= 0) {
                             t.position += cloned;
                             return cloned;
@@ -427,7 +420,7 @@ public final class FolioFileChannel extends FileChannel {
                 try {
                     checkWrite();
                     synchronized (sc.positionLock) {
-                        long cloned = sc.flags.append() || position > file().size() ? -1 : cloneRange(sc, sc.position, this, position, count);
+                        long cloned = sc.flags.append() || position > file().size() ? -1 : copyRange(sc, sc.position, this, position, count);
                         if (cloned >= 0) {
                             sc.position += cloned;
                             return cloned;

@@ -1,7 +1,6 @@
 package org.foliofs.nio;
 
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.AccessMode;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -365,31 +364,20 @@ final class PathOps {
     }
 
     /**
-     * Copies the bytes of one regular file into another (new, empty) one: a reflink of the whole
-     * file (shared blocks, copy-on-write later, as {@code cp --reflink=auto}); a plain copy only
-     * if the clone is refused.
+     * Copies the bytes of one regular file into another (new, empty) one with
+     * {@link FolioFile#copyRangeFrom}: the whole file is a reflink (shared blocks, copy-on-write
+     * later, as {@code cp --reflink=auto}).
      */
     private void copyData(long from, long to, FolioPath src, FolioPath dst) throws IOException {
         try (FolioFile in = folio.openFile(from); FolioFile out = folio.openFile(to)) {
-            try {
-                out.cloneFrom(in);
-                return;
-            } catch (IllegalArgumentException | UnsupportedOperationException e) {
-                // fall through: copy the bytes
-            }
-            byte[] buf = new byte[1 << 20];
-            MemorySegment seg = MemorySegment.ofArray(buf);
-            long pos = 0;
-            while (true) {
-                long n = in.read(pos, seg);
+            long size = in.size(), pos = 0;
+            while (pos < size) {
+                long n = out.copyRangeFrom(in, pos, pos, size - pos);
                 if (n <= 0) break;
-                try {
-                    out.write(pos, seg.asSlice(0, n));
-                } catch (IOException x) {
-                    throw Errors.translate(x, dst, null);
-                }
                 pos += n;
             }
+        } catch (IOException x) {
+            throw Errors.translate(x, dst, null);
         }
     }
 }

@@ -340,10 +340,12 @@ class AtomicWriteTest {
                 dev.faultPlan(org.foliofs.device.FaultPlan.builder().slowAll(200).build());
                 Thread caller = Thread.currentThread();
                 Thread[] ranOn = new Thread[2];
-                CompletableFuture<Long> r = f.writeAsync(16384, data(2, 16384), DA | FolioFile.DSYNC);
-                r.whenComplete((v, t) -> ranOn[0] = Thread.currentThread());
-                CompletableFuture<Long> r2 = f.writeAsync(131072, data(3, 65536), DA);   // extending, waits for the first
-                r2.whenComplete((v, t) -> ranOn[1] = Thread.currentThread());
+                // Wait on the dependents, never on r/r2 themselves: a thread blocked in r.get() may
+                // run r's pending callbacks itself (CompletableFuture's helping), which would record it.
+                CompletableFuture<Long> r = f.writeAsync(16384, data(2, 16384), DA | FolioFile.DSYNC)
+                        .whenComplete((v, t) -> ranOn[0] = Thread.currentThread());
+                CompletableFuture<Long> r2 = f.writeAsync(131072, data(3, 65536), DA)   // extending, waits for the first
+                        .whenComplete((v, t) -> ranOn[1] = Thread.currentThread());
                 assertThat(r.get(10, TimeUnit.SECONDS)).isEqualTo(16384);
                 assertThat(r2.get(10, TimeUnit.SECONDS)).isEqualTo(65536);
                 assertThat(ranOn).doesNotContain(caller);

@@ -386,4 +386,20 @@ class ReflinkTest {
             fs.close();
         }
     }
+
+    @Test
+    void copyPlanClonesWholeBlocksOfCongruentRangesOnly() {
+        int bs = 4096;
+        // aligned: all cloned; the partial tail too when it ends at the source's EOF and reaches the destination's size
+        assertThat(FolioFile.copyPlan(0, 8192, 3 * bs, 10 * bs, 0, bs)).containsExactly(0, 3 * bs);
+        assertThat(FolioFile.copyPlan(0, 0, 3 * bs + 5, 3 * bs + 5, 0, bs)).containsExactly(0, 3 * bs + 5);
+        assertThat(FolioFile.copyPlan(0, 0, 3 * bs + 5, 3 * bs + 5, 4 * bs, bs)).as("tail inside the destination").containsExactly(0, 3 * bs);
+        assertThat(FolioFile.copyPlan(0, 0, 3 * bs + 5, 9 * bs, 0, bs)).as("tail not at the source's EOF").containsExactly(0, 3 * bs);
+        // congruent: head up to the boundary
+        assertThat(FolioFile.copyPlan(1000, 5096, 10 * bs, 20 * bs, 0, bs)).containsExactly(bs - 1000, 9 * bs);
+        // not congruent, or no whole block: copied
+        assertThat(FolioFile.copyPlan(1000, 0, 10 * bs, 20 * bs, 0, bs)).containsExactly(10 * bs, 0);
+        assertThat(FolioFile.copyPlan(0, 0, bs - 1, 20 * bs, 0, bs)).containsExactly(bs - 1, 0);
+        assertThat(FolioFile.copyPlan(100, 100, bs, 20 * bs, 0, bs)).containsExactly(bs, 0);
+    }
 }

@@ -50,7 +50,6 @@ final class FuseOps {
     static final long FSXATTR_SIZE = 28;
     /** copy_file_range's reply is a 32-bit count (fuse_write_out.size): one request copies at most this. */
     static final long COPY_MAX = 0xFFFF_F000L;
-    private static final long COPY_CHUNK = 1 << 20;
     private static final long MTIME_GRANULARITY_NS = 1_000_000_000L;
 
     private final FolioFs fs;
@@ -538,7 +537,7 @@ final class FuseOps {
      * copy_file_range(2) within the mount (the kernel sends it only when both files are ours). The
      * block-aligned part is a reflink ({@link FolioFile#cloneRange}): the copy shares the source's
      * blocks; the rest is read and written through the files (the destination's write mode applies;
-     * its O_DSYNC/O_SYNC open flags add an fsync). See {@link #plan}. Overlapping ranges of one file
+     * its O_DSYNC/O_SYNC open flags add an fsync). See {@link FolioFile#copyRangeFrom}. Overlapping ranges of one file
      * are EINVAL, as Linux's own check; a count past the source's EOF is cut there (0 at or past it).
      * A failure after some progress replies the bytes done, as write(2).
      */
@@ -559,81 +558,12 @@ final class FuseOps {
         }
     }
 
-    /** Copies up to {@code len} bytes (unsigned) from {@code src} at {@code offIn} to {@code dst} at {@code offOut}; the bytes copied. */
+    /** Copies up to {@code len} bytes (unsigned: cut to {@link #COPY_MAX}) from {@code src} at {@code offIn} to {@code dst} at {@code offOut}. */
     long copyRange(FolioFile src, long offIn, FolioFile dst, long offOut, long len) throws IOException {
         if (offIn < 0 || offOut < 0)
             throw new IllegalArgumentException("copy_file_range offsets " + offIn + " and " + offOut + " must not be negative");
         if (len < 0 || len > COPY_MAX) len = COPY_MAX;
-        long srcSize = src.size();
-        if (offIn >= srcSize || len == 0) return 0;
-        len = Math.min(len, srcSize - offIn);
-        if (src.ino() == dst.ino() && offIn < offOut + len && offOut < offIn + len)
-            throw new java.nio.file.FileSystemException("inode " + src.ino(), null, "Invalid argument: copy of [" + offIn + ", +" + len
-                    + ") to " + offOut + " within one file overlaps itself");
-        long[] p = plan(offIn, offOut, len, srcSize, dst.size(), blockSize);
-        long done = 0;
-        try {
-            if (p[0] > 0) {
-                done = copyBytes(src, offIn, dst, offOut, p[0]);
-                if (done < p[0]) return done;
-            }
-            if (p[1] > 0) {
-                try {
-                    dst.cloneRange(src, offIn + done, offOut + done, p[1]);
-                    done += p[1];
-                } catch (IllegalArgumentException e) {
-                    // The clone's preconditions changed under us (a concurrent size change): copy instead.
-                    // Reflink checks everything before it changes anything.
-                    long c = copyBytes(src, offIn + done, dst, offOut + done, p[1]);
-                    done += c;
-                    if (c < p[1]) return done;
-                }
-            }
-            if (done < len) done += copyBytes(src, offIn + done, dst, offOut + done, len - done);
-            return done;
-        } catch (IOException | RuntimeException e) {
-            if (done > 0) return done;   // the next call reports the error
-            throw e;
-        }
-    }
-
-    /**
-     * How {@link #copyRange} splits a copy of {@code len} bytes (already cut at the source's EOF):
-     * {@code {head, clone}}, meaning copy {@code head} bytes, clone the next {@code clone} bytes, copy
-     * the rest. A clone needs both offsets block aligned (FICLONERANGE), so only when they are equal
-     * modulo the block size: the head then runs up to the first block boundary; the clone takes the
-     * whole blocks, plus an unaligned tail when it ends at the source's EOF and the copy ends at or
-     * past the destination's size (Reflink's rule: the tail's block is shared whole). Otherwise
-     * everything is copied ({@code {len, 0}}).
-     */
-    static long[] plan(long offIn, long offOut, long len, long srcSize, long dstSize, int bs) {
-        if (offIn % bs != offOut % bs) return new long[] {len, 0};
-        long head = Math.min(len, (bs - offIn % bs) % bs);
-        long rest = len - head;
-        long clone = rest / bs * bs;
-        if (rest > clone && offIn + len == srcSize && offOut + len >= dstSize) clone = rest;
-        if (clone == 0) return new long[] {len, 0};
-        return new long[] {head, clone};
-    }
-
-    /** Reads and writes {@code len} bytes in chunks; the bytes written (short at the source's EOF or a short write). */
-    private long copyBytes(FolioFile src, long offIn, FolioFile dst, long offOut, long len) throws IOException {
-        MemorySegment buf = scratch.get().io(Math.min(len, COPY_CHUNK));
-        long done = 0;
-        try {
-            while (done < len) {
-                long want = Math.min(buf.byteSize(), len - done);
-                long r = src.read(offIn + done, buf.asSlice(0, want));
-                if (r <= 0) break;
-                long w = dst.write(offOut + done, buf.asSlice(0, r));
-                done += w;
-                if (w < r) break;
-            }
-            return done;
-        } catch (IOException | RuntimeException e) {
-            if (done > 0) return done;
-            throw e;
-        }
+        return dst.copyRangeFrom(src, offIn, offOut, len);
     }
 
     /**
