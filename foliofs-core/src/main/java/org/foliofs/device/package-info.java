@@ -11,8 +11,9 @@
  *       scatter/gather segments); {@link org.foliofs.device.IoCompletion}: its callback.</li>
  *   <li>{@link org.foliofs.device.DeviceException} (call, range, errno), {@link org.foliofs.device.Errno},
  *       {@link org.foliofs.device.DeviceStats} (counters per op and flag).</li>
- *   <li>{@link org.foliofs.device.FileDevice}: image file or block device with O_DIRECT, SYNC or
- *       IO_URING engine; {@link org.foliofs.device.BufferPool}: aligned off-heap buffers, one region
+ *   <li>{@link org.foliofs.device.FileDevice}: image file or block device with O_DIRECT (or
+ *       read-only, O_RDONLY), SYNC or IO_URING engine; with io_uring, FLUSHes submitted while one
+ *       runs are merged into one fdatasync (leaf lock {@code flushLock}); {@link org.foliofs.device.BufferPool}: aligned off-heap buffers, one region
  *       io_uring can register.</li>
  *   <li>{@link org.foliofs.device.SimDevice} built by {@link org.foliofs.device.SimDeviceBuilder}: in
  *       memory, seeded, volatile-cache crash model ({@link org.foliofs.device.CrashReport}) and

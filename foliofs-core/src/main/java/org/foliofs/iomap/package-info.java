@@ -32,9 +32,11 @@
  *       (the mappings are then the file system's to protect, as XFS does with its iolock and
  *       inode dio count).</li>
  *   <li>begin/end and the chunk work run on the calling thread; device completions only count
- *       and record errors (they never block, never call the file system); end-of-I/O work, the
- *       DSYNC sync and flush run on the calling thread (synchronous) or the executor
- *       (asynchronous), never on a device completion thread. Do not hold a lock that ioEnd needs
+ *       and record errors (they never block, never call the file system); end-of-I/O work and the
+ *       DSYNC sync run on the calling thread (synchronous) or the executor (asynchronous), never
+ *       on a device completion thread; an asynchronous call's DSYNC FLUSH is submitted, not waited
+ *       for, and the rest of its finish goes back to the executor from the FLUSH's completion
+ *       (IoCall.syncThen); no FLUSH follows a sync whose journal commit covered the data. Do not hold a lock that ioEnd needs
  *       while waiting for a synchronous direct write.</li>
  *   <li>Buffered I/O: same caller locking (shared inode lock for reads and writes inside the size,
  *       exclusive for extending writes, truncate, zero range); folio locks inside, one at a time
