@@ -62,6 +62,10 @@ public final class FolioFs implements AutoCloseable {
         public boolean isRegular() { return (mode & Inode.S_IFMT) == Inode.S_IFREG; }
         public boolean isSymlink() { return (mode & Inode.S_IFMT) == Inode.S_IFLNK; }
 
+        Attr withSize(long s) {
+            return new Attr(ino, mode, nlink, uid, gid, s, blocks, atime, mtime, ctime, btime, flags, generation, writeMode);
+        }
+
         static Attr of(Inode i) {
             return new Attr(i.ino, i.mode, i.nlink, i.uid, i.gid, i.size, i.blocks, i.atime, i.mtime, i.ctime, i.btime, i.flags,
                     i.generation, i.writeMode);
@@ -335,7 +339,27 @@ public final class FolioFs implements AutoCloseable {
     }
 
     public Attr getattr(long ino) throws IOException {
-        return op(h -> Attr.of(Inodes.get(h, ino)));
+        for (;;) {
+            FsInode before = openInode(ino);
+            Attr a = op(h -> Attr.of(Inodes.get(h, ino)));
+            FsInode open = openInode(ino);
+            if (open != null) return a.isRegular() && open.size() != a.size() ? a.withSize(open.size()) : a;
+            if (before == null) return a;
+            // The last close finished while the inode was read: its writeback may have moved the
+            // on-disk size after the read. Read again (the file is not open any more).
+        }
+    }
+
+    /**
+     * The in-memory inode of an open regular file, or null. Its size is the file's size (stat(2)
+     * reports i_size, not the on-disk size that writeback moves later): a last close drops it only
+     * after writing back, so whoever finds none reads an on-disk size that is up to date.
+     */
+    private FsInode openInode(long ino) {
+        FolioFile.VolumeIo io;
+        synchronized (this) { io = fileIo; }
+        if (io == null) return null;
+        synchronized (io.files) { return io.files.get(ino); }
     }
 
     /** The inode named {@code name} in directory {@code dir}. */

@@ -83,6 +83,40 @@ class FolioFileTest {
         }
     }
 
+    /**
+     * stat reports the in-memory size of an open file (Linux's i_size), not the on-disk size that
+     * writeback moves later, also while its last close is writing back: the FUSE mount answered a
+     * stat racing a RELEASE with size 0, and the O_APPEND write after it overwrote the file.
+     */
+    @Test
+    void getattrSeesTheWrittenSizeOfAnOpenFileAndDuringItsLastClose() throws Exception {
+        try (SimDevice dev = device(64L << 20)) {
+            FolioFs fs = format(dev);
+            FolioFile f = create(fs, "open");
+            write(f, 0, pattern(1, 10_000));
+            assertThat(fs.getattr(f.ino()).size()).as("buffered, not written back").isEqualTo(10_000);
+            f.close();
+            assertThat(fs.getattr(f.ino()).size()).isEqualTo(10_000);
+            for (int k = 0; k < 200; k++) {
+                FolioFile g = create(fs, "f" + k);
+                long ino = g.ino();
+                write(g, 0, pattern(k, 3_000 + k));
+                long[] seen = new long[1];
+                Thread closer = Thread.ofPlatform().start(() -> {
+                    try { g.close(); } catch (IOException e) { throw new java.io.UncheckedIOException(e); }
+                });
+                while (closer.isAlive()) {
+                    long s = fs.getattr(ino).size();
+                    if (s != 3_000 + k) seen[0] = s;
+                }
+                closer.join();
+                assertThat(seen[0]).as("a size other than the written one seen while file %d closed", k).isZero();
+                assertThat(fs.getattr(ino).size()).isEqualTo(3_000 + k);
+            }
+            fs.close();
+        }
+    }
+
     @Test
     void dataPersistsAfterCloseAndUnmountWithoutFsync() throws IOException {
         try (SimDevice dev = device(64L << 20)) {

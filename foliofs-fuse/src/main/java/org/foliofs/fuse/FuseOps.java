@@ -66,7 +66,6 @@ final class FuseOps {
 
     /** The open handles of one inode (guarded by the map's compute). */
     private static final class OpenInode {
-        FolioFile any;
         int count;
         volatile long mtimeSetAt;   // System.nanoTime() of the last mtime update by a write
     }
@@ -138,17 +137,13 @@ final class FuseOps {
         FuseLib.replyErr(req, errno);
     }
 
+    /**
+     * The attributes; an open file's size is its in-memory size (FolioFs.getattr), so a getattr
+     * served while a RELEASE still writes back (the kernel does not wait for it) sees the written
+     * size, and an O_APPEND write after it lands at the end.
+     */
     private FolioFs.Attr attr(long ino) throws IOException {
-        FolioFs.Attr a = fs.getattr(ino);
-        OpenInode o = openInodes.get(ino);
-        FolioFile f = o == null ? null : o.any;
-        if (f != null && a.isRegular()) {
-            long size = f.size();
-            if (size != a.size())
-                a = new FolioFs.Attr(a.ino(), a.mode(), a.nlink(), a.uid(), a.gid(), size, a.blocks(), a.atime(), a.mtime(),
-                        a.ctime(), a.btime(), a.flags(), a.generation(), a.writeMode());
-        }
-        return a;
+        return fs.getattr(ino);
     }
 
     private void replyEntry(MemorySegment req, FolioFs.Attr a) {
@@ -171,18 +166,12 @@ final class FuseOps {
         openInodes.compute(ino, (k, o) -> {
             if (o == null) o = new OpenInode();
             o.count++;
-            if (o.any == null) o.any = f;
             return o;
         });
         return fh;
     }
 
-    /**
-     * Closes a handle. The file is closed (the last close writes its data back, moving the on-disk
-     * size) before the inode stops counting as open: the kernel sends RELEASE without waiting for it,
-     * so a getattr can come meanwhile, and it must still see the in-memory size, not the on-disk one
-     * that the writeback has not moved yet (an O_APPEND write after it would land at that old size).
-     */
+    /** Closes a handle (the last close of a file writes its data back). */
     private void closeHandle(long fh) throws IOException {
         Handle h = handles.remove(fh);
         if (h == null) return;
@@ -190,12 +179,7 @@ final class FuseOps {
             h.file.close();
         } finally {
             openInodes.computeIfPresent(h.ino, (k, o) -> {
-                if (--o.count == 0) return null;
-                if (o.any == h.file) {
-                    o.any = null;
-                    for (Handle other : handles.values()) if (other.ino == h.ino) { o.any = other.file; break; }
-                }
-                return o;
+                return --o.count == 0 ? null : o;
             });
         }
     }
