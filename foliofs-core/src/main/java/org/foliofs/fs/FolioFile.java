@@ -153,23 +153,13 @@ public final class FolioFile implements AutoCloseable {
         checkWritable("write");
         flags = effectiveFlags(flags, true);
         checkWriteRange(pos, src.byteSize());
-        if ((flags & (DIRECT | ATOMIC)) == (DIRECT | ATOMIC)) {
-            checkAtomic(pos, src.byteSize());
-            io.dio.checkWrite(pos, src, (flags & DSYNC) | DirectIo.ATOMIC);
-            try (InodeLock.Guard g = fi.lock.exclusive()) {
-                prepareAtomic(pos, src.byteSize());
-                return io.dio.write(fi, FsIoMapOps.DIRECT_WRITE, FsIoEnd.DIRECT, pos, src, (flags & DSYNC) | DirectIo.ATOMIC);
-            }
+        if ((flags & ATOMIC) != 0) {
+            // The exclusive inode lock only while the call maps, copies and submits (what readers
+            // must not see half done); the wait for the device and the remap happens outside it,
+            // so atomic writes to disjoint ranges of one file overlap like any other writes.
+            return awaitCall(writeAsync(pos, src, flags));
         }
         if ((flags & DIRECT) != 0) return writeDirect(pos, src, flags & DSYNC);
-        if ((flags & ATOMIC) != 0) {
-            checkAtomic(pos, src.byteSize());
-            try (InodeLock.Guard g = fi.lock.exclusive()) {
-                prepareAtomic(pos, src.byteSize());
-                return io.bio.writeThrough(fi, FsIoMapOps.WRITETHROUGH, FsIoMapOps.READ, pos, src,
-                        (flags & DSYNC) | BufferedIo.ATOMIC);
-            }
-        }
         if ((flags & WRITETHROUGH) != 0) {
             try (InodeLock.Guard g = fi.lock.forWrite(fi, pos, src.byteSize())) {
                 zeroEofBlock(pos);
@@ -233,7 +223,7 @@ public final class FolioFile implements AutoCloseable {
             g.close();
             return CompletableFuture.failedFuture(e);
         }
-        fi.ioBegin();
+        FsInode.InFlight call = fi.ioBegin(pos, src.byteSize());
         boolean handed = false;
         try {
             if ((f & ATOMIC) == 0) zeroEofBlock(pos);
@@ -242,18 +232,40 @@ public final class FolioFile implements AutoCloseable {
                 r = io.dio.writeAsync(fi, FsIoMapOps.DIRECT_WRITE, FsIoEnd.DIRECT, pos, src,
                         (f & DSYNC) | ((f & ATOMIC) != 0 ? DirectIo.ATOMIC : 0));
                 handed = true;
-                r.whenComplete((v, t) -> fi.ioDone());
+                r.whenComplete((v, t) -> fi.ioDone(call));
             } else {
                 handed = true;   // from here writeThroughAsync runs ioDone exactly once
                 r = io.bio.writeThroughAsync(fi, FsIoMapOps.WRITETHROUGH, FsIoMapOps.READ, pos, src,
-                        (f & DSYNC) | ((f & ATOMIC) != 0 ? BufferedIo.ATOMIC : 0), fi::ioDone);
+                        (f & DSYNC) | ((f & ATOMIC) != 0 ? BufferedIo.ATOMIC : 0), () -> fi.ioDone(call));
             }
             return r;
         } catch (IOException e) {
             return CompletableFuture.failedFuture(e);
         } finally {
-            if (!handed) fi.ioDone();
+            if (!handed) fi.ioDone(call);
             g.close();
+        }
+    }
+
+    /** Waits for an asynchronous call and returns its bytes or throws its failure as such. */
+    private static long awaitCall(CompletableFuture<Long> r) throws IOException {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return r.get();
+                } catch (InterruptedException e) {
+                    interrupted = true;   // the call is in flight: it must finish before we return
+                } catch (java.util.concurrent.ExecutionException e) {
+                    Throwable c = e.getCause();
+                    if (c instanceof IOException io) throw io;
+                    if (c instanceof RuntimeException re) throw re;
+                    if (c instanceof Error er) throw er;
+                    throw new IOException(c);
+                }
+            }
+        } finally {
+            if (interrupted) Thread.currentThread().interrupt();
         }
     }
 
@@ -273,15 +285,15 @@ public final class FolioFile implements AutoCloseable {
             }
         }
         try (InodeLock.Guard g = fi.lock.shared()) {
-            fi.ioBegin();
+            FsInode.InFlight call = fi.ioBegin(pos, dst.byteSize());
             CompletableFuture<Long> r;
             try {
                 r = io.dio.readAsync(fi, FsIoMapOps.READ, pos, dst);
             } catch (RuntimeException e) {
-                fi.ioDone();
+                fi.ioDone(call);
                 throw e;
             }
-            r.whenComplete((v, t) -> fi.ioDone());
+            r.whenComplete((v, t) -> fi.ioDone(call));
             return r;
         }
     }
@@ -303,12 +315,13 @@ public final class FolioFile implements AutoCloseable {
     }
 
     /**
-     * Under the exclusive inode lock, before an atomic write: zero the old EOF block's tail, wait
-     * for asynchronous calls in flight, and write back the range so that its cached blocks equal
-     * the device's (a failed atomic write then simply forgets its new bytes).
+     * Under the exclusive inode lock, before an atomic write: wait for the asynchronous calls in
+     * flight that overlap the range (disjoint ones go on), zero the old EOF block's tail, and write
+     * back the range so that its cached blocks equal the device's (a failed atomic write then
+     * simply forgets its new bytes).
      */
     private void prepareAtomic(long pos, long len) throws IOException {
-        fi.waitIo();
+        fi.waitIo(pos, len);
         zeroEofBlock(pos);
         fi.file.writeAndWait(pos, len);
     }

@@ -41,8 +41,17 @@ public final class FsInode implements IoInode {
      */
     private final java.util.concurrent.atomic.AtomicLong metaGen = new java.util.concurrent.atomic.AtomicLong(1),
             durableGen = new java.util.concurrent.atomic.AtomicLong(0);
-    /** Asynchronous calls in flight (Linux's inode_dio_begin/end): size and mapping changes wait for 0. */
-    private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+    /**
+     * Asynchronous calls in flight (Linux's inode_dio_begin/end): size and mapping changes wait for
+     * none; an atomic write waits only for those overlapping its range. Guarded by its own monitor.
+     */
+    private final java.util.ArrayList<InFlight> inFlight = new java.util.ArrayList<>();
+
+    /** One asynchronous call in flight on [from, to) (bytes, rounded out to blocks). */
+    static final class InFlight {
+        final long from, to;
+        InFlight(long from, long to) { this.from = from; this.to = to; }
+    }
 
     FsInode(FolioFs fs, long ino, long size) {
         this.fs = fs;
@@ -92,20 +101,32 @@ public final class FsInode implements IoInode {
 
     // ---- asynchronous calls in flight --------------------------------------------------------------
 
-    void ioBegin() { inFlight.incrementAndGet(); }
+    /** Registers an asynchronous call on [pos, pos + len); pass the result to {@link #ioDone}. */
+    InFlight ioBegin(long pos, long len) {
+        InFlight r = new InFlight(pos / bs * bs, Math.ceilDiv(pos + Math.max(len, 1), bs) * bs);
+        synchronized (inFlight) { inFlight.add(r); }
+        return r;
+    }
 
-    void ioDone() {
-        if (inFlight.decrementAndGet() == 0) {
-            synchronized (inFlight) { inFlight.notifyAll(); }
+    void ioDone(InFlight r) {
+        synchronized (inFlight) {
+            if (!inFlight.remove(r)) throw new IllegalStateException("call " + r + " ended twice on " + this);
+            inFlight.notifyAll();
         }
     }
 
     /** Waits until no asynchronous call is in flight (the caller holds the inode lock exclusively, so none starts). */
-    void waitIo() {
-        if (inFlight.get() == 0) return;
+    void waitIo() { waitIo(0, Long.MAX_VALUE); }
+
+    /**
+     * Waits until no asynchronous call overlapping [pos, pos + len) is in flight (the caller holds
+     * the inode lock exclusively, so no new one starts).
+     */
+    void waitIo(long pos, long len) {
+        long end = len > Long.MAX_VALUE - pos ? Long.MAX_VALUE : pos + len;
         boolean interrupted = false;
         synchronized (inFlight) {
-            while (inFlight.get() != 0) {
+            while (overlaps(pos, end)) {
                 try {
                     inFlight.wait();
                 } catch (InterruptedException e) {
@@ -114,6 +135,11 @@ public final class FsInode implements IoInode {
             }
         }
         if (interrupted) Thread.currentThread().interrupt();
+    }
+
+    private boolean overlaps(long pos, long end) {
+        for (InFlight r : inFlight) if (r.from < end && pos < r.to) return true;
+        return false;
     }
 
     // ---- delalloc reservations -----------------------------------------------------------------

@@ -64,7 +64,11 @@ public final class Journal implements AutoCloseable {
     private final long logStart, logBlocks, area;
     private final int perDescriptor;
     private final ReentrantLock lock = new ReentrantLock();
+    /** Signalled when a commit's log I/O (done without the lock) ended. */
+    private final java.util.concurrent.locks.Condition commitEnded = lock.newCondition();
     private final BlockIo io;
+    /** The log writes of commits (their I/O runs without the lock, beside handles' reads through {@link #io}). */
+    private final BlockIo commitIo;
     private MetaSpace space;
 
     /** Block cache: every block read or written; clean ones are evicted beyond {@code cacheBlocks}. */
@@ -78,6 +82,15 @@ public final class Journal implements AutoCloseable {
     private final LinkedHashSet<Long> checkpointDirty = new LinkedHashSet<>();
 
     private long logId, headerGen, headSeq, headPos, tailSeq, usedBlocks;
+    /**
+     * Group commit: {@code gathered} counts commits whose blocks were taken from the running
+     * transaction, {@code durable} those whose log I/O finished; while {@code committing} one
+     * commit's I/O is in flight without the lock (at most one: the next waits for it).
+     */
+    private long gathered, durable;
+    private boolean committing;
+    /** The first failure of a commit's log I/O: the journal is then dead (every later commit throws it). */
+    private IOException commitFailure;
     private long commits, checkpoints, blocksLogged;
     private Handle active;
     private boolean closed;
@@ -101,6 +114,7 @@ public final class Journal implements AutoCloseable {
         this.space = space;
         this.cacheBlocks = cacheBlocks;
         this.io = new BlockIo(dev, Math.max(bs, IO_CHUNK));
+        this.commitIo = new BlockIo(dev, Math.max(bs, IO_CHUNK));
     }
 
     // ------------------------------------------------------------------ format, open, recovery
@@ -164,6 +178,7 @@ public final class Journal implements AutoCloseable {
             j.recovery = j.recover();
         } catch (IOException | RuntimeException e) {
             j.io.close();
+            j.commitIo.close();
             throw e;
         }
         return j;
@@ -310,10 +325,17 @@ public final class Journal implements AutoCloseable {
         try {
             if (closed) throw new IOException("journal of " + dev.describe() + " is closed");
             if (active != null) throw new IllegalStateException("a handle is already active on this thread: " + active);
-            if (running.size() + reserveBlocks > maxTransactionBlocks()) commitLocked();
-            if (usedBlocks + 2 * recordBlocks(running.size() + reserveBlocks) > area) {
-                commitLocked();
-                checkpointLocked();
+            // A commit's I/O runs without the lock: other handles may fill the transaction or the
+            // log meanwhile, so check again after each.
+            while (true) {
+                if (running.size() + reserveBlocks > maxTransactionBlocks()) {
+                    commitLocked();
+                } else if (usedBlocks + 2 * recordBlocks(running.size() + reserveBlocks) > area) {
+                    commitLocked();
+                    checkpointLocked();
+                } else {
+                    break;
+                }
             }
             active = new Handle(reserveBlocks);
             return active;
@@ -518,20 +540,41 @@ public final class Journal implements AutoCloseable {
 
     /**
      * Makes every finished handle durable: commits the running transaction and waits for it.
-     * Returns true when it wrote a commit (whose PREFLUSH also made every earlier completed write
-     * durable); false when there was nothing to commit (then no device flush was issued).
+     * Returns true when a commit gathered after this call made them durable (its PREFLUSH, issued
+     * after the gather, also made every write that completed before this call durable); false when
+     * there was nothing to commit, or only a commit already in flight held them (then the caller
+     * must flush for its data: that commit's PREFLUSH may have come before it).
+     *
+     * <p>Group commit: the log I/O runs without the journal lock, so handles go on meanwhile, and
+     * every force that arrives while a commit is in flight is served by the next one, which one of
+     * them leads.
      */
     public boolean force() throws IOException {
         lock.lock();
         try {
             if (active != null && lock.getHoldCount() > 1)
                 throw new IllegalStateException("force() inside an active handle");
-            boolean any = !running.isEmpty();
-            commitLocked();
-            return any;
+            if (running.isEmpty()) {
+                awaitCommit();   // what finished before this call may be in the commit in flight
+                commitLocked();  // nothing to log: runs the callbacks of handles that changed nothing
+                return false;
+            }
+            long target = gathered + 1;   // the next gather takes everything finished before this call
+            while (durable < target) {
+                if (commitFailure != null) throw commitFailure;
+                if (!committing) commitLocked();
+                else commitEnded.awaitUninterruptibly();
+            }
+            return true;
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Waits (releasing the lock) until no commit's log I/O is in flight; throws a commit's failure. */
+    private void awaitCommit() throws IOException {
+        while (committing) commitEnded.awaitUninterruptibly();
+        if (commitFailure != null) throw commitFailure;
     }
 
     /** Commits and checkpoints: afterwards the log is empty and every block is home. */
@@ -545,7 +588,15 @@ public final class Journal implements AutoCloseable {
         }
     }
 
+    /**
+     * Commits the running transaction (called with the lock held, no handle active): waits for a
+     * commit in flight, gathers the running blocks into log records (all bookkeeping under the
+     * lock), then writes them with the lock released when the caller holds it once (handles go on
+     * meanwhile; a checkpoint or the next commit waits for this one), and runs the committed
+     * callbacks after the I/O.
+     */
     private void commitLocked() throws IOException {
+        awaitCommit();
         if (readOnly && !running.isEmpty())   // handles refuse every change, so this cannot happen
             throw new IllegalStateException("read-only journal of " + dev.describe() + " has " + running.size() + " changed blocks");
         if (running.isEmpty()) {
@@ -560,7 +611,8 @@ public final class Journal implements AutoCloseable {
         // writes only committed images home, so it is safe with a running transaction.
         if (usedBlocks + 2 * recordBlocks(blknos.length) > area) checkpointLocked();
         int records = (blknos.length + perDescriptor - 1) / perDescriptor;
-        boolean first = true;
+        List<long[]> at = new ArrayList<>(records);      // {log block} per record
+        List<byte[]> recs = new ArrayList<>(records);
         for (int r = 0; r < records; r++) {
             int from = r * perDescriptor, n = Math.min(perDescriptor, blknos.length - from);
             long pos = headPos;
@@ -585,33 +637,65 @@ public final class Journal implements AutoCloseable {
             d.set(U64, D_LOG_ID, logId);
             for (int i = 0; i < n; i++) d.set(U64, D_BLKNOS + 8L * i, blknos[from + i]);
             MetaBlockLayout.stampCrc(d);
-            for (int off = 0; off < rec.length; off += IO_CHUNK) {
-                int len = Math.min(IO_CHUNK, rec.length - off);
-                int flags = IoRequest.FUA | (first ? IoRequest.PREFLUSH : 0);
-                first = false;
-                io.write((logStart + pos) * bs + off, rs.asSlice(off, len), flags);
-            }
+            at.add(new long[] {pos});
+            recs.add(rec);
             headSeq++;
             headPos = pos + 1 + n;
             if (headPos >= logBlocks) headPos = FIRST_RECORD;
             usedBlocks += 1 + n;
         }
+        // Committed images: a checkpoint (which waits for this commit's I/O) writes them home.
         for (long blkno : blknos) {
             Buf b = cache.get(blkno);
             b.logged = b.cur;
             checkpointDirty.add(blkno);
         }
         running.clear();
-        commits++;
+        long g = ++gathered;
         blocksLogged += blknos.length;
         List<Runnable> done = runningCommitted;
         runningCommitted = new ArrayList<>();
         pendingCheckpointed.addAll(runningCheckpointed);
         runningCheckpointed = new ArrayList<>();
+        committing = true;
+        boolean unlocked = lock.getHoldCount() == 1;
+        if (unlocked) lock.unlock();
+        IOException failure = null;
+        try {
+            boolean first = true;
+            for (int r = 0; r < records; r++) {
+                byte[] rec = recs.get(r);
+                MemorySegment rs = MemorySegment.ofArray(rec);
+                long pos = at.get(r)[0];
+                for (int off = 0; off < rec.length; off += IO_CHUNK) {
+                    int len = Math.min(IO_CHUNK, rec.length - off);
+                    int flags = IoRequest.FUA | (first ? IoRequest.PREFLUSH : 0);
+                    first = false;
+                    commitIo.write((logStart + pos) * bs + off, rs.asSlice(off, len), flags);
+                }
+            }
+        } catch (IOException e) {
+            failure = e;
+        } catch (RuntimeException e) {
+            failure = new IOException("journal commit on " + dev.describe() + " failed: " + e, e);
+        } finally {
+            if (unlocked) lock.lock();
+            committing = false;
+            if (failure != null && commitFailure == null)
+                commitFailure = new IOException("journal of " + dev.describe() + " failed writing a commit (the volume must be"
+                        + " remounted; recovery replays what was durable): " + failure.getMessage(), failure);
+            if (failure == null) {
+                durable = g;
+                commits++;
+            }
+            commitEnded.signalAll();
+        }
+        if (failure != null) throw commitFailure;
         runAll(done);
     }
 
     private void checkpointLocked() throws IOException {
+        awaitCommit();   // never write home images whose commit is not yet durable
         if (readOnly && (!checkpointDirty.isEmpty() || tailSeq != headSeq))
             throw new IllegalStateException("read-only journal of " + dev.describe() + " has blocks to checkpoint");
         if (!checkpointDirty.isEmpty()) {
@@ -647,13 +731,14 @@ public final class Journal implements AutoCloseable {
         try {
             if (closed) return;
             if (active != null) throw new IllegalStateException("close with an active handle: " + active);
-            if (readOnly) { closed = true; io.close(); return; }   // nothing to write
+            if (readOnly) { closed = true; io.close(); commitIo.close(); return; }   // nothing to write
             try {
                 commitLocked();
                 checkpointLocked();
             } finally {
                 closed = true;
                 io.close();
+                commitIo.close();
             }
         } finally {
             lock.unlock();
@@ -664,7 +749,13 @@ public final class Journal implements AutoCloseable {
     public void abandon() {
         lock.lock();
         try {
-            if (!closed) { closed = true; io.close(); }
+            if (!closed) {
+                closed = true;
+                // A commit in flight (another thread, without the lock) uses commitIo: let it end first.
+                while (committing) commitEnded.awaitUninterruptibly();
+                io.close();
+                commitIo.close();
+            }
         } finally {
             lock.unlock();
         }

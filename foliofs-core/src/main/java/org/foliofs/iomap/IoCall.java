@@ -108,9 +108,20 @@ abstract class IoCall {
      * {@link IoEndHandler#sync} (the journal commit), then a FLUSH on a volatile cache unless the
      * commit's PREFLUSH already covered the data. A synchronous call waits for the FLUSH here; an
      * asynchronous one does not hold a thread while it runs ({@link #flushThen}), and {@code rest}
-     * then runs on the executor from its completion.
+     * then runs on the executor from its completion. For an asynchronous call the journal commit
+     * itself runs on a virtual thread: it may wait for the commit in flight and then lead the next
+     * (group commit), and an executor thread blocked there would hold back the end-of-I/O work of
+     * every other call, the very handles the next commit should gather.
      */
     final void syncThen(IoEndHandler handler, IoInode inode, long pos, long length, BlockDevice device, Consumer<Throwable> rest) {
+        if (future != null) {
+            Thread.ofVirtual().name("foliofs-dsync").start(() -> syncNow(handler, inode, pos, length, device, rest));
+            return;
+        }
+        syncNow(handler, inode, pos, length, device, rest);
+    }
+
+    private void syncNow(IoEndHandler handler, IoInode inode, long pos, long length, BlockDevice device, Consumer<Throwable> rest) {
         Throwable err = null;
         try {
             boolean flushed = handler.sync(inode, pos, length);

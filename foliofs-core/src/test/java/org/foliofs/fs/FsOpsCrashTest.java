@@ -196,7 +196,9 @@ class FsOpsCrashTest {
         System.out.println("crash points=" + c.crashPoints + " power cuts mid-round=" + c.powerCuts + " clones=" + c.clones
                 + " fallocates=" + c.fallocates + " xattr ops=" + c.xattrOps);
         assertThat(c.crashPoints).isGreaterThanOrEqualTo(rounds);
-        assertThat(c.powerCuts).isGreaterThan(rounds / 4);
+        // About 26% of rounds (a cut at request 1-30 of rounds of 3-22 operations): at least a fifth
+        // (rounds / 4 failed 1 run in ~10 with 150 of 600, by chance, with or without a change).
+        assertThat(c.powerCuts).isGreaterThan(rounds / 5);
         assertThat(c.clones).isGreaterThan(rounds / 2);
         assertThat(c.fallocates).isGreaterThan(rounds / 2);
     }
