@@ -95,6 +95,43 @@ class JournalTest {
         }
     }
 
+    /**
+     * A checkpoint writes runs of contiguous home blocks as one request each, all in flight
+     * together (it wrote one synchronous block at a time); a crash after it replays nothing and
+     * reads every value.
+     */
+    @Test
+    void checkpointWritesContiguousHomeBlocksInFewRequests() throws Exception {
+        try (SimDevice dev = device(9)) {
+            Superblock sb = Mkfs.format(dev, Mkfs.Options.defaults().withAgCount(4));
+            Journal j = Journal.open(dev, sb, NO_SPACE, 1024);
+            int n = 200;
+            init(j, sb, n);
+            for (int from = 0; from < n; from += 50) {
+                try (var h = j.begin(50)) {
+                    for (int i = from; i < from + 50; i++) {
+                        MetaBlock b = h.read(home(sb, i), TEST, 7);
+                        set(b, 1000 + i);
+                        h.write(b);
+                    }
+                    h.commit();
+                }
+            }
+            j.force();
+            long writes = dev.stats().requests(IoOp.WRITE);
+            j.checkpoint();
+            long homeWrites = dev.stats().requests(IoOp.WRITE) - writes - 1;   // minus the log header
+            assertThat(homeWrites).as("200 contiguous blocks home").isLessThanOrEqualTo(2);
+            j.abandon();
+            dev.crash();
+            Journal j2 = Journal.open(dev, sb, NO_SPACE, 1024);
+            assertThat(j2.recovery().transactions()).isZero();
+            long[] v = readAll(j2, sb, n);
+            for (int i = 0; i < n; i++) assertThat(v[i]).isEqualTo(1000 + i);
+            j2.close();
+        }
+    }
+
     @Test
     void aHandleOverItsReservationIsRefusedAndUndone() throws Exception {
         try (SimDevice dev = device(2)) {
