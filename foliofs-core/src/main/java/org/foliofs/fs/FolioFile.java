@@ -225,6 +225,7 @@ public final class FolioFile implements AutoCloseable {
             checkAtomic(pos, src.byteSize());
             if ((f & DIRECT) != 0) io.dio.checkWrite(pos, src, (f & DSYNC) | DirectIo.ATOMIC);
         }
+        boolean unaligned = (f & (DIRECT | ATOMIC)) == DIRECT && unalignedForCow(pos, src, f);
         InodeLock.Guard g = (f & ATOMIC) != 0 ? fi.lock.exclusive()
                 : (f & DIRECT) != 0 ? fi.lock.forDirectWrite(fi, pos, src.byteSize()) : fi.lock.forWrite(fi, pos, src.byteSize());
         try {
@@ -238,6 +239,8 @@ public final class FolioFile implements AutoCloseable {
         try {
             if ((f & ATOMIC) == 0) zeroEofBlock(pos);
             CompletableFuture<Long> r;
+            // unaligned over shared blocks: written through the cache instead (see writeDirect)
+            if (unaligned && FsIoMapOps.sharedIn(fi, pos, src.byteSize())) f &= ~DIRECT;
             if ((f & DIRECT) != 0) {
                 r = io.dio.writeAsync(fi, FsIoMapOps.DIRECT_WRITE, FsIoEnd.DIRECT, pos, src,
                         (f & DSYNC) | ((f & ATOMIC) != 0 ? DirectIo.ATOMIC : 0));
@@ -342,15 +345,41 @@ public final class FolioFile implements AutoCloseable {
         }
     }
 
-    /** Direct write (aligned to the device's logical block); {@code flags}: {@link #DSYNC}. */
+    /**
+     * Direct write (aligned to the device's logical block); {@code flags}: {@link #DSYNC}. A write
+     * not aligned to the file system block over shared blocks (after a clone) cannot copy on write
+     * by direct I/O: that range is written through the cache instead ({@link #cowFallback}).
+     */
     public long writeDirect(long pos, MemorySegment src, int flags) throws IOException {
         checkOpen();
         checkWritable("direct write");
         checkWriteRange(pos, src.byteSize());
+        boolean unaligned = unalignedForCow(pos, src, flags);
         try (InodeLock.Guard g = fi.lock.forDirectWrite(fi, pos, src.byteSize())) {
             zeroEofBlock(pos);
+            if (unaligned && FsIoMapOps.sharedIn(fi, pos, src.byteSize()))
+                return io.bio.writeThrough(fi, FsIoMapOps.WRITETHROUGH, FsIoMapOps.READ, pos, src, flags & DSYNC);
             return io.dio.write(fi, FsIoMapOps.DIRECT_WRITE, FsIoEnd.DIRECT, pos, src, flags);
         }
+    }
+
+    /**
+     * Whether a direct write may need the copy-on-write fallback: it is not aligned to the file
+     * system block (its lock is then exclusive, {@link InodeLock#forDirectWrite}). Such a write over
+     * shared blocks ({@link FsIoMapOps#sharedIn}) would have to copy the old bytes of its partial
+     * edge blocks, which direct I/O cannot; like XFS (-ENOTBLK from the direct write, then a
+     * buffered write), it goes through the cache as a write-through of the range instead, with
+     * what a caller of a direct write sees unchanged: the data and its end-of-I/O work (CoW remap,
+     * size) are on the device when it returns, errors are thrown to it, DSYNC makes it durable,
+     * and the cache stays coherent (its folios hold the new data, clean). O_DIRECT's alignment
+     * rules (logical block, buffer) are checked here first, so the fallback refuses what a direct
+     * write refuses.
+     */
+    private boolean unalignedForCow(long pos, MemorySegment src, int flags) {
+        long len = src.byteSize();
+        if (len == 0 || (pos % fi.bs == 0 && len % fi.bs == 0)) return false;
+        io.dio.checkWrite(pos, src, flags & DSYNC);
+        return true;
     }
 
     /**
