@@ -540,7 +540,16 @@ public final class FolioFile implements AutoCloseable {
         }
     }
 
-    /** Makes [off, end) read as zeros with holes where whole blocks are: partial edge blocks zeroed in the cache. */
+    /**
+     * Makes [off, end) read as zeros with holes where whole blocks are: partial edge blocks zeroed in
+     * the cache (dirty, written back later like any write). The cached data of the whole blocks is
+     * dropped without writeback ({@link BufferedFile#discard}: dirty data there would only be
+     * written to blocks freed next) below the on-disk size (past it, written back first: that
+     * writeback moves the on-disk size), their delalloc reservations released, then the blocks unmapped.
+     * A crash before the unmap commits shows the range's last data on the device (the discarded
+     * dirty data was never acknowledged by fsync or DSYNC); a punch that fails part-way (ENOSPC for
+     * an extent split, a device error) leaves the rest of the range with its on-device data.
+     */
     private void punch(long off, long end) throws IOException {
         if (off >= end) return;
         int bs = fi.bs;
@@ -552,7 +561,15 @@ public final class FolioFile implements AutoCloseable {
         if (off < a * bs) io.bio.zeroRange(fi, FsIoMapOps.READ, off, a * bs - off);
         if (end > b * bs) io.bio.zeroRange(fi, FsIoMapOps.READ, b * bs, end - b * bs);
         if (a < b) {
-            fi.file.invalidate(a * bs, (b - a) * bs);
+            // Below the on-disk size: dropped unwritten. From the block holding the on-disk size on,
+            // the dirty data of an extending write carries the size update (its writeback's end of
+            // I/O moves the on-disk size); dropped unwritten, a later fsync would find nothing to
+            // write and leave the acknowledged size behind: written back first, as before.
+            long disk;
+            synchronized (fi) { disk = fi.diskSize; }
+            long d = Math.max(a, Math.min(b, disk / bs));
+            if (a < d) fi.file.discard(a * bs, (d - a) * bs);
+            if (d < b) fi.file.invalidate(d * bs, (b - d) * bs);
             fi.release(io.alloc, a, b);
             fs.punchBlocks(fi.ino, a, b - a);
         }
@@ -565,6 +582,10 @@ public final class FolioFile implements AutoCloseable {
         long size = fi.size();
         if (off + len >= size)
             throw new IllegalArgumentException("collapse range [" + off + ", +" + len + ") must end before the file size " + size);
+        // The removed range's cached data is dropped unwritten (its blocks are freed next); the data
+        // after it moves to other offsets, so it is written back and dropped (the cache is indexed by
+        // offset), as is the rest of a folio straddling off.
+        fi.file.discard(off, len);
         fi.file.invalidate(off, Long.MAX_VALUE - off);
         fi.release(io.alloc, off / bs, ExtentMap.MAX_FILE_BLOCKS);
         long a = off / bs, n = len / bs;
