@@ -215,6 +215,7 @@ public final class FolioFile implements AutoCloseable {
             checkAtomic(pos, src.byteSize());
             if ((f & DIRECT) != 0) io.dio.checkWrite(pos, src, (f & DSYNC) | DirectIo.ATOMIC);
         }
+        boolean unaligned = (f & (DIRECT | ATOMIC)) == DIRECT && unalignedForCow(pos, src, f);
         InodeLock.Guard g = (f & ATOMIC) != 0 ? fi.lock.exclusive()
                 : (f & DIRECT) != 0 ? fi.lock.forDirectWrite(fi, pos, src.byteSize()) : fi.lock.forWrite(fi, pos, src.byteSize());
         try {
@@ -228,6 +229,8 @@ public final class FolioFile implements AutoCloseable {
         try {
             if ((f & ATOMIC) == 0) zeroEofBlock(pos);
             CompletableFuture<Long> r;
+            // unaligned over shared blocks: written through the cache instead (see writeDirect)
+            if (unaligned && FsIoMapOps.sharedIn(fi, pos, src.byteSize())) f &= ~DIRECT;
             if ((f & DIRECT) != 0) {
                 r = io.dio.writeAsync(fi, FsIoMapOps.DIRECT_WRITE, FsIoEnd.DIRECT, pos, src,
                         (f & DSYNC) | ((f & ATOMIC) != 0 ? DirectIo.ATOMIC : 0));
@@ -355,15 +358,41 @@ public final class FolioFile implements AutoCloseable {
         }
     }
 
-    /** Direct write (aligned to the device's logical block); {@code flags}: {@link #DSYNC}. */
+    /**
+     * Direct write (aligned to the device's logical block); {@code flags}: {@link #DSYNC}. A write
+     * not aligned to the file system block over shared blocks (after a clone) cannot copy on write
+     * by direct I/O: that range is written through the cache instead ({@link #cowFallback}).
+     */
     public long writeDirect(long pos, MemorySegment src, int flags) throws IOException {
         checkOpen();
         checkWritable("direct write");
         checkWriteRange(pos, src.byteSize());
+        boolean unaligned = unalignedForCow(pos, src, flags);
         try (InodeLock.Guard g = fi.lock.forDirectWrite(fi, pos, src.byteSize())) {
             zeroEofBlock(pos);
+            if (unaligned && FsIoMapOps.sharedIn(fi, pos, src.byteSize()))
+                return io.bio.writeThrough(fi, FsIoMapOps.WRITETHROUGH, FsIoMapOps.READ, pos, src, flags & DSYNC);
             return io.dio.write(fi, FsIoMapOps.DIRECT_WRITE, FsIoEnd.DIRECT, pos, src, flags);
         }
+    }
+
+    /**
+     * Whether a direct write may need the copy-on-write fallback: it is not aligned to the file
+     * system block (its lock is then exclusive, {@link InodeLock#forDirectWrite}). Such a write over
+     * shared blocks ({@link FsIoMapOps#sharedIn}) would have to copy the old bytes of its partial
+     * edge blocks, which direct I/O cannot; like XFS (-ENOTBLK from the direct write, then a
+     * buffered write), it goes through the cache as a write-through of the range instead, with
+     * what a caller of a direct write sees unchanged: the data and its end-of-I/O work (CoW remap,
+     * size) are on the device when it returns, errors are thrown to it, DSYNC makes it durable,
+     * and the cache stays coherent (its folios hold the new data, clean). O_DIRECT's alignment
+     * rules (logical block, buffer) are checked here first, so the fallback refuses what a direct
+     * write refuses.
+     */
+    private boolean unalignedForCow(long pos, MemorySegment src, int flags) {
+        long len = src.byteSize();
+        if (len == 0 || (pos % fi.bs == 0 && len % fi.bs == 0)) return false;
+        io.dio.checkWrite(pos, src, flags & DSYNC);
+        return true;
     }
 
     /**
@@ -524,7 +553,16 @@ public final class FolioFile implements AutoCloseable {
         }
     }
 
-    /** Makes [off, end) read as zeros with holes where whole blocks are: partial edge blocks zeroed in the cache. */
+    /**
+     * Makes [off, end) read as zeros with holes where whole blocks are: partial edge blocks zeroed in
+     * the cache (dirty, written back later like any write). The cached data of the whole blocks is
+     * dropped without writeback ({@link BufferedFile#discard}: dirty data there would only be
+     * written to blocks freed next) below the on-disk size (past it, written back first: that
+     * writeback moves the on-disk size), their delalloc reservations released, then the blocks unmapped.
+     * A crash before the unmap commits shows the range's last data on the device (the discarded
+     * dirty data was never acknowledged by fsync or DSYNC); a punch that fails part-way (ENOSPC for
+     * an extent split, a device error) leaves the rest of the range with its on-device data.
+     */
     private void punch(long off, long end) throws IOException {
         if (off >= end) return;
         int bs = fi.bs;
@@ -536,7 +574,15 @@ public final class FolioFile implements AutoCloseable {
         if (off < a * bs) io.bio.zeroRange(fi, FsIoMapOps.READ, off, a * bs - off);
         if (end > b * bs) io.bio.zeroRange(fi, FsIoMapOps.READ, b * bs, end - b * bs);
         if (a < b) {
-            fi.file.invalidate(a * bs, (b - a) * bs);
+            // Below the on-disk size: dropped unwritten. From the block holding the on-disk size on,
+            // the dirty data of an extending write carries the size update (its writeback's end of
+            // I/O moves the on-disk size); dropped unwritten, a later fsync would find nothing to
+            // write and leave the acknowledged size behind: written back first, as before.
+            long disk;
+            synchronized (fi) { disk = fi.diskSize; }
+            long d = Math.max(a, Math.min(b, disk / bs));
+            if (a < d) fi.file.discard(a * bs, (d - a) * bs);
+            if (d < b) fi.file.invalidate(d * bs, (b - d) * bs);
             fi.release(io.alloc, a, b);
             fs.punchBlocks(fi.ino, a, b - a);
         }
@@ -549,6 +595,10 @@ public final class FolioFile implements AutoCloseable {
         long size = fi.size();
         if (off + len >= size)
             throw new IllegalArgumentException("collapse range [" + off + ", +" + len + ") must end before the file size " + size);
+        // The removed range's cached data is dropped unwritten (its blocks are freed next); the data
+        // after it moves to other offsets, so it is written back and dropped (the cache is indexed by
+        // offset), as is the rest of a folio straddling off.
+        fi.file.discard(off, len);
         fi.file.invalidate(off, Long.MAX_VALUE - off);
         fi.release(io.alloc, off / bs, ExtentMap.MAX_FILE_BLOCKS);
         long a = off / bs, n = len / bs;

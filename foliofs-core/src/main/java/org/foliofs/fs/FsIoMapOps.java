@@ -262,10 +262,46 @@ public final class FsIoMapOps implements IoMapOps {
         n = Math.min(n, MAX_ALLOC);
         if (direct && (pos % bs != 0 || (reqEnd % bs != 0 && reqEnd < (fb + n) * bs)))
             throw new IOException("direct write at " + pos + " into shared blocks of inode " + fi.ino
-                    + " must be aligned to the block size " + bs + " (copy-on-write of a partial block is not supported)");
+                    + " must be aligned to the block size " + bs + " (copy-on-write of a partial block is not supported; FolioFile"
+                    + " sends such writes through the cache, see sharedIn)");
         long[] got = allocate(h, fs, i, fb, n);
         fs.refcounts().addCowStaging(h, got[0], got[1]);
         return new IoMap(fb * bs, got[1] * bs, IoMap.Type.MAPPED, IoMap.NEW | IoMap.SHARED, got[0] * bs, 0);
+    }
+
+    /**
+     * True when a written extent under file range [pos, pos + len) has shared blocks (refcount &gt;= 2,
+     * or unshared by a handle not yet durable: {@link Refcounts#sharedOrPending}), that is, when a
+     * write there copies on write. {@link FolioFile} asks before a direct write that is not aligned
+     * to the block size: direct I/O cannot copy a partial block (it would have to read the old
+     * block's other bytes), so such a write goes through the cache instead (write-through), as XFS
+     * answers {@code -ENOTBLK} and falls back to a buffered write. The caller holds the inode lock
+     * exclusively: only a clone, which takes that lock too, can add sharing.
+     */
+    static boolean sharedIn(FsInode fi, long pos, long len) throws IOException {
+        int bs = fi.bs;
+        long fb = pos / bs;
+        long endB = Math.min(ExtentMap.MAX_FILE_BLOCKS, Math.ceilDiv(Math.min(pos + len, Long.MAX_VALUE - bs), bs));
+        if (len <= 0 || fb >= endB) return false;
+        FolioFs fs = fi.fs;
+        return fs.op(h -> {
+            Inode i = Inodes.get(h, fi.ino);
+            long b = fb;
+            while (b < endB) {
+                Extent e = ExtentMap.find(h, i, b);
+                if (e == null) {
+                    Extent n = ExtentMap.next(h, i, b);
+                    if (n == null || n.fileBlock() >= endB) return false;
+                    b = n.fileBlock();
+                    continue;
+                }
+                long to = Math.min(endB, e.fileEnd());
+                // unwritten extents are never shared (a clone maps them as holes)
+                if (!e.unwritten() && !fs.refcounts().sharedOrPending(h, e.deviceBlockOf(b), to - b).isEmpty()) return true;
+                b = to;
+            }
+            return false;
+        });
     }
 
     @Override

@@ -16,7 +16,8 @@ import org.foliofs.pagecache.WritebackTarget;
  * the {@link CacheRangeSync} direct I/O uses: {@link #writeAndWait} writes back and waits for the
  * dirty folios of a range (an I/O error there throws, without consuming any handle's error);
  * {@link #invalidate} removes the range's folios after their writeback (a folio dirtied again
- * meanwhile is written back first). Thread-safe.
+ * meanwhile is written back first). {@link #discard} drops a range's cached data without writing
+ * it back (for ranges whose blocks the file system removes). Thread-safe.
  */
 public final class BufferedFile implements CacheRangeSync, WritebackTarget {
     final BufferedIo engine;
@@ -161,6 +162,59 @@ public final class BufferedFile implements CacheRangeSync, WritebackTarget {
                 f.unlock();
                 f.put();
             }
+        }
+    }
+
+    /**
+     * Drops the cached data of [pos, pos + len) without writing it back (Linux's
+     * truncate_pagecache_range): for a range whose blocks the caller is about to remove (punch
+     * hole, zero range, the removed part of a collapse), where writing dirty data back would only
+     * put bytes on the device that are freed next. {@code pos} and {@code len} must be multiples of
+     * the block size (partial edge blocks are the caller's: zero them through the cache); {@code len}
+     * may run to {@code Long.MAX_VALUE - pos}. A folio wholly inside is removed, its dirty blocks
+     * discarded; a folio straddling an edge keeps its blocks outside the range (dirty ones stay
+     * dirty) and its blocks inside become clean zeros, up to date (what the removed blocks read as).
+     * Waits for writeback in flight (its end-of-I/O conversion included) first. The caller holds
+     * the inode lock exclusively (no writer can dirty the range meanwhile) and then releases the
+     * range's delayed-allocation reservations and unmaps its blocks.
+     */
+    public void discard(long pos, long len) {
+        if (len <= 0) return;
+        if (pos < 0 || pos % blockSize != 0 || (len % blockSize != 0 && pos + len != Long.MAX_VALUE)) {
+            throw new IllegalArgumentException("discard of [" + pos + ", +" + len + ") of " + inode + " must be aligned to the block size "
+                    + blockSize);
+        }
+        long end = pos + len < 0 ? Long.MAX_VALUE : pos + len;
+        long idx = pos >>> Folio.PAGE_SHIFT, endIdx = lastPage(pos, len) + 1;
+        while (idx < endIdx) {
+            long i = cache.nextCachedIndex(idx);
+            if (i < 0 || i >= endIdx) return;
+            Folio f = cache.lookup(i);
+            if (f == null) {
+                idx = Math.max(idx, i + 1);
+                continue;
+            }
+            long next = f.index() + f.pages();
+            f.lock();
+            try {
+                if (!f.isRemoved()) {
+                    f.waitWriteback();          // cannot restart: starting writeback needs the lock we hold
+                    long fo = f.fileOffset();
+                    long a = Math.max(pos, fo) - fo, b = Math.min(end - fo, f.size());
+                    if (a == 0 && b == f.size()) {
+                        f.clearDirty(0, f.size());
+                        cache.remove(f);
+                    } else if (a < b) {
+                        f.clearDirty(a, b - a);
+                        f.data().asSlice(a, b - a).fill((byte) 0);
+                        f.markUptodate(a, b - a);
+                    }
+                }
+            } finally {
+                f.unlock();
+                f.put();
+            }
+            idx = Math.max(idx, next);
         }
     }
 

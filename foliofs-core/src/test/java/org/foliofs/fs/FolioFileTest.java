@@ -393,4 +393,101 @@ class FolioFileTest {
             fs.close();
         }
     }
+    /**
+     * Punch hole, zero range and collapse range drop the dirty cached data of the range they remove
+     * instead of writing it back first (the device would get 1 MiB it never needs): counted through
+     * the device's write statistics. Edge blocks and data outside the range keep their semantics.
+     */
+    @Test
+    void punchZeroAndCollapseDiscardDirtyDataInsteadOfWritingItBack() throws IOException {
+        final int mib = 1 << 20;
+        try (SimDevice dev = device(64L << 20)) {
+            FolioFs fs = format(dev);
+            // no background writeback of the dirty megabyte: 64 MiB of cache, background at 50%
+            fs.setPageCacheConfig(PageCache.Config.builder().memoryBytes(64L << 20).backgroundRatio(50).dirtyRatio(60)
+                    .dirtyExpireMillis(3_600_000).build());
+            var stats = dev.stats();
+            // 1. punch of a dirty 1 MiB overwrite of allocated blocks, unaligned edges
+            FolioFile f = create(fs, "punch");
+            byte[] d = pattern(1, 4 * mib);
+            write(f, 0, d);
+            f.fsync(false);
+            byte[] n = pattern(2, mib + 3 * BS);
+            write(f, mib - BS, n);                             // dirty: [1 MiB - 4 KiB, 2 MiB + 8 KiB)
+            System.arraycopy(n, 0, d, mib - BS, n.length);
+            long w = stats.bytes(org.foliofs.device.IoOp.WRITE);
+            f.fallocate(FolioFile.FALLOC_PUNCH_HOLE | FolioFile.FALLOC_KEEP_SIZE, mib - 1000, mib + 2000);
+            long punchWrites = stats.bytes(org.foliofs.device.IoOp.WRITE) - w;
+            Arrays.fill(d, mib - 1000, 2 * mib + 1000, (byte) 0);
+            assertThat(punchWrites).as("bytes written by the punch of a dirty 1 MiB range").isLessThan(64 * 1024);
+            assertThat(read(f, 0, 4 * mib)).isEqualTo(d);
+            assertThat(fs.getattr(f.ino()).blocks()).isEqualTo(4 * mib / BS - mib / BS);   // blocks 256..511
+            f.fsync(false);
+            assertThat(readDirect(f, 0, 4 * mib)).as("the device after fsync").isEqualTo(d);
+            long punchIno = f.ino();
+            f.close();
+
+            // 2. punch of never-written (delalloc) dirty data: no allocation, no data write, reservation released
+            FolioFile g = create(fs, "delalloc");
+            g.truncate(2 * mib);                               // the on-disk size covers the range (past it, punch writes back: the size rides on it)
+            long free = fs.allocator().freeBlocks(), avail = fs.allocator().available();
+            write(g, 0, pattern(3, mib));
+            w = stats.bytes(org.foliofs.device.IoOp.WRITE);
+            g.fallocate(FolioFile.FALLOC_PUNCH_HOLE | FolioFile.FALLOC_KEEP_SIZE, 0, mib);
+            assertThat(stats.bytes(org.foliofs.device.IoOp.WRITE) - w).as("bytes written by the punch of 1 MiB of delalloc data")
+                    .isLessThan(64 * 1024);
+            assertThat(read(g, 0, mib)).isEqualTo(new byte[mib]);
+            assertThat(fs.allocator().available()).isEqualTo(avail);
+            g.fsync(false);
+            assertThat(fs.allocator().freeBlocks()).isEqualTo(free);
+            assertThat(fs.getattr(g.ino()).blocks()).isZero();
+
+            // 3. zero range over dirty data: unwritten blocks, nothing of the old data written
+            write(g, 0, pattern(4, 2 * mib));
+            g.fsync(false);
+            write(g, mib / 2, pattern(5, mib));
+            w = stats.bytes(org.foliofs.device.IoOp.WRITE);
+            g.fallocate(FolioFile.FALLOC_ZERO_RANGE, mib / 2, mib);
+            assertThat(stats.bytes(org.foliofs.device.IoOp.WRITE) - w).as("bytes written by the zero range of a dirty 1 MiB")
+                    .isLessThan(64 * 1024);
+            byte[] z = pattern(4, 2 * mib);
+            Arrays.fill(z, mib / 2, mib / 2 + mib, (byte) 0);
+            assertThat(read(g, 0, 2 * mib)).isEqualTo(z);
+            g.fsync(false);
+            assertThat(readDirect(g, 0, 2 * mib)).isEqualTo(z);
+            long zeroIno = g.ino();
+            g.close();
+
+            // 4. collapse: the removed range's dirty data is dropped; the shifted data's is written (it moves)
+            FolioFile c = create(fs, "collapse");
+            byte[] e = pattern(6, 3 * mib);
+            write(c, 0, e);
+            c.fsync(false);
+            byte[] m = pattern(7, mib + BS);
+            write(c, mib, m);                                  // dirty: [1 MiB, 2 MiB + 4 KiB)
+            System.arraycopy(m, 0, e, mib, m.length);
+            w = stats.bytes(org.foliofs.device.IoOp.WRITE);
+            c.fallocate(FolioFile.FALLOC_COLLAPSE_RANGE, mib, mib);
+            assertThat(stats.bytes(org.foliofs.device.IoOp.WRITE) - w).as("bytes written by the collapse of a dirty 1 MiB")
+                    .isLessThan(mib / 2);
+            byte[] ec = new byte[2 * mib];
+            System.arraycopy(e, 0, ec, 0, mib);
+            System.arraycopy(e, 2 * mib, ec, mib, mib);
+            assertThat(read(c, 0, 2 * mib)).isEqualTo(ec);
+            assertThat(readDirect(c, 0, 2 * mib)).as("the shifted dirty block reached the device").isEqualTo(ec);
+            long collapseIno = c.ino();
+            c.close();
+
+            fs.close();
+            FsckReport r = Fsck.check(dev);
+            assertThat(r.problems()).as(r.describe()).isEmpty();
+            FolioFs fs2 = FolioFs.mount(dev);
+            try (FolioFile a = fs2.openFile(punchIno); FolioFile b = fs2.openFile(zeroIno); FolioFile k = fs2.openFile(collapseIno)) {
+                assertThat(read(a, 0, 4 * mib)).isEqualTo(d);
+                assertThat(read(b, 0, 2 * mib)).isEqualTo(z);
+                assertThat(read(k, 0, 2 * mib)).isEqualTo(ec);
+            }
+            fs2.close();
+        }
+    }
 }

@@ -86,6 +86,8 @@ class FsCrashTest {
     }
 
     static class Campaign {
+        /** A round's power cut comes at its 1st to cutWindow-th device write (if the round gets that far). */
+        int cutWindow = 30;
         final Random rnd;
         final SimDevice dev;
         FolioFs fs;
@@ -162,7 +164,7 @@ class FsCrashTest {
 
         void round(int maxOps) throws Exception {
             trace.clear();
-            dev.powerCutAt(1 + rnd.nextInt(30));
+            dev.powerCutAt(1 + rnd.nextInt(cutWindow));
             try {
                 for (int k = 0; k < maxOps; k++) step();
             } catch (Exception e) {

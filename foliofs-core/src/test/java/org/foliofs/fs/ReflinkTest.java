@@ -387,6 +387,90 @@ class ReflinkTest {
         }
     }
 
+    /**
+     * A direct write aligned to the device's logical block (512) but not to the file system block,
+     * into shared blocks: copy-on-write of a partial block cannot be done by direct I/O, so it falls
+     * back to a write-through of the range (XFS: -ENOTBLK, then a buffered write). The clone gets the
+     * new bytes, the source keeps its own, the cache stays coherent, and with DSYNC the data
+     * survives a crash.
+     */
+    @Test
+    void unalignedDirectWriteIntoSharedBlocksFallsBackToWriteThrough() throws Exception {
+        for (boolean async : new boolean[] {false, true}) {
+            try (SimDevice dev = device(32L << 20)) {
+                FolioFs fs = format(dev);
+                FolioFile src = create(fs, "src"), dst = create(fs, "dst");
+                byte[] a = pattern(1, 8 * BS);
+                write(src, 0, a);
+                src.fsync(false);
+                dst.cloneFrom(src);
+                fs.sync();
+                byte[] want = a.clone();
+                // inside block 0: head and tail partial
+                byte[] d1 = pattern(2, 1024);
+                assertThat(directWrite(dst, 512, d1, FolioFile.DSYNC, async)).isEqualTo(d1.length);
+                System.arraycopy(d1, 0, want, 512, d1.length);
+                // across blocks 2..4: partial head, whole middle block, partial tail
+                byte[] d2 = pattern(3, 2 * BS);
+                assertThat(directWrite(dst, 2 * BS + 512, d2, 0, async)).isEqualTo(d2.length);
+                System.arraycopy(d2, 0, want, 2 * BS + 512, d2.length);
+                // an unshared block (block 6 copied by an aligned direct write) followed by a shared one
+                byte[] d3 = pattern(4, BS);
+                dst.writeDirect(6 * BS, MemorySegment.ofArray(d3), 0);
+                System.arraycopy(d3, 0, want, 6 * BS, d3.length);
+                byte[] d4 = pattern(5, BS);
+                assertThat(directWrite(dst, 6 * BS + 3584, d4, FolioFile.DSYNC, async)).isEqualTo(d4.length);
+                System.arraycopy(d4, 0, want, 6 * BS + 3584, d4.length);
+
+                assertThat(FolioFileTest.readDirect(dst, 0, 8 * BS)).as("direct read of the clone").isEqualTo(want);
+                assertThat(content(dst)).as("buffered read of the clone").isEqualTo(want);
+                assertThat(FolioFileTest.readDirect(src, 0, 8 * BS)).as("direct read of the source").isEqualTo(a);
+                assertThat(content(src)).as("buffered read of the source").isEqualTo(a);
+                assertThat(sharedBlocks(fs, dst.ino())).as("blocks 0, 2, 3, 4, 6, 7 copied").isEqualTo(2);
+                long sIno = src.ino(), dIno = dst.ino();
+
+                // the last write was DSYNC: everything up to it is durable (the earlier ones by its
+                // flush and journal force); crash without closing
+                fs.abandon();
+                dev.crash();
+                fs = FolioFs.mount(dev);
+                try (FolioFile s = fs.openFile(sIno); FolioFile d = fs.openFile(dIno)) {
+                    assertThat(content(d)).as("the clone after the crash (async=" + async + ")").isEqualTo(want);
+                    assertThat(content(s)).as("the source after the crash").isEqualTo(a);
+                    assertThat(FolioFileTest.readDirect(d, 0, 8 * BS)).isEqualTo(want);
+                }
+                remount(fs, dev).close();
+            }
+        }
+    }
+
+    /** An unaligned direct write into shared blocks still checks the logical block alignment (O_DIRECT's EINVAL). */
+    @Test
+    void unalignedDirectWriteIntoSharedBlocksStillNeedsLogicalBlockAlignment() throws IOException {
+        try (SimDevice dev = device(32L << 20)) {
+            FolioFs fs = format(dev);
+            FolioFile src = create(fs, "src"), dst = create(fs, "dst");
+            byte[] a = pattern(1, 4 * BS);
+            write(src, 0, a);
+            src.fsync(false);
+            dst.cloneFrom(src);
+            assertThatThrownBy(() -> dst.writeDirect(100, MemorySegment.ofArray(new byte[512]), 0))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("100");
+            assertThatThrownBy(() -> dst.writeAsync(512, MemorySegment.ofArray(new byte[100]), FolioFile.DIRECT).join())
+                    .hasMessageContaining("100");
+            assertThat(content(dst)).isEqualTo(a);
+            src.close();
+            dst.close();
+            remount(fs, dev).close();
+        }
+    }
+
+    static long directWrite(FolioFile f, long pos, byte[] data, int flags, boolean async) throws Exception {
+        MemorySegment seg = MemorySegment.ofArray(data);
+        if (!async) return f.writeDirect(pos, seg, flags);
+        return f.writeAsync(pos, seg, flags | FolioFile.DIRECT).get();
+    }
+
     @Test
     void copyPlanClonesWholeBlocksOfCongruentRangesOnly() {
         int bs = 4096;
@@ -403,3 +487,4 @@ class ReflinkTest {
         assertThat(FolioFile.copyPlan(100, 100, bs, 20 * bs, 0, bs)).containsExactly(bs, 0);
     }
 }
+
