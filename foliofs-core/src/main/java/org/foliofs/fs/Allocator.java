@@ -75,9 +75,11 @@ import java.util.List;
  * <h2>Counters and reservations</h2>
  * {@link #freeBlocks()} is the sum of the group headers' free counts, kept in memory (changes of an
  * aborted handle are undone by its abort actions). Delayed allocation {@link #reserve}s blocks when
- * a buffered write is accepted and {@link #unreserve}s them before it allocates the real extent;
- * allocData itself does not look at reservations. reserve/unreserve/freeBlocks/available are
- * thread-safe; everything else runs under the journal's lock (one handle at a time).
+ * a buffered write is accepted; writeback allocates the real extent after
+ * {@link #consumeReservationOfNextAlloc}, and the extent's reservation ends in the same step as
+ * the free count drops (never counted twice: a false ENOSPC near full). allocData itself does not
+ * check reservations. reserve/unreserve/freeBlocks/available are thread-safe; everything else
+ * runs under the journal's lock (one handle at a time).
  */
 public final class Allocator implements MetaSpace {
     private static final long REL_MASK = 0xffff_ffffL;
@@ -100,6 +102,7 @@ public final class Allocator implements MetaSpace {
         final long agStart, beforeFree;
         final ArrayDeque<Long> pending = new ArrayDeque<>();
         boolean dirty, sawBusy;
+        long consumed;   // reserved blocks this op's data extent came out of (delalloc writeback)
 
         Op(Txn tx, AgHeader h) throws IOException {
             this.tx = tx;
@@ -168,9 +171,26 @@ public final class Allocator implements MetaSpace {
         reserved -= blocks;
     }
 
-    private synchronized void adjust(int agno, long delta) {
+    /** Whether the next data extent allocated comes out of reservations; guarded by the journal lock, as {@link #op}. */
+    private boolean consumeNext;
+
+    /**
+     * The next data extent allocated was reserved (delayed allocation at writeback): its
+     * reservation ends in the same step as the free count drops, so {@link #available()} and
+     * {@link #reserve} never see the blocks both allocated and still reserved (a false ENOSPC near
+     * full). Undone with the allocation if the handle aborts. Call {@link #consumeNone()} after
+     * the allocation (it may have failed).
+     */
+    void consumeReservationOfNextAlloc() { consumeNext = true; }
+
+    void consumeNone() { consumeNext = false; }
+
+    private synchronized void adjust(int agno, long delta, long consumed) {
         agFree[agno] += delta;
         totalFree += delta;
+        if (consumed > reserved)
+            throw new IllegalStateException("allocation consumes " + consumed + " reserved blocks, only " + reserved + " are reserved");
+        reserved -= consumed;
     }
 
     // ------------------------------------------------------------------ data extents
@@ -282,6 +302,10 @@ public final class Allocator implements MetaSpace {
             if (o.h.agflCount >= o.allocNeed()) {
                 r = goal >= 0 ? searchGoal(o, goal - o.agStart, minLen, maxLen, align, phase)
                         : searchBySize(o, minLen, maxLen, align, phase);
+            }
+            if (r != null && consumeNext) {
+                o.consumed = r[1];
+                consumeNext = false;
             }
             end(o);
             return r != null ? r : o.sawBusy ? BUSY : null;
@@ -526,11 +550,11 @@ public final class Allocator implements MetaSpace {
         BTree<Long>.Cursor last = o.bs.seekLE(-1L);
         h.longestFree = last.valid() ? last.key() >>> 32 : 0;
         o.tx.writeAgHeader(h);
-        long delta = h.freeBlocks - o.beforeFree;
-        if (delta != 0) {
+        long delta = h.freeBlocks - o.beforeFree, consumed = o.consumed;
+        if (delta != 0 || consumed != 0) {
             int agno = h.agno;
-            adjust(agno, delta);
-            o.tx.onAbort(() -> adjust(agno, -delta));
+            adjust(agno, delta, consumed);
+            o.tx.onAbort(() -> adjust(agno, -delta, -consumed));
         }
     }
 

@@ -1,5 +1,7 @@
 package org.foliofs.fs;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.foliofs.iomap.BufferedFile;
@@ -195,8 +197,29 @@ public final class FsInode implements IoInode {
         return need;
     }
 
+    /**
+     * Drops from this inode's map the reservations of {@code [from, to)}, which handle {@code h}
+     * allocated and the allocator already stopped counting
+     * ({@link Allocator#consumeReservationOfNextAlloc}); back in the map if the handle aborts.
+     */
+    void dropConsumedReservations(Txn h, long from, long to) {
+        List<long[]> taken = new ArrayList<>();
+        long n;
+        synchronized (this) { n = release(null, from, to, taken); }
+        if (n != to - from)
+            throw new IllegalStateException("blocks [" + from + ", " + to + ") of " + this + " were allocated as reserved but only " + n
+                    + " of them were");
+        h.onAbort(() -> {
+            synchronized (this) {
+                for (long[] r : taken) delalloc.put(r[0], r[1]);
+            }
+        });
+    }
+
     /** Drops the reservations in {@code [from, to)} and gives them back to the allocator; returns the blocks released. */
-    synchronized long release(Allocator alloc, long from, long to) {
+    synchronized long release(Allocator alloc, long from, long to) { return release(alloc, from, to, null); }
+
+    private synchronized long release(Allocator alloc, long from, long to, List<long[]> taken) {
         long n = 0;
         Map.Entry<Long, Long> e = delalloc.floorEntry(from);
         long start = e != null && e.getValue() > from ? e.getKey() : from;
@@ -207,9 +230,10 @@ public final class FsInode implements IoInode {
             delalloc.remove(s);
             if (s < a) delalloc.put(s, a);
             if (b < t) delalloc.put(b, t);
+            if (taken != null) taken.add(new long[] {a, b});
             n += b - a;
         }
-        if (n > 0) alloc.unreserve(n);
+        if (n > 0 && alloc != null) alloc.unreserve(n);
         return n;
     }
 

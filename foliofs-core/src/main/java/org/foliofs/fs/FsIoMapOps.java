@@ -125,10 +125,8 @@ public final class FsIoMapOps implements IoMapOps {
         int bs = fi.bs;
         boolean direct = kind == Kind.DIRECT_WRITE;
         boolean user = kind != Kind.WRITEBACK;   // a writer's call (direct, write-through): may be DSYNC
-        long[] converted = new long[2];   // {fileBlock, count} of delalloc blocks converted (released after commit)
         boolean[] allocated = new boolean[1];
         IoMap m = fs.op(h -> {
-            converted[1] = 0;
             allocated[0] = false;
             Inode i = Inodes.get(h, fi.ino);
             Found f = find(h, fi, i, fb);
@@ -148,18 +146,25 @@ public final class FsIoMapOps implements IoMapOps {
                 to = Math.min(Math.min(endB, f.holeEnd()), fb + MAX_ALLOC);
                 if (f.nextDelalloc() >= 0) to = Math.min(to, f.nextDelalloc());   // write-through: reserved blocks come next, converted then
             }
-            long[] got = allocate(h, fs, i, fb, to - fb);
+            boolean reserved = f.delalloc() != null;   // [fb, to) is one reserved run
+            if (reserved) fs.allocator().consumeReservationOfNextAlloc();
+            long[] got;
+            try {
+                got = allocate(h, fs, i, fb, to - fb);
+            } finally {
+                fs.allocator().consumeNone();
+            }
             boolean written = brokenAllocateWritten;
             ExtentMap.insert(h, i, new Extent(fb, got[0], got[1], !written));
             i.blocks += got[1];
             Inodes.put(h, i);
             fi.metaChanged(h);
-            converted[0] = fb;   // reservations under the new extent are consumed (none for a hole)
-            converted[1] = got[1];
+            // The reservations under the new extent ended with the allocation (in the allocator's
+            // same step); drop them from the inode's map (back if the handle aborts).
+            if (reserved) fi.dropConsumedReservations(h, fb, fb + got[1]);
             allocated[0] = true;
             return new IoMap(fb * bs, got[1] * bs, written ? IoMap.Type.MAPPED : IoMap.Type.UNWRITTEN, IoMap.NEW, got[0] * bs, 0);
         });
-        if (converted[1] > 0) fi.release(fs.allocator(), converted[0], converted[0] + converted[1]);
         if (allocated[0]) {
             AllocHook hook = afterAllocate;
             if (hook != null) hook.allocated(fi);
