@@ -155,9 +155,32 @@ public final class FolioFile implements AutoCloseable {
         checkWriteRange(pos, src.byteSize());
         if ((flags & ATOMIC) != 0) {
             // The exclusive inode lock only while the call maps, copies and submits (what readers
-            // must not see half done); the wait for the device and the remap happens outside it,
-            // so atomic writes to disjoint ranges of one file overlap like any other writes.
-            return awaitCall(writeAsync(pos, src, flags));
+            // must not see half done): the call drops it once its requests are issued and then
+            // waits and finishes on this thread, so atomic writes to disjoint ranges of one file
+            // overlap like any other writes (and a lone writer pays no hand-off to the executor).
+            checkAtomic(pos, src.byteSize());
+            boolean direct = (flags & DIRECT) != 0;
+            if (direct) io.dio.checkWrite(pos, src, (flags & DSYNC) | DirectIo.ATOMIC);
+            InodeLock.Guard g = fi.lock.exclusive();
+            boolean[] held = {true};
+            Runnable unlock = () -> {
+                if (held[0]) {
+                    held[0] = false;
+                    g.close();
+                }
+            };
+            FsInode.InFlight call = null;
+            try {
+                prepareAtomic(pos, src.byteSize());
+                call = fi.ioBegin(pos, src.byteSize());   // overlapping atomic writes, truncate... wait for it
+                return direct
+                        ? io.dio.write(fi, FsIoMapOps.DIRECT_WRITE, FsIoEnd.DIRECT, pos, src, (flags & DSYNC) | DirectIo.ATOMIC, unlock)
+                        : io.bio.writeThrough(fi, FsIoMapOps.WRITETHROUGH, FsIoMapOps.READ, pos, src, (flags & DSYNC) | BufferedIo.ATOMIC,
+                                unlock);
+            } finally {
+                if (call != null) fi.ioDone(call);
+                unlock.run();
+            }
         }
         if ((flags & DIRECT) != 0) return writeDirect(pos, src, flags & DSYNC);
         if ((flags & WRITETHROUGH) != 0) {
@@ -247,28 +270,6 @@ public final class FolioFile implements AutoCloseable {
         } finally {
             if (!handed) fi.ioDone(call);
             g.close();
-        }
-    }
-
-    /** Waits for an asynchronous call and returns its bytes or throws its failure as such. */
-    private static long awaitCall(CompletableFuture<Long> r) throws IOException {
-        boolean interrupted = false;
-        try {
-            while (true) {
-                try {
-                    return r.get();
-                } catch (InterruptedException e) {
-                    interrupted = true;   // the call is in flight: it must finish before we return
-                } catch (java.util.concurrent.ExecutionException e) {
-                    Throwable c = e.getCause();
-                    if (c instanceof IOException io) throw io;
-                    if (c instanceof RuntimeException re) throw re;
-                    if (c instanceof Error er) throw er;
-                    throw new IOException(c);
-                }
-            }
-        } finally {
-            if (interrupted) Thread.currentThread().interrupt();
         }
     }
 

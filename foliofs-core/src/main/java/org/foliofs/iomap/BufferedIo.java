@@ -215,7 +215,19 @@ public final class BufferedIo {
      */
     public long writeThrough(IoInode inode, IoMapOps ops, IoMapOps readOps, long pos, MemorySegment src, int flags)
             throws IOException {
-        WriteThrough w = startWriteThrough(inode, ops, readOps, pos, src, flags, false, null);
+        return writeThrough(inode, ops, readOps, pos, src, flags, null);
+    }
+
+    /**
+     * {@link #writeThrough}, running {@code afterSubmit} (may be null) on the calling thread once
+     * every request is issued and before the call waits for them: a caller that needs its lock
+     * only while the call copies and submits (an atomic write's exclusive inode lock) drops it
+     * there, and the call still finishes on its own thread (no hand-off to the executor). Not run
+     * when the call fails before it starts; the caller must then drop its lock itself.
+     */
+    public long writeThrough(IoInode inode, IoMapOps ops, IoMapOps readOps, long pos, MemorySegment src, int flags,
+                             Runnable afterSubmit) throws IOException {
+        WriteThrough w = startWriteThrough(inode, ops, readOps, pos, src, flags, false, null, afterSubmit);
         return w == null ? 0 : w.awaitSync();
     }
 
@@ -229,14 +241,14 @@ public final class BufferedIo {
      */
     public CompletableFuture<Long> writeThroughAsync(IoInode inode, IoMapOps ops, IoMapOps readOps, long pos, MemorySegment src,
                                                      int flags, Runnable onDone) {
-        WriteThrough w = startWriteThrough(inode, ops, readOps, pos, src, flags, true, onDone);
+        WriteThrough w = startWriteThrough(inode, ops, readOps, pos, src, flags, true, onDone, null);
         if (w != null) return w.future();
         if (onDone != null) onDone.run();
         return CompletableFuture.completedFuture(0L);
     }
 
     private WriteThrough startWriteThrough(IoInode inode, IoMapOps ops, IoMapOps readOps, long pos, MemorySegment src, int flags,
-                                           boolean async, Runnable onDone) {
+                                           boolean async, Runnable onDone, Runnable afterSubmit) {
         BufferedFile file = file(inode);
         Objects.requireNonNull(ops, "ops");
         Objects.requireNonNull(readOps, "readOps");
@@ -253,6 +265,7 @@ public final class BufferedIo {
                 + " is outside the file offset range");
         if (len == 0) return null;
         WriteThrough w = new WriteThrough(file, ops, pos, src, flags, async, onDone);
+        if (afterSubmit != null) w.afterSubmit(afterSubmit);
         w.run(readOps);
         return w;
     }

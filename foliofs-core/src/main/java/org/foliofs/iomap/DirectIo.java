@@ -121,13 +121,23 @@ public final class DirectIo {
 
     /** Reads {@code dst.byteSize()} bytes at {@code pos}; returns the bytes read (short at the file size). */
     public long read(IoInode inode, IoMapOps ops, long pos, MemorySegment dst) throws IOException {
-        return start(inode, ops, IoEndHandler.NONE, pos, dst, false, 0, false).awaitSync();
+        return start(inode, ops, IoEndHandler.NONE, pos, dst, false, 0, false, null).awaitSync();
     }
 
     /** Writes {@code src} at {@code pos}; returns the bytes written. {@code flags}: {@link #DSYNC}, {@link #NOWAIT}. */
     public long write(IoInode inode, IoMapOps ops, IoEndHandler ioEnd, long pos, MemorySegment src, int flags)
             throws IOException {
-        return start(inode, ops, ioEnd, pos, src, true, flags, false).awaitSync();
+        return start(inode, ops, ioEnd, pos, src, true, flags, false, null).awaitSync();
+    }
+
+    /**
+     * {@link #write}, running {@code afterSubmit} on the calling thread once every request is
+     * issued and before the call waits (see
+     * {@link BufferedIo#writeThrough(IoInode, IoMapOps, IoMapOps, long, MemorySegment, int, Runnable)}).
+     */
+    public long write(IoInode inode, IoMapOps ops, IoEndHandler ioEnd, long pos, MemorySegment src, int flags, Runnable afterSubmit)
+            throws IOException {
+        return start(inode, ops, ioEnd, pos, src, true, flags, false, afterSubmit).awaitSync();
     }
 
     /**
@@ -136,7 +146,7 @@ public final class DirectIo {
      * dependent stages that block must use the {@code *Async} variants), else on the executor.
      */
     public CompletableFuture<Long> readAsync(IoInode inode, IoMapOps ops, long pos, MemorySegment dst) {
-        return start(inode, ops, IoEndHandler.NONE, pos, dst, false, 0, true).future();
+        return start(inode, ops, IoEndHandler.NONE, pos, dst, false, 0, true, null).future();
     }
 
     /**
@@ -147,17 +157,18 @@ public final class DirectIo {
      */
     public CompletableFuture<Long> writeAsync(IoInode inode, IoMapOps ops, IoEndHandler ioEnd, long pos,
                                               MemorySegment src, int flags) {
-        return start(inode, ops, ioEnd, pos, src, true, flags, true).future();
+        return start(inode, ops, ioEnd, pos, src, true, flags, true, null).future();
     }
 
     private DioCall start(IoInode inode, IoMapOps ops, IoEndHandler ioEnd, long pos, MemorySegment buf, boolean write,
-                          int flags, boolean async) {
+                          int flags, boolean async, Runnable afterSubmit) {
         Objects.requireNonNull(inode, "inode");
         Objects.requireNonNull(ops, "ops");
         Objects.requireNonNull(ioEnd, "ioEnd");
         Objects.requireNonNull(buf, write ? "src" : "dst");
         checkArguments(write, pos, buf, flags);
         DioCall call = new DioCall(this, inode, ops, ioEnd, pos, buf, write, flags, async);
+        if (afterSubmit != null) call.afterSubmit(afterSubmit);
         call.run();
         return call;
     }

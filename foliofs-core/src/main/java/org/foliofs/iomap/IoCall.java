@@ -33,6 +33,8 @@ abstract class IoCall {
     private final AtomicLong shortAt = new AtomicLong(Long.MAX_VALUE);   // file position of the first short completion
     volatile Throwable error;   // the first failure; set under this object's monitor (cold)
     private volatile boolean submitting = true;
+    /** A synchronous call's hook, run on the submitter once every request is issued, before it waits. */
+    private Runnable afterSubmit;
 
     // Outcome of a synchronous call.
     private long bytes;
@@ -44,6 +46,9 @@ abstract class IoCall {
     }
 
     CompletableFuture<Long> future() { return future; }
+
+    /** Sets the synchronous call's after-submit hook (see {@link BufferedIo#writeThrough(IoInode, IoMapOps, IoMapOps, long, MemorySegment, int, Runnable)}). */
+    final void afterSubmit(Runnable r) { this.afterSubmit = r; }
 
     /** Runs once, after the last request and the submitter's loop. */
     abstract void finish();
@@ -60,6 +65,8 @@ abstract class IoCall {
             return;
         }
         pending.decrementAndGet();
+        Runnable hook = afterSubmit;
+        if (hook != null) hook.run();
         boolean interrupted = false;
         while (pending.get() != 0) {
             LockSupport.park(this);
