@@ -69,12 +69,14 @@ import static org.foliofs.fs.MetaBlockLayout.U64;
  * of every internal node before {@link BTree#verify(BTree.LeafVisitor)} descends, and the grandchildren
  * of the next 16 of them ({@link MetaStore#prefetchChildren}); the trees and xattr blocks of the next
  * {@value #INODE_CHUNK} inodes with any, level by level, before they are checked. Each read ahead takes
- * at most half the cache, so what it fetched stays while it is checked. An inode tree and the free-space
- * trees are checked in one pass each: verify hands over the leaves and their records are decoded then
- * (inodes), or kept to be matched (free extents, {@link FreeSpaceCheck}, which
- * {@link Allocator#verify} shares), instead of a key cursor and a lookup per record afterwards. Read
- * ahead images are verified by the read that uses them, exactly as a synchronous read, so every problem
- * names the same block as before; a block that could not be read ahead is read again then.
+ * at most half the cache, so what it fetched stays while it is checked. Inode trees, free-space trees
+ * and directories are checked in one pass each: verify hands over the leaves and their records are
+ * decoded then (inodes, directory entries) or kept to be matched (free extents, {@link FreeSpaceCheck},
+ * which {@link Allocator#verify} shares), instead of a cursor and a lookup per record afterwards; what a
+ * pass decoded is used only once the whole tree verified. Read ahead images are verified by the read
+ * that uses them, exactly as a synchronous read, so every problem names the same block as before; a
+ * block that could not be read ahead is read again then. A read hands out a read-only view of the
+ * cached image, not a copy (the check writes nothing; a write attempt would be a problem line).
  *
  * <p>{@link #check} throws (the volume cannot be checked at all) only if no superblock is usable:
  * {@link VolumeFormatException} (not FolioFS, newer version, truncated image) or
@@ -189,7 +191,9 @@ public final class Fsck {
                 throw MetaBlockLayout.corrupt(blkno, type, "block number is beyond the end of the volume (" + sb.totalBlocks()
                         + " blocks)");
             Img img = image(blkno);
-            MemorySegment seg = MemorySegment.ofArray(img.bytes.clone());
+            // The cached image itself, read-only (fsck writes nothing: a write attempt throws and becomes a
+            // problem line), instead of a private copy per read.
+            MemorySegment seg = MemorySegment.ofArray(img.bytes).asReadOnly();
             if (img.crcOk) {
                 MetaBlockLayout.verifyIdentity(seg, blkno, type, owner, sb.uuid());
             } else {
@@ -601,9 +605,8 @@ public final class Fsck {
             String who = "inode " + ino;
             if (i.isDir()) {
                 structure("directory " + who, Set.of(MetaType.DIR_BTREE), () -> {
-                    long n = Directory.verify(this, i);
                     List<DirEntry> ents = new ArrayList<>();
-                    Directory.readdir(this, i, 0, e -> ents.add(e) && ents.size() <= n);
+                    Directory.verify(this, i, ents::add);   // one pass: structure, records, then the entries
                     dirEntries.put(ino, ents);
                 });
             } else if (i.isSymlink()) {
@@ -611,7 +614,8 @@ public final class Fsck {
             } else {
                 structure("extent map of " + who, Set.of(MetaType.EXTENT_BTREE), () -> {
                     ExtentMap.verify(this, i);
-                    long nodes = touched.values().stream().filter(t -> t == MetaType.EXTENT_BTREE).count();
+                    long nodes = 0;
+                    for (MetaType t : touched.values()) if (t == MetaType.EXTENT_BTREE) nodes++;
                     long data = 0;
                     for (Extent e : ExtentMap.all(this, i)) {
                         data += e.length();

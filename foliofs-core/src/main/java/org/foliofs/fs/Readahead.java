@@ -94,7 +94,9 @@ final class Readahead implements AutoCloseable {
                 for (int m = runFirst[k]; m < runEnd[k]; m++) {
                     long rel = (sorted[m] - first) * bs;
                     if (rel + bs > got) break;   // short read: only what came back in full
-                    sink.block(sorted[m], stage.asSlice(runOff[k] + rel, bs).toArray(ValueLayout.JAVA_BYTE));
+                    byte[] img = new byte[bs];
+                    MemorySegment.copy(stage, ValueLayout.JAVA_BYTE, runOff[k] + rel, img, 0, bs);
+                    sink.block(sorted[m], img);
                     blocks++;
                 }
             }
