@@ -80,7 +80,7 @@ public final class FsBench {
                              double unmountSeconds, String hostCache, double mountSeconds, double walkSeconds,
                              long walked, long walkReads, double remountSeconds, double fsckSeconds, long fsckReads,
                              long fsckInodes, long fsckMetaBlocks,
-                             boolean fsckClean, String fsckProblems, long usedBlocks, int blockSize) {}
+                             boolean fsckClean, String fsckProblems, String fsckBlockReads, long usedBlocks, int blockSize) {}
 
     /** Everything measured. */
     public record Results(Config config, String machine, String device, List<Rate> rates, Population population) {}
@@ -294,7 +294,7 @@ public final class FsBench {
             log.printf(Locale.ROOT, "fs bench: mount %.3f s (%s), walk %.1f s, second mount %.3f s%n", mountS, hostCache, walkS, remountS);
             long t6 = System.nanoTime();
             FsckReport r;
-            try (FileDevice d4 = FileDevice.open(image, FileDevice.Options.defaults().withEngine(FileDevice.Engine.SYNC))) {
+            try (FileDevice d4 = FileDevice.open(image, FileDevice.Options.defaults())) {
                 r = Fsck.check(d4);
                 fsckReads = d4.stats().snapshot().reads();
             }
@@ -302,7 +302,7 @@ public final class FsBench {
             log.printf(Locale.ROOT, "fs bench: fsck %.1f s, %s, %d inodes%n", fsckS, r.clean() ? "clean" : "PROBLEMS", r.inodes());
             String problems = r.clean() ? "" : String.join("; ", r.problems().subList(0, Math.min(5, r.problems().size())));
             return new Population(files, dirCount, bytes, createS, syncS, unmountS, hostCache, mountS, walkS, walked, walkReads, remountS,
-                    fsckS, fsckReads, r.inodes(), r.metadata().size(), r.clean(), problems, used, bs);
+                    fsckS, fsckReads, r.inodes(), r.metadata().size(), r.clean(), problems, r.reads().toString(), used, bs);
         } finally {
             Files.deleteIfExists(image);
         }
@@ -383,8 +383,9 @@ public final class FsBench {
         sb.append(String.format(Locale.ROOT, "| walk after mount | %.1f | readdir of %d directories + getattr of %d files; %d device reads |%n",
                 p.walkSeconds(), p.dirs(), p.walked(), p.walkReads()));
         sb.append(String.format(Locale.ROOT, "| mount again | %.3f | |%n", p.remountSeconds()));
-        sb.append(String.format(Locale.ROOT, "| fsck | %.1f | %s, %d inodes, %d metadata blocks; %d device reads |%n", p.fsckSeconds(),
-                p.fsckClean() ? "clean" : "PROBLEMS: " + p.fsckProblems(), p.fsckInodes(), p.fsckMetaBlocks(), p.fsckReads()));
+        sb.append(String.format(Locale.ROOT, "| fsck | %.1f | %s, %d inodes, %d metadata blocks; %d device reads (%s) |%n",
+                p.fsckSeconds(), p.fsckClean() ? "clean" : "PROBLEMS: " + p.fsckProblems(), p.fsckInodes(), p.fsckMetaBlocks(),
+                p.fsckReads(), p.fsckBlockReads()));
         return sb.toString();
     }
 }

@@ -15,10 +15,11 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code foliofs fsck <image> [--no-replay]}: checks every invariant of a FolioFS volume ({@link Fsck}).
+ * {@code foliofs fsck <image> [--no-replay] [--cache <bytes>]}: checks every invariant of a FolioFS volume ({@link Fsck}).
  * Prints each problem on its own line, then notes ({@code note: ...}), then a summary line. Exit
  * codes: 0 clean, 1 problems found, 2 the volume cannot be checked (not FolioFS, newer version,
- * truncated, no valid superblock, unreadable, mounted by a FolioFS process).
+ * truncated, no valid superblock, unreadable, mounted by a FolioFS process). The image is opened with
+ * io_uring (the default engine): fsck reads metadata ahead with many requests in flight.
  */
 @Command(name = "fsck",
         mixinStandardHelpOptions = true,
@@ -37,15 +38,22 @@ public final class FsckCommand implements Callable<Integer> {
             description = "Write nothing: report a journal that needs recovery instead of replaying it.")
     boolean noReplay;
 
+    @Option(names = "--cache", paramLabel = "<bytes>", defaultValue = "64M", converter = SizeConverter.class,
+            description = "Memory for the block cache (metadata read ahead and kept while checked), at least 1M; default 64M.")
+    long cacheBytes;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        if (cacheBytes < Fsck.MIN_CACHE_BYTES)
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "invalid value for --cache: " + Sizes.format(cacheBytes)
+                    + " (" + cacheBytes + " bytes); must be at least " + Sizes.format(Fsck.MIN_CACHE_BYTES));
         if (!Files.exists(image)) return cannot(err, "no such file or directory");
         FsckReport r;
         try (ImageLock lock = ImageLock.acquire(image);   // not while a FolioFS process has it mounted
-             FileDevice dev = FileDevice.open(image, FileDevice.Options.defaults().withEngine(FileDevice.Engine.SYNC).withReadOnly(noReplay))) {
+             FileDevice dev = FileDevice.open(image, FileDevice.Options.defaults().withReadOnly(noReplay))) {
             try (Progress p = Progress.spinner("fsck " + image.getFileName(), dev.capacity() >= 1L << 30)) {
-                r = Fsck.check(dev, !noReplay);
+                r = Fsck.check(dev, !noReplay, cacheBytes);
             }
         } catch (Exception e) {
             return cannot(err, Main.describe(e));

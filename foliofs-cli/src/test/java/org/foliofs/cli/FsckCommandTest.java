@@ -83,6 +83,16 @@ class FsckCommandTest {
     }
 
     @Test
+    void cacheOptionTakesASizeOfAtLeastOneMiB() {
+        Path img = image();
+        assertThat(run("fsck", "--cache", "2M", img.toString())).as(err.toString()).isZero();
+        assertThat(run("fsck", "--cache", "100K", img.toString())).isEqualTo(2);
+        assertThat(err.toString()).contains("invalid value for --cache: 100 KiB (102400 bytes); must be at least 1 MiB");
+        assertThat(run("fsck", "--cache", "lots", img.toString())).isEqualTo(2);
+        assertThat(err.toString()).contains("'lots'");
+    }
+
+    @Test
     void imagesThatCannotBeCheckedExitTwo() throws Exception {
         Path missing = dir.resolve("missing.img");
         assertThat(run("fsck", missing.toString())).isEqualTo(2);

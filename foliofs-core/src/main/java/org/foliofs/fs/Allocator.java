@@ -797,10 +797,10 @@ public final class Allocator implements MetaSpace {
                              long byBlockNodes, long bySizeNodes, int byBlockLevels, int bySizeLevels) {}
 
     /**
-     * Checks every group: both trees structurally ({@link BTree#verify()}), that they hold the same
-     * extents, ascending, not touching, inside the group's free area; the header's counts, longest
-     * extent and levels; the AGFL (inside the group, not the header or superblock, not free, no
-     * duplicates); and the in-memory counters.
+     * Checks every group: the free-space trees as fsck checks them ({@link FreeSpaceCheck}: structure,
+     * the same extents in both, ascending, not touching, inside the group's free area; the header's
+     * counts, longest extent and levels; the first problem is thrown); the AGFL (inside the group, not
+     * the header or superblock, not free, no duplicates); and the in-memory counters.
      */
     public List<GroupShape> verify(Txn tx) throws IOException {
         if (op != null) throw new IllegalStateException("verify during an operation on group " + op.h.agno);
@@ -809,35 +809,12 @@ public final class Allocator implements MetaSpace {
         for (int g = 0; g < sb.agCount(); g++) {
             AgHeader h = readHeader(tx, g);
             long hb = AgHeader.blockOf(sb, g), agStart = sb.agStart(g);
-            BTree<Long> bb = BTree.open(tx, FreeSpaceOps.BY_BLOCK, g, h.byBlockRoot);
-            BTree<Long> bs = BTree.open(tx, FreeSpaceOps.BY_SIZE, g, h.bySizeRoot);
-            BTree.Shape sbb = bb.verify(), sbs = bs.verify();
-            if (bb.levels() != h.byBlockLevels || bs.levels() != h.bySizeLevels)
-                throw MetaBlockLayout.corrupt(hb, AgHeader.TYPE, "tree levels " + bb.levels() + "/" + bs.levels() + ", header says "
-                        + h.byBlockLevels + "/" + h.bySizeLevels);
-            long free = 0, extents = 0, longest = 0;
-            long end = AgHeader.RESERVED_BLOCKS + (g == 0 ? sb.logStart() + sb.logBlocks() - AgHeader.RESERVED_BLOCKS : 0);
             java.util.TreeMap<Long, Long> ext = new java.util.TreeMap<>();
-            for (BTree<Long>.Cursor c = bb.first(); c.valid(); c.next()) {
-                long s = c.key(), n = c.record();
-                if (s < end || n < 1 || s + n > h.length)
-                    throw MetaBlockLayout.corrupt(hb, AgHeader.TYPE, "free extent [" + (agStart + s) + ", +" + n
-                            + ") overlaps, touches or leaves " + (s == end && n >= 1 ? "its neighbour" : "the group's free area"));
-                Long tw = bs.lookup(FreeSpaceOps.sizeKey(s, n));
-                if (tw == null || tw != n)
-                    throw MetaBlockLayout.corrupt(hb, AgHeader.TYPE, "free extent [" + (agStart + s) + ", +" + n
-                            + ") is missing from the by-size tree");
-                end = s + n + 1;   // the next extent must not touch this one
-                free += n;
-                extents++;
-                longest = Math.max(longest, n);
-                ext.put(s, n);
-            }
-            if (sbs.records() != extents)
-                throw MetaBlockLayout.corrupt(hb, AgHeader.TYPE, "by-size tree holds " + sbs.records() + " extents, by-block tree " + extents);
-            if (free != h.freeBlocks || extents != h.freeExtents || longest != h.longestFree)
-                throw MetaBlockLayout.corrupt(hb, AgHeader.TYPE, "header counts free " + h.freeBlocks + ", extents " + h.freeExtents
-                        + ", longest " + h.longestFree + " where the trees hold " + free + ", " + extents + ", " + longest);
+            FreeSpaceCheck.Result fr = FreeSpaceCheck.check(tx, sb, g, h, new FreeSpaceCheck.Sink() {
+                @Override public void problem(FreeSpaceCheck.Problem p) throws CorruptMetadataException { throw p.exception(); }
+                @Override public void free(long start, long length) { ext.put(start, length); }
+            });
+            long free = fr.freeBlocks(), extents = fr.extents(), longest = fr.longest();
             java.util.HashSet<Long> seen = new java.util.HashSet<>();
             for (int i = 0; i < h.agflCount; i++) {
                 long b = h.agfl[i], rel = b - agStart;
@@ -856,7 +833,8 @@ public final class Allocator implements MetaSpace {
                             + h.freeBlocks);
             }
             total += free;
-            out.add(new GroupShape(g, free, extents, longest, h.agflCount, sbb.nodes(), sbs.nodes(), bb.levels(), bs.levels()));
+            out.add(new GroupShape(g, free, extents, longest, h.agflCount, fr.byBlock().nodes(), fr.bySize().nodes(),
+                    fr.byBlock().levels(), fr.bySize().levels()));
         }
         synchronized (this) {
             if (initialized && total != totalFree)

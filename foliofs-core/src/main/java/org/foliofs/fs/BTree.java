@@ -47,6 +47,8 @@ public final class BTree<R> {
     /** More levels than any tree of 2^64 keys with a fan-out of at least 4 can have, plus margin. */
     public static final int MAX_LEVELS = 32;
     static final int KEY_SIZE = 8, PTR_SIZE = 8;
+    /** How many internal nodes' children {@link #verify} hints at once ({@link MetaStore#prefetchChildren}). */
+    static final int LOOKAHEAD_NODES = 16;
 
     private static final int INSERTED = 0, DUPLICATE = 1, SPLIT = 2;
     private static final int NOT_FOUND = 0, DELETED = 1, UNDERFLOW = 2;
@@ -64,6 +66,7 @@ public final class BTree<R> {
     private int lastCount;
     private MetaBlock lastBlock;
     private long vRecords, vNodes;
+    private LeafVisitor visitor;
 
     private BTree(MetaStore store, BTreeOps<R> ops, long owner) {
         this.store = store;
@@ -373,12 +376,35 @@ public final class BTree<R> {
      * links on every level. Throws {@link CorruptMetadataException} naming the first bad block.
      */
     public Shape verify() throws IOException {
+        return verify(null);
+    }
+
+    /** What {@link #verify(LeafVisitor)} hands every leaf to. */
+    public interface LeafVisitor {
+        void leaf(MetaBlock leaf) throws IOException;
+    }
+
+    /**
+     * {@link #verify()} that also hands every leaf, in key order, to {@code visitor} once the leaf's own
+     * checks passed, so a caller can read the records in the same pass (fsck reads each node once).
+     * The tree as a whole is only known to be sound when this returns: a caller that must not act on a
+     * tree that fails keeps what it saw until then. Before descending into an internal node's children
+     * it asks the store to {@link MetaStore#prefetch prefetch} them all, and above the lowest internal
+     * level to {@link MetaStore#prefetchChildren prefetch the children} of the next
+     * {@link #LOOKAHEAD_NODES} of them (so leaves are read in batches of many nodes' worth).
+     */
+    public Shape verify(LeafVisitor visitor) throws IOException {
+        this.visitor = visitor;
         long[] prev = new long[rootLevel + 1], prevRight = new long[rootLevel + 1];
         java.util.Arrays.fill(prev, NIL);
         java.util.Arrays.fill(prevRight, NIL);
         vRecords = 0;
         vNodes = 0;
-        verifyNode(root, rootLevel, true, 0, false, 0, false, prev, prevRight);
+        try {
+            verifyNode(root, rootLevel, true, 0, false, 0, false, prev, prevRight);
+        } finally {
+            this.visitor = null;
+        }
         for (int l = 0; l <= rootLevel; l++)
             if (prevRight[l] != NIL)
                 throw corrupt(prev[l], "right sibling " + prevRight[l] + " at the right end of level " + l);
@@ -412,9 +438,18 @@ public final class BTree<R> {
         }
         if (level == 0) {
             vRecords += n;
+            if (visitor != null) visitor.leaf(b);
             return;
         }
+        long[] children = new long[n];
+        for (int j = 0; j < n; j++) children[j] = ptr(b, j);
+        store.prefetch(children, n);
+        int ahead = 0;   // children whose own children were hinted: a window of LOOKAHEAD_NODES ahead
         for (int j = 0; j < n; j++) {
+            if (level >= 2 && j >= ahead) {
+                ahead = Math.min(n, j + LOOKAHEAD_NODES);
+                store.prefetchChildren(children, j, ahead);
+            }
             boolean last = j + 1 == n;
             verifyNode(ptr(b, j), level - 1, false, key(b, j), true, last ? hi : key(b, j + 1), !last || hasHi,
                     prev, prevRight);
@@ -451,6 +486,22 @@ public final class BTree<R> {
     }
 
     static long key(MetaBlock b, int i) { return b.segment().get(U64, keyOff(i)); }
+    /** Offset of record {@code i} in a leaf of this tree. */
+    long recordOffset(int i) { return valOff(0, i); }
+
+    /**
+     * Child pointer {@code i} of an internal node of any tree with {@code blockSize} blocks (the
+     * internal layout does not depend on the record type); for readahead of unverified images.
+     */
+    static long childPointer(MemorySegment node, int blockSize, int i) {
+        int nodeMax = Math.min((blockSize - BTREE_HEADER_SIZE) / (KEY_SIZE + PTR_SIZE), 0xffff);
+        return node.get(U64, BTREE_HEADER_SIZE + (long) KEY_SIZE * nodeMax + (long) PTR_SIZE * i);
+    }
+
+    /** Most children an internal node of a {@code blockSize} tree holds. */
+    static int nodeCapacity(int blockSize) {
+        return Math.min((blockSize - BTREE_HEADER_SIZE) / (KEY_SIZE + PTR_SIZE), 0xffff);
+    }
     private static void setKey(MetaBlock b, int i, long k) { b.segment().set(U64, keyOff(i), k); }
     private long ptr(MetaBlock b, int i) { return b.segment().get(U64, valOff(b.level(), i)); }
 

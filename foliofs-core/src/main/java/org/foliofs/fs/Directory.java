@@ -303,23 +303,45 @@ public final class Directory {
      * Returns the number of entries; throws {@link CorruptMetadataException} on the first problem.
      */
     public static long verify(Txn tx, Inode dir) throws IOException {
+        return verify(tx, dir, e -> {});
+    }
+
+    /**
+     * {@link #verify(Txn, Inode)} that also hands every entry, in readdir order, to {@code entries}
+     * (fsck: one pass over the tree). Entries are handed over only once the whole directory verified.
+     */
+    public static long verify(Txn tx, Inode dir, java.util.function.Consumer<DirEntry> entries) throws IOException {
         checkDir(dir);
-        long n;
+        List<DirEntry> all;
         if (dir.format == Inode.FORMAT_INLINE) {
-            n = parseInline(tx.blockSize(), dir).size();
+            all = parseInline(tx.blockSize(), dir);
         } else {
+            // The records are decoded as verify hands over each leaf; a bad record is thrown once the
+            // structure verified, so a structural problem is still the one reported first.
             BTree<DirEntry> t = open(tx, dir);
-            BTree.Shape s = t.verify();
-            long[] count = {0};
-            readdir(tx, dir, 0, e -> { count[0]++; return true; });
-            if (count[0] != s.records())
-                throw new IllegalStateException("readdir saw " + count[0] + " of " + s.records() + " records");
-            n = count[0];
+            int nameMax = nameMax(tx.blockSize());
+            List<DirEntry> got = new ArrayList<>();
+            CorruptMetadataException[] bad = {null};
+            BTree.Shape s = t.verify(leaf -> {
+                for (int i = 0; i < leaf.numRecs() && bad[0] == null; i++) {
+                    try {
+                        got.add(decode(leaf, t.recordOffset(i), BTree.key(leaf, i), nameMax, dir.ino));
+                    } catch (CorruptMetadataException e) {
+                        bad[0] = e;
+                    }
+                }
+            });
+            if (bad[0] != null) throw bad[0];
+            if (got.size() != s.records())
+                throw new IllegalStateException("readdir saw " + got.size() + " of " + s.records() + " records");
+            long n = got.size();
             if (n != Integer.toUnsignedLong(dir.nrecs))
                 throw MetaBlockLayout.corrupt(dir.forkRoot, MetaType.DIR_BTREE, "tree holds " + n
                         + " entries but directory inode " + dir.ino + " says " + Integer.toUnsignedString(dir.nrecs));
+            all = got;
         }
-        return n;
+        for (DirEntry e : all) entries.accept(e);
+        return all.size();
     }
 
     /** Most blocks one add, remove or replace can change in this directory (for journal reservations). */
@@ -373,17 +395,20 @@ public final class Directory {
             throws CorruptMetadataException {
         MemorySegment s = leaf.segment();
         int len = Byte.toUnsignedInt(s.get(ValueLayout.JAVA_BYTE, off + DirOps.NAMELEN));
-        String where = "entry with key 0x" + Long.toHexString(key) + ": ";
         if (len == 0 || len > nameMax)
-            throw MetaBlockLayout.corrupt(leaf.blkno(), MetaType.DIR_BTREE, where + "name length " + len
+            throw MetaBlockLayout.corrupt(leaf.blkno(), MetaType.DIR_BTREE, where(key) + "name length " + len
                     + " outside 1.." + nameMax);
         byte[] name = new byte[len];
         MemorySegment.copy(s, ValueLayout.JAVA_BYTE, off + DirOps.NAME, name, 0, len);
         DirEntry e = new DirEntry(name, s.get(U64, off + DirOps.INO),
                 Byte.toUnsignedInt(s.get(ValueLayout.JAVA_BYTE, off + DirOps.TYPE)), key + 1);
         String problem = entryProblem(e, key, nameMax);
-        if (problem != null) throw MetaBlockLayout.corrupt(leaf.blkno(), MetaType.DIR_BTREE, where + problem);
+        if (problem != null) throw MetaBlockLayout.corrupt(leaf.blkno(), MetaType.DIR_BTREE, where(key) + problem);
         return e;
+    }
+
+    private static String where(long key) {
+        return "entry with key 0x" + Long.toHexString(key) + ": ";
     }
 
     /** What is wrong with a stored entry, or null. */

@@ -60,12 +60,35 @@ import static org.foliofs.fs.MetaBlockLayout.U64;
  * bounded by what {@link BTree#verify()} counted first. The check writes nothing, except the journal
  * replay (replay mode, only when the log holds committed transactions).
  *
+ * <h2>Reading</h2>
+ * The check is bound by metadata reads, so it reads each metadata block once where it can and many at a
+ * time. Blocks are kept in a cache of {@code cacheBytes} ({@link #DEFAULT_CACHE_BYTES}, least recently
+ * used out; a block's checksum is verified on its first use, later uses check its identity). Reads ahead
+ * ({@link MetaStore#prefetch}, done by {@link Readahead}: sorted, nearby blocks joined into one request,
+ * up to 64 requests submitted together) fetch: every group's superblock and header at once; the children
+ * of every internal node before {@link BTree#verify(BTree.LeafVisitor)} descends, and the grandchildren
+ * of the next 16 of them ({@link MetaStore#prefetchChildren}); the trees and xattr blocks of the next
+ * {@value #INODE_CHUNK} inodes with any, level by level, before they are checked. Each read ahead takes
+ * at most half the cache, so what it fetched stays while it is checked. Inode trees, free-space trees
+ * and directories are checked in one pass each: verify hands over the leaves and their records are
+ * decoded then (inodes, directory entries) or kept to be matched (free extents, {@link FreeSpaceCheck},
+ * which {@link Allocator#verify} shares), instead of a cursor and a lookup per record afterwards; what a
+ * pass decoded is used only once the whole tree verified. Read ahead images are verified by the read
+ * that uses them, exactly as a synchronous read, so every problem names the same block as before; a
+ * block that could not be read ahead is read again then. A read hands out a read-only view of the
+ * cached image, not a copy (the check writes nothing; a write attempt would be a problem line).
+ *
  * <p>{@link #check} throws (the volume cannot be checked at all) only if no superblock is usable:
  * {@link VolumeFormatException} (not FolioFS, newer version, truncated image) or
  * {@link CorruptMetadataException} (no valid superblock), or on a device error.
  */
 public final class Fsck {
     private Fsck() {}
+
+    /** Default memory for the check's block cache: 64 MiB. */
+    public static final long DEFAULT_CACHE_BYTES = 64L << 20;
+    /** Smallest block cache accepted: 1 MiB. */
+    public static final long MIN_CACHE_BYTES = 1L << 20;
 
     /** Checks {@code dev}, replaying the journal first if it holds committed transactions. */
     public static FsckReport check(BlockDevice dev) throws IOException {
@@ -77,16 +100,34 @@ public final class Fsck {
      * recovery is reported as a problem.
      */
     public static FsckReport check(BlockDevice dev, boolean replay) throws IOException {
+        return check(dev, replay, DEFAULT_CACHE_BYTES);
+    }
+
+    /**
+     * Checks {@code dev} with a block cache of {@code cacheBytes} (at least {@link #MIN_CACHE_BYTES}):
+     * metadata images read ahead and kept while their structure is checked. More memory than the
+     * volume's metadata reads every block once; less re-reads some (see the class comment).
+     */
+    public static FsckReport check(BlockDevice dev, boolean replay, long cacheBytes) throws IOException {
+        if (cacheBytes < MIN_CACHE_BYTES)
+            throw new IllegalArgumentException("cacheBytes (" + cacheBytes + ") must be at least " + MIN_CACHE_BYTES + " (1 MiB)");
         List<String> warnings = new ArrayList<>();
         Superblock sb = Volume.readSuperblock(dev, warnings);
-        Run r = new Run(dev, sb, replay);
+        Run r = new Run(dev, sb, replay, cacheBytes);
         for (String w : warnings) r.problem("block 0 (superblock): " + w);
-        try (BlockIo io = new BlockIo(dev, sb.blockSize())) {
+        FsckReport.Reads reads;
+        try (BlockIo io = new BlockIo(dev, sb.blockSize());
+             Readahead ra = new Readahead(dev, sb.blockSize(), Math.min(Readahead.STAGE_BYTES, cacheBytes / 4))) {
             r.io = io;
+            r.ra = ra;
             r.run();
+            reads = new FsckReport.Reads(r.syncBlocks, ra.blocks(), ra.requests(), ra.gapBlocks());
         }
-        return new FsckReport(sb, r.problems, r.notes, r.recovered, r.needsRecovery, r.inodes.size(), r.metadata);
+        return new FsckReport(sb, r.problems, r.notes, r.recovered, r.needsRecovery, r.inodes.size(), r.metadata, reads);
     }
+
+    /** Most inode trees and xattr blocks read ahead together. */
+    static final int INODE_CHUNK = 256;
 
     private enum Kind { FIXED, META, AGFL, DATA, COW, FREE }
 
@@ -99,27 +140,39 @@ public final class Fsck {
         final boolean replay;
         final int bs;
         BlockIo io;
+        Readahead ra;
         final List<String> problems = new ArrayList<>(), notes = new ArrayList<>();
         final TreeMap<Long, String> metadata = new TreeMap<>();
         final List<Own> owns = new ArrayList<>();
         final TreeMap<Long, long[]> shared = new TreeMap<>();   // abs start -> {len, refcount}
-        final Map<Long, Inode> inodes = new TreeMap<>();
+        final Map<Long, Inode> inodes = new LinkedHashMap<>();   // in inode number order: groups, then keys, ascending
         final Set<Long> badInodes = new HashSet<>();
         long recovered;
         boolean needsRecovery;
         int unreadable;
+        long syncBlocks;
         final Refcounts refs;
 
-        // block cache and read tracking
-        final LinkedHashMap<Long, byte[]> cache = new LinkedHashMap<>(1024, 0.75f, true);
+        // block cache (least recently used out beyond cacheBlocks) and read tracking
+        final LinkedHashMap<Long, Img> cache = new LinkedHashMap<>(1024, 0.75f, true);
+        final long cacheBlocks;
         final LinkedHashMap<Long, MetaType> touched = new LinkedHashMap<>();
 
-        Run(BlockDevice dev, Superblock sb, boolean replay) {
+        /** A cached block image; {@code crcOk} once its checksum was verified (later reads check identity only). */
+        static final class Img {
+            final byte[] bytes;
+            boolean crcOk;
+
+            Img(byte[] bytes) { this.bytes = bytes; }
+        }
+
+        Run(BlockDevice dev, Superblock sb, boolean replay, long cacheBytes) {
             this.dev = dev;
             this.sb = sb;
             this.replay = replay;
             this.bs = sb.blockSize();
             this.refs = new Refcounts(sb);
+            this.cacheBlocks = Math.max(16, cacheBytes / bs);
         }
 
         void problem(String p) {
@@ -137,21 +190,113 @@ public final class Fsck {
             if (blkno < 0 || blkno >= sb.totalBlocks())
                 throw MetaBlockLayout.corrupt(blkno, type, "block number is beyond the end of the volume (" + sb.totalBlocks()
                         + " blocks)");
-            byte[] img = cache.get(blkno);
+            Img img = image(blkno);
+            // The cached image itself, read-only (fsck writes nothing: a write attempt throws and becomes a
+            // problem line), instead of a private copy per read.
+            MemorySegment seg = MemorySegment.ofArray(img.bytes).asReadOnly();
+            if (img.crcOk) {
+                MetaBlockLayout.verifyIdentity(seg, blkno, type, owner, sb.uuid());
+            } else {
+                MetaBlockLayout.verify(seg, blkno, type, owner, sb.uuid());
+                img.crcOk = true;
+            }
+            touched.put(blkno, type);
+            return new MetaBlock(blkno, seg);
+        }
+
+        /** The cached image of {@code blkno}, read now (synchronously) if it is not cached. */
+        Img image(long blkno) throws IOException {
+            Img img = cache.get(blkno);
             if (img == null) {
-                img = io.read(blkno * bs, bs).toArray(ValueLayout.JAVA_BYTE);
-                cache.put(blkno, img);
-                if (cache.size() > 8192) {
-                    var it = cache.entrySet().iterator();
+                img = new Img(io.read(blkno * bs, bs).toArray(ValueLayout.JAVA_BYTE));
+                syncBlocks++;
+                cache(blkno, img);
+            }
+            return img;
+        }
+
+        void cache(long blkno, Img img) {
+            cache.put(blkno, img);
+            if (cache.size() > cacheBlocks) {
+                var it = cache.entrySet().iterator();
+                while (cache.size() > cacheBlocks && it.hasNext()) {
                     it.next();
                     it.remove();
                 }
             }
-            MemorySegment seg = MemorySegment.ofArray(img.clone());
-            MetaBlockLayout.verify(seg, blkno, type, owner, sb.uuid());
-            touched.put(blkno, type);
-            return new MetaBlock(blkno, seg);
         }
+
+        /**
+         * Reads the blocks of {@code blknos[0..count)} that are not cached, in block order, many at a
+         * time (adjacent ones in one request), into the cache; at most half the cache per call, so what
+         * was fetched stays while it is checked. Nothing is verified or reported here: the read that
+         * needs a block does that, and one that could not be read ahead is read again then.
+         */
+        @Override
+        public void prefetch(long[] blknos, int count) {
+            if (ra == null || count <= 0) return;
+            long[] want = new long[count];
+            int n = 0;
+            for (int i = 0; i < count; i++) {
+                long b = blknos[i];
+                if (b >= 0 && b < sb.totalBlocks() && !cache.containsKey(b)) want[n++] = b;
+            }
+            if (n == 0) return;
+            java.util.Arrays.sort(want, 0, n);
+            int u = 1;
+            for (int i = 1; i < n; i++) if (want[i] != want[u - 1]) want[u++] = want[i];
+            ra.read(want, (int) Math.min(u, cacheBlocks / 2), (blkno, bytes) -> cache(blkno, new Img(bytes)));
+        }
+
+        /**
+         * Reads ahead the trees rooted at {@code roots[0..count)} level by level: the roots, then the
+         * children of every root that is an internal node of a B+tree, and so on, up to half the cache.
+         */
+        void prefetchTrees(long[] roots, int count) {
+            long budget = cacheBlocks / 2;
+            long[] level = roots;
+            int n = count;
+            while (n > 0 && budget > 0) {
+                int take = (int) Math.min(n, budget);
+                prefetch(level, take);
+                budget -= take;
+                level = children(level, 0, take);
+                n = level.length;
+            }
+        }
+
+        @Override
+        public void prefetchChildren(long[] nodes, int from, int to) {
+            long[] c = children(nodes, from, to);
+            prefetch(c, c.length);
+        }
+
+        /**
+         * The child pointers of those of {@code nodes[from..to)} whose cached images look like internal
+         * B+tree nodes (unverified: only the level and count are sanity-checked, the reads verify).
+         */
+        long[] children(long[] nodes, int from, int to) {
+            int cap = BTree.nodeCapacity(bs);
+            long[] out = new long[16];
+            int m = 0;
+            for (int i = from; i < to; i++) {
+                Img img = cache.get(nodes[i]);
+                if (img == null) continue;
+                MetaBlock b = new MetaBlock(nodes[i], MemorySegment.ofArray(img.bytes));
+                if (!BTREE_MAGICS.contains(b.magic())) continue;
+                int nr = b.numRecs();
+                if (b.level() == 0 || b.level() >= BTree.MAX_LEVELS || nr > cap) continue;
+                for (int c = 0; c < nr; c++) {
+                    if (m == out.length) out = java.util.Arrays.copyOf(out, m * 2);
+                    out[m++] = BTree.childPointer(b.segment(), bs, c);
+                }
+            }
+            return java.util.Arrays.copyOf(out, m);
+        }
+
+        static final Set<Integer> BTREE_MAGICS = Set.of(MetaType.FREE_BY_BLOCK.magic(), MetaType.FREE_BY_SIZE.magic(),
+                MetaType.INODE_BTREE.magic(), MetaType.REFCOUNT_BTREE.magic(), MetaType.DIR_BTREE.magic(),
+                MetaType.EXTENT_BTREE.magic());
 
         @Override
         public MetaBlock allocate(MetaType type, long owner) {
@@ -219,7 +364,7 @@ public final class Fsck {
             if (!checkJournal()) return;
             checkSuperblocks();
             for (int g = 0; g < sb.agCount(); g++) checkGroup(g);
-            for (Inode i : List.copyOf(inodes.values())) checkInode(i);
+            checkInodes();
             checkNamespace();
             checkSpace();
         }
@@ -272,6 +417,7 @@ public final class Fsck {
             long[] best = null;
             for (int which = 0; which < 2; which++) {
                 MemorySegment s = MemorySegment.ofArray(io.read((ls + which) * bs, bs).toArray(ValueLayout.JAVA_BYTE));
+                syncBlocks++;
                 try {
                     MetaBlockLayout.verify(s, ls + which, MetaType.LOG_HEADER, 0, sb.uuid());
                 } catch (CorruptMetadataException e) {
@@ -298,6 +444,7 @@ public final class Fsck {
             long ls = sb.logStart();
             if (pos + 1 > sb.logBlocks()) return false;
             MemorySegment d = MemorySegment.ofArray(io.read((ls + pos) * bs, bs).toArray(ValueLayout.JAVA_BYTE));
+            syncBlocks++;
             try {
                 MetaBlockLayout.verify(d, ls + pos, MetaType.LOG_RECORD, 0, sb.uuid());
             } catch (CorruptMetadataException e) {
@@ -308,16 +455,23 @@ public final class Fsck {
             if (count < 0 || count > (bs - Journal.D_BLKNOS) / 8 || pos + 1 + count > sb.logBlocks()) return false;
             CRC32C crc = new CRC32C();
             for (int i = 0; i < count; i++) crc.update(io.read((ls + pos + 1 + i) * bs, bs).asByteBuffer());
+            syncBlocks += count;
             return (int) crc.getValue() == d.get(U32, Journal.D_CRC);
         }
 
         void checkSuperblocks() throws IOException {
+            long[] fixed = new long[2 * sb.agCount()];   // every group's superblock and header, adjacent
+            for (int g = 0; g < sb.agCount(); g++) {
+                fixed[2 * g] = sb.agStart(g);
+                fixed[2 * g + 1] = sb.agStart(g) + AgHeader.HEADER_BLOCK;
+            }
+            prefetch(fixed, fixed.length);
             for (int g = 0; g < sb.agCount(); g++) {
                 long blk = sb.agStart(g);
                 String what = g == 0 ? "primary superblock" : "backup superblock of group " + g;
                 claim(blk, 1, Kind.FIXED, what);
                 metadata.put(blk, what);
-                MemorySegment s = MemorySegment.ofArray(io.read(blk * bs, bs).toArray(ValueLayout.JAVA_BYTE));
+                MemorySegment s = MemorySegment.ofArray(image(blk).bytes.clone());
                 for (long off = SuperblockLayout.SIZE; off < bs; off++)
                     if (s.get(ValueLayout.JAVA_BYTE, off) != 0) {
                         problem("block " + blk + " (" + what + "): byte " + off + " after the 512-byte record is not zero");
@@ -359,43 +513,13 @@ public final class Fsck {
             })) return;
             AgHeader h = hh[0];
             // free space
-            TreeMap<Long, Long> free = new TreeMap<>();
-            structure("free-space trees of " + gname, Set.of(MetaType.FREE_BY_BLOCK, MetaType.FREE_BY_SIZE), () -> {
-                BTree<Long> bb = BTree.open(this, FreeSpaceOps.BY_BLOCK, g, h.byBlockRoot);
-                BTree<Long> bsz = BTree.open(this, FreeSpaceOps.BY_SIZE, g, h.bySizeRoot);
-                BTree.Shape sbb = bb.verify(), sbs = bsz.verify();
-                if (bb.levels() != h.byBlockLevels || bsz.levels() != h.bySizeLevels)
-                    problem("block " + hb + " (allocation group header): free-space tree levels " + bb.levels() + "/" + bsz.levels()
-                            + ", header says " + h.byBlockLevels + "/" + h.bySizeLevels);
-                long total = 0, extents = 0, longest = 0, end = AgHeader.RESERVED_BLOCKS
-                        + (g == 0 ? sb.logStart() + sb.logBlocks() - AgHeader.RESERVED_BLOCKS : 0);
-                long n = 0;
-                for (BTree<Long>.Cursor c = bb.first(); c.valid() && n++ <= sbb.records(); c.next()) {
-                    long s = c.key(), l = c.record();
-                    String ext = "free extent [" + (start + s) + ", +" + l + ")";
-                    if (s < end || l < 1 || s + l > len) {
-                        problem("block " + c.leaf().blkno() + " (" + MetaType.FREE_BY_BLOCK.name() + " of " + gname + "): " + ext
-                                + " overlaps or touches the previous free extent, or leaves the group's free area");
-                    } else {
-                        free.put(s, l);
-                        claim(start + s, l, Kind.FREE, ext + " of " + gname);
+            structure("free-space trees of " + gname, Set.of(MetaType.FREE_BY_BLOCK, MetaType.FREE_BY_SIZE), () ->
+                FreeSpaceCheck.check(this, sb, g, h, new FreeSpaceCheck.Sink() {
+                    @Override public void problem(FreeSpaceCheck.Problem p) { Run.this.problem(p.message()); }
+                    @Override public void free(long s, long l) {
+                        claim(start + s, l, Kind.FREE, "free extent [" + (start + s) + ", +" + l + ") of " + gname);
                     }
-                    Long tw = bsz.lookup(FreeSpaceOps.sizeKey(s, l));
-                    if (tw == null || tw != l) problem("block " + hb + " (allocation group header): " + ext + " of " + gname
-                            + " is missing from the by-size tree");
-                    end = Math.max(end, s + l + 1);
-                    total += l;
-                    extents++;
-                    longest = Math.max(longest, l);
-                }
-                if (sbs.records() != extents)
-                    problem("block " + h.bySizeRoot + " (" + MetaType.FREE_BY_SIZE.name() + " root of " + gname + "): holds "
-                            + sbs.records() + " extents, the by-block tree " + extents);
-                if (total != h.freeBlocks || extents != h.freeExtents || longest != h.longestFree)
-                    problem("block " + hb + " (allocation group header of " + gname + "): counts free " + h.freeBlocks + ", extents "
-                            + h.freeExtents + ", longest " + h.longestFree + " where the free-space trees hold " + total + ", "
-                            + extents + ", " + longest);
-            });
+                }));
             // AGFL
             for (int i = 0; i < h.agflCount; i++) {
                 long b = h.agfl[i], rel = b - start;
@@ -406,11 +530,21 @@ public final class Fsck {
             }
             // inodes
             structure("inode tree of " + gname, Set.of(MetaType.INODE_BTREE), () -> {
+                // One pass: verify hands over the leaves in key order and their records are decoded
+                // then; nothing is used (inodes, problems in records) unless the whole tree verifies.
                 BTree<Inode> t = Inodes.tree(this, g);
-                BTree.Shape shape = t.verify();
                 List<Long> keys = new ArrayList<>();
-                long n = 0;
-                for (BTree<Inode>.Cursor c = t.first(); c.valid() && n++ <= shape.records(); c.next()) keys.add(c.key());
+                List<Object> found = new ArrayList<>();   // per key: the Inode, or what its record raised
+                t.verify(leaf -> {
+                    for (int k = 0; k < leaf.numRecs(); k++) {
+                        keys.add(BTree.key(leaf, k));
+                        try {
+                            found.add(Inodes.decode(t, g, leaf, k));
+                        } catch (CorruptMetadataException e) {
+                            found.add(e);
+                        }
+                    }
+                });
                 if (keys.size() != h.inoCount)
                     problem("block " + hb + " (allocation group header of " + gname + "): inode count " + h.inoCount + " but the inode tree holds "
                             + keys.size());
@@ -420,13 +554,13 @@ public final class Fsck {
                 else if (!keys.isEmpty() && Long.compareUnsigned(keys.getLast(), h.nextIno) >= 0)
                     problem("block " + hb + " (allocation group header of " + gname + "): next inode number " + h.nextIno
                             + " is not above the largest inode " + Inode.make(g, keys.getLast()));
-                for (long k : keys) {
-                    long ino = Inode.make(g, k);
-                    try {
-                        inodes.put(ino, Inodes.get(this, ino));
-                    } catch (CorruptMetadataException e) {
+                for (int k = 0; k < keys.size(); k++) {
+                    long ino = Inode.make(g, keys.get(k));
+                    if (found.get(k) instanceof Inode i) {
+                        inodes.put(ino, i);
+                    } else {
                         badInodes.add(ino);
-                        problem(e.getMessage());
+                        problem(((CorruptMetadataException) found.get(k)).getMessage());
                     }
                 }
             });
@@ -448,14 +582,31 @@ public final class Fsck {
 
         final Map<Long, List<DirEntry>> dirEntries = new HashMap<>();
 
+        /** Inodes (each {@link #checkInode}) in chunks whose trees and blocks are read ahead together. */
+        void checkInodes() {
+            List<Inode> all = List.copyOf(inodes.values());
+            long[] roots = new long[2 * INODE_CHUNK];
+            for (int i = 0; i < all.size(); ) {
+                int j = i, n = 0;
+                while (j < all.size() && n < INODE_CHUNK) {
+                    Inode x = all.get(j++);
+                    if (x.format == Inode.FORMAT_BTREE) roots[n++] = x.forkRoot;
+                    if (x.xattrBlock != 0) roots[n++] = x.xattrBlock;
+                }
+                prefetchTrees(roots, n);
+                for (; i < j; i++) checkInode(all.get(i));
+            }
+        }
+
+
+
         void checkInode(Inode i) {
             long ino = i.ino;
             String who = "inode " + ino;
             if (i.isDir()) {
                 structure("directory " + who, Set.of(MetaType.DIR_BTREE), () -> {
-                    long n = Directory.verify(this, i);
                     List<DirEntry> ents = new ArrayList<>();
-                    Directory.readdir(this, i, 0, e -> ents.add(e) && ents.size() <= n);
+                    Directory.verify(this, i, ents::add);   // one pass: structure, records, then the entries
                     dirEntries.put(ino, ents);
                 });
             } else if (i.isSymlink()) {
@@ -463,7 +614,8 @@ public final class Fsck {
             } else {
                 structure("extent map of " + who, Set.of(MetaType.EXTENT_BTREE), () -> {
                     ExtentMap.verify(this, i);
-                    long nodes = touched.values().stream().filter(t -> t == MetaType.EXTENT_BTREE).count();
+                    long nodes = 0;
+                    for (MetaType t : touched.values()) if (t == MetaType.EXTENT_BTREE) nodes++;
                     long data = 0;
                     for (Extent e : ExtentMap.all(this, i)) {
                         data += e.length();
@@ -493,31 +645,53 @@ public final class Fsck {
             return (int) Math.min(blkno / sb.agBlocks(), sb.agCount() - 1);
         }
 
+        /** What the namespace check gathers about one inode (one hash lookup per directory entry). */
+        static final class Node {
+            final Inode inode;
+            List<Named> names = List.of();   // entries naming it, outside the orphanage
+            int orphans, subdirs;            // entries naming it in the orphanage; subdirectories it names
+            Long namingDir;                  // the (last) directory naming it, if it is a directory
+            boolean seen;                    // reachable from the root
+
+            Node(Inode inode) { this.inode = inode; }
+
+            void named(Named n) {
+                if (names.isEmpty()) names = new ArrayList<>(1);
+                names.add(n);
+            }
+        }
+
         void checkNamespace() {
             final long root = FolioFs.ROOT_INO, orph = FolioFs.ORPHANAGE_INO;
-            Map<Long, List<String>> namedBy = new HashMap<>();
-            Map<Long, Long> namingDir = new HashMap<>();
-            Map<Long, Integer> subdirs = new HashMap<>(), orphanEntries = new HashMap<>();
+            List<Node> order = new ArrayList<>(inodes.size());
+            Map<Long, Node> nodes = new HashMap<>(inodes.size() * 4 / 3 + 16);
+            for (Inode i : inodes.values()) {
+                Node n = new Node(i);
+                order.add(n);
+                nodes.put(i.ino, n);
+            }
             for (var de : new TreeMap<>(dirEntries).entrySet()) {
                 long d = de.getKey();
-                Inode dir = inodes.get(d);
+                Node dirNode = nodes.get(d);
+                Inode dir = dirNode.inode;
                 for (DirEntry e : de.getValue()) {
-                    String where = "directory inode " + d + " entry " + Directory.show(e.name());
-                    Inode t = inodes.get(e.ino());
+                    Named where = new Named(d, e);   // rendered only in a problem
                     if (e.ino() == root || e.ino() == orph) {
                         problem(where + " names " + (e.ino() == root ? "the root directory" : "the orphanage") + " (inode " + e.ino() + ")");
                         continue;
                     }
-                    if (t == null) {
+                    Node tn = nodes.get(e.ino());
+                    if (tn == null) {
                         if (!badInodes.contains(e.ino()))
                             problem(where + " names inode " + e.ino() + ", which does not exist (dangling entry)");
                         continue;
                     }
+                    Inode t = tn.inode;
                     if (e.type() != DirEntry.typeOf(t.mode))
                         problem(where + " says type " + e.type() + " but inode " + e.ino() + " has type " + DirEntry.typeOf(t.mode)
                                 + " (mode 0" + Integer.toOctalString(t.mode) + ")");
                     if (d == orph) {
-                        orphanEntries.merge(e.ino(), 1, Integer::sum);
+                        tn.orphans++;
                         if (!e.nameString().equals(Long.toHexString(e.ino())))
                             problem(where + " in the orphanage names inode " + e.ino() + " (orphan entries are named by the inode number in hex)");
                         continue;
@@ -526,25 +700,26 @@ public final class Fsck {
                         problem(where + ": removed directory (nlink 0) still has entries");
                         continue;
                     }
-                    namedBy.computeIfAbsent(e.ino(), k -> new ArrayList<>()).add(where);
+                    tn.named(where);
                     if (t.isDir()) {
-                        subdirs.merge(d, 1, Integer::sum);
-                        namingDir.put(e.ino(), d);
+                        dirNode.subdirs++;
+                        tn.namingDir = d;
                     }
                 }
             }
             for (long special : new long[] {root, orph})
-                if (!inodes.containsKey(special) && !badInodes.contains(special))
+                if (!nodes.containsKey(special) && !badInodes.contains(special))
                     problem("inode " + special + " (" + (special == root ? "root directory" : "orphanage") + ") does not exist");
-            for (Inode i : inodes.values()) {
+            for (Node node : order) {
+                Inode i = node.inode;
                 long ino = i.ino;
                 String who = (i.isDir() ? "directory inode " : "inode ") + ino;
-                List<String> names = namedBy.getOrDefault(ino, List.of());
-                int orphans = orphanEntries.getOrDefault(ino, 0);
+                List<Named> names = node.names;
+                int orphans = node.orphans;
                 long nlink = Integer.toUnsignedLong(i.nlink);
                 if (ino == orph || ino == root) {
                     if (!i.isDir()) { problem(who + " (" + (ino == root ? "root" : "orphanage") + ") is not a directory"); continue; }
-                    long expect = ino == root ? 2 + subdirs.getOrDefault(ino, 0) : 1;
+                    long expect = ino == root ? 2 + node.subdirs : 1;
                     if (nlink != expect) problem(who + " has nlink " + nlink + ", expected " + expect);
                     if (i.parent != ino) problem(who + ": parent " + i.parent + ", expected itself");
                     continue;
@@ -553,39 +728,57 @@ public final class Fsck {
                     if (orphans == 0) problem(who + " has nlink 0 but is not listed in the orphanage (lost inode)");
                     else if (orphans > 1) problem(who + " is listed " + orphans + " times in the orphanage");
                     else notes.add(who + " is an orphan (nlink 0, in the orphanage): the next mount frees it");
-                    if (!names.isEmpty()) problem(who + " has nlink 0 but is named by " + String.join(", ", names));
+                    if (!names.isEmpty()) problem(who + " has nlink 0 but is named by " + join(names));
                     continue;
                 }
                 if (orphans > 0) problem(who + " has nlink " + nlink + " but is listed in the orphanage");
                 if (i.isDir()) {
                     if (names.size() != 1) problem(who + " is named by " + names.size() + " entries" + (names.isEmpty() ? "" : ": "
-                            + String.join(", ", names)) + " (a directory must be named exactly once)");
-                    Long p = namingDir.get(ino);
+                            + join(names)) + " (a directory must be named exactly once)");
+                    Long p = node.namingDir;
                     if (p != null && p != i.parent) problem(who + ": parent (\"..\") is inode " + i.parent + " but it is named in directory inode " + p);
-                    long expect = 2 + subdirs.getOrDefault(ino, 0);
+                    long expect = 2 + node.subdirs;
                     if (nlink != expect) problem(who + " has nlink " + nlink + ", expected " + expect + " (2 + "
-                            + subdirs.getOrDefault(ino, 0) + " subdirectories)");
+                            + node.subdirs + " subdirectories)");
                 } else if (nlink != names.size()) {
                     problem(who + " has nlink " + nlink + " but " + names.size() + " directory entries name it"
-                            + (names.isEmpty() ? "" : ": " + String.join(", ", names)));
+                            + (names.isEmpty() ? "" : ": " + join(names)));
                 }
             }
             // reachability from the root
-            Set<Long> seen = new HashSet<>();
             ArrayDeque<Long> q = new ArrayDeque<>();
             q.add(root);
-            seen.add(root);
+            Node rootNode = nodes.get(root);
+            if (rootNode != null) rootNode.seen = true;
             while (!q.isEmpty()) {
                 long d = q.poll();
                 for (DirEntry e : dirEntries.getOrDefault(d, List.of())) {
-                    if (e.ino() == orph || !seen.add(e.ino())) continue;
-                    Inode t = inodes.get(e.ino());
-                    if (t != null && t.isDir()) q.add(e.ino());
+                    if (e.ino() == orph) continue;
+                    Node tn = nodes.get(e.ino());
+                    if (tn == null || tn.seen) continue;
+                    tn.seen = true;
+                    if (tn.inode.isDir()) q.add(e.ino());
                 }
             }
-            for (Inode i : inodes.values())
-                if (i.nlink != 0 && i.ino != FolioFs.ORPHANAGE_INO && !seen.contains(i.ino) && namedBy.containsKey(i.ino))
+            for (Node node : order) {
+                Inode i = node.inode;
+                if (i.nlink != 0 && i.ino != FolioFs.ORPHANAGE_INO && !node.seen && !node.names.isEmpty())
                     problem("inode " + i.ino + " is not reachable from the root directory (a detached directory cycle)");
+            }
+        }
+
+        /** A directory entry naming an inode, as problems name it. */
+        record Named(long dir, DirEntry entry) {
+            @Override
+            public String toString() {
+                return "directory inode " + dir + " entry " + Directory.show(entry.name());
+            }
+        }
+
+        static String join(List<Named> names) {
+            StringBuilder b = new StringBuilder();
+            for (Named n : names) b.append(b.isEmpty() ? "" : ", ").append(n);
+            return b.toString();
         }
 
         /** The ownership sweep: double ownership, refcounts, leaks. */

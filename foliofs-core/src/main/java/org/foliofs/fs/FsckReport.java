@@ -16,9 +16,24 @@ import java.util.SortedMap;
  * @param inodes                 inodes found in the inode trees
  * @param metadata               every checksummed metadata block reached, block number -&gt; what it is
  *                               (superblocks, group headers, tree nodes, xattr and symlink blocks)
+ * @param reads                  how the check read the volume
  */
 public record FsckReport(Superblock superblock, List<String> problems, List<String> notes, long recoveredTransactions,
-                         boolean needsRecovery, long inodes, SortedMap<Long, String> metadata) {
+                         boolean needsRecovery, long inodes, SortedMap<Long, String> metadata, Reads reads) {
+
+    /**
+     * Blocks the check read: {@code syncBlocks} one at a time (waiting for each), {@code aheadBlocks}
+     * read ahead in {@code aheadRequests} requests submitted together (nearby blocks in one request,
+     * with {@code gapBlocks} between them read along and dropped). Journal blocks that a replay reads
+     * are not counted.
+     */
+    public record Reads(long syncBlocks, long aheadBlocks, long aheadRequests, long gapBlocks) {
+        @Override
+        public String toString() {
+            return (syncBlocks + aheadBlocks) + " blocks read: " + aheadBlocks + " ahead in " + aheadRequests + " requests (+"
+                    + gapBlocks + " gap blocks), " + syncBlocks + " one at a time";
+        }
+    }
 
     public FsckReport {
         problems = List.copyOf(problems);

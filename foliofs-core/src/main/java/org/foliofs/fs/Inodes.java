@@ -227,12 +227,22 @@ public final class Inodes {
 
     /** Decodes and checks the record under {@code c}; names the leaf block when it is implausible. */
     private static Inode decode(int agno, BTree<Inode>.Cursor c) throws CorruptMetadataException {
-        MetaBlock leaf = c.leaf();
-        long off = c.recordOffset();
-        long ino = Inode.make(agno, c.key());
+        return decode(agno, c.leaf(), c.recordOffset(), c.key());
+    }
+
+    /**
+     * Record {@code i} of leaf {@code leaf} of group {@code agno}'s inode tree {@code t}, checked as
+     * {@link #get} checks it (fsck decodes the leaves {@link BTree#verify(BTree.LeafVisitor)} hands it).
+     */
+    static Inode decode(BTree<Inode> t, int agno, MetaBlock leaf, int i) throws CorruptMetadataException {
+        return decode(agno, leaf, t.recordOffset(i), BTree.key(leaf, i));
+    }
+
+    private static Inode decode(int agno, MetaBlock leaf, long off, long key) throws CorruptMetadataException {
+        long ino = Inode.make(agno, key);
         Inode i = Inode.decode(ino, leaf.segment(), off);
         String problem = null;
-        if (c.key() < 1 || c.key() > MAX_LOCAL) problem = "key " + Long.toUnsignedString(c.key()) + " is not a valid inode number";
+        if (key < 1 || key > MAX_LOCAL) problem = "key " + Long.toUnsignedString(key) + " is not a valid inode number";
         else if ((i.mode & ~0177777) != 0 || !knownType(i.type()))
             problem = "mode 0" + Integer.toOctalString(i.mode) + " has unknown type bits";
         else if (i.format < Inode.FORMAT_INLINE || i.format > Inode.FORMAT_BLOCKS) problem = "fork format " + i.format + " is unknown";

@@ -28,4 +28,18 @@ public interface MetaStore {
 
     /** Returns an allocated block to the free pool. */
     void free(long blkno) throws IOException;
+
+    /**
+     * A hint: blocks {@code blknos[0..count)} are about to be read (fsck's readahead). A store may
+     * read them ahead, several at a time; it must not fail or report anything here (a block that
+     * cannot be read is reported by the {@link #read} that needs it). The default does nothing.
+     */
+    default void prefetch(long[] blknos, int count) {}
+
+    /**
+     * A hint like {@link #prefetch}: the B+tree internal nodes {@code nodes[from..to)} (already read or
+     * prefetched) are about to be descended into, so their children are about to be read. The default
+     * does nothing.
+     */
+    default void prefetchChildren(long[] nodes, int from, int to) {}
 }

@@ -328,6 +328,58 @@ class FsckTest {
                 "directory inode 1 has nlink 3, expected 4");
     }
 
+    /** 3,000 files in 3 directories on 1 KiB blocks: three-level inode and directory trees, ~1,900 metadata blocks. */
+    static SimDevice bigVolume() throws IOException {
+        SimDevice dev = SimDevice.builder().capacity(16 * MiB).asyncCompletions(true).build();
+        FolioFs fs = format(dev);
+        for (int d = 0; d < 3; d++) {
+            long dir = fs.mkdir(FolioFs.ROOT_INO, "d" + d, 0755, 0, 0).ino();
+            for (int k = 0; k < 1000; k++) fs.create(dir, "f" + k, 0644, 0, 0);
+        }
+        fs.close();
+        return dev;
+    }
+
+    @Test
+    void metadataIsReadOnceInBatchesAndASmallCacheFindsTheSame() throws Exception {
+        SimDevice dev = bigVolume();
+        var before = dev.stats().snapshot();
+        FsckReport r = checkClean(dev);
+        var io = dev.stats().snapshot().minus(before);
+        assertThat(r.inodes()).isEqualTo(3005);
+        assertThat(r.metadata().size()).isGreaterThan(1500);   // more than the 1 MiB cache below holds
+        // every metadata block (superblocks included) once, plus the journal's headers and tail record
+        assertThat(r.reads().syncBlocks() + r.reads().aheadBlocks()).as(r.reads().toString())
+                .isLessThanOrEqualTo(r.metadata().size() + 4);
+        assertThat(r.reads().syncBlocks() + r.reads().aheadBlocks() + r.reads().gapBlocks()).isEqualTo(io.bytesRead() / 1024);
+        // nearly all of it read ahead, many requests submitted together, not one block at a time
+        assertThat(r.reads().syncBlocks()).as(r.reads().toString()).isLessThan(r.metadata().size() / 20);
+        assertThat(r.reads().aheadRequests()).as(r.reads().toString()).isLessThan(r.reads().aheadBlocks());
+
+        // the smallest cache: the same result; a flipped byte in an inode tree leaf and in a directory
+        // tree leaf (both read ahead) are named like any other
+        FsckReport small = Fsck.check(dev, true, Fsck.MIN_CACHE_BYTES);
+        assertThat(small.problems()).as(small.describe()).isEmpty();
+        assertThat(small.metadata()).isEqualTo(r.metadata());
+        long inoLeaf = r.metadata().entrySet().stream().filter(e -> e.getValue().startsWith("inode btree node")).skip(200)
+                .findFirst().orElseThrow().getKey();
+        long dirLeaf = r.metadata().entrySet().stream().filter(e -> e.getValue().startsWith("directory btree node")).skip(100)
+                .findFirst().orElseThrow().getKey();
+        for (long leaf : new long[] {inoLeaf, dirLeaf}) {
+            DiskBytes.flip(dev, leaf * 1024 + 300);
+            String type = leaf == inoLeaf ? "inode btree node" : "directory btree node";
+            for (long cache : new long[] {Fsck.MIN_CACHE_BYTES, Fsck.DEFAULT_CACHE_BYTES}) {
+                FsckReport bad = Fsck.check(dev, true, cache);
+                assertThat(bad.problems()).as(bad.describe())
+                        .anyMatch(p -> p.startsWith("block " + leaf + " (" + type + "): CRC32C"));
+            }
+            DiskBytes.flip(dev, leaf * 1024 + 300);   // back
+        }
+        checkClean(dev);
+        assertThatThrownBy(() -> Fsck.check(dev, true, 1000)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("cacheBytes (1000)");
+    }
+
     @Test
     void corruptBlockIsNamedAndTheCheckGoesOn() throws Exception {
         SimDevice dev = device(8 * MiB);
