@@ -104,7 +104,7 @@ class FsCrashTest {
             fillMarker();
             fs = FolioFs.format(dev, Mkfs.Options.defaults().withBlockSize(BS).withAgCount(2));
             config(fs);
-            FsIoMapOps.afterAllocate = fi -> { if (rnd.nextInt(3) == 0) fi.fs.sync(); };
+            FsIoMapOps.afterAllocate = fi -> { if (rnd.nextInt(3) == 0) fi.fs.syncMetadata(); };
         }
 
         static void config(FolioFs fs) {
