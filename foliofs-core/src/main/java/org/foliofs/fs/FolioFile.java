@@ -102,14 +102,15 @@ public final class FolioFile implements AutoCloseable {
             }
         }
 
+        /** {@link #dropIfClean} for a caller that holds {@code files}. */
+        void dropIfCleanLocked(FsInode fi) { dropIfClean(fi); }
+
         /**
          * Under {@code files}: drops {@code fi} if it is lingering (closed), still this inode's
          * entry and {@link FsInode#clean}: nothing dirty or under writeback and its size on disk,
          * so a later open or getattr reads everything from disk. Its delalloc reservations (none
          * once clean, bar those of failed copies) go back to the allocator.
          */
-        void dropIfCleanLocked(FsInode fi) { dropIfClean(fi); }
-
         private void dropIfClean(FsInode fi) {
             if (!fi.lingering || fi.opens != 0 || files.get(fi.ino) != fi || !fi.clean()) return;
             fi.lingering = false;
