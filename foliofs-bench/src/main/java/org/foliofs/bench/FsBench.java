@@ -360,8 +360,9 @@ public final class FsBench {
         sb.append("Volumes: FolioFS (mkfs defaults: 4 KiB blocks, derived groups and journal), each on a fresh image in ")
                 .append(c.dir()).append("; the last rate case's: ").append(res.device()).append('\n');
         sb.append(String.format(Locale.ROOT,
-                "Rates: %d files per case on a fresh volume; each file: create, open, write 4 KiB, close (the last close writes "
-                        + "the data back); unlink of the same files; each phase ends with sync inside the timing.%n%n", c.rateFiles()));
+                "Rates: %d files per case on a fresh volume; each file: create, open, write 4 KiB, close (the data stays in the page "
+                        + "cache for background writeback); unlink of the same files; each phase ends with sync (syncfs: the files' data, "
+                        + "then the journal) inside the timing.%n%n", c.rateFiles()));
         sb.append("| case | files | create (+ write 4 KiB + close) /s | unlink /s | create: dev reads, writes, flushes per file; "
                 + "commits, checkpoints | unlink: dev reads, writes, flushes per file; commits, checkpoints |\n"
                 + "|---|---:|---:|---:|---|---|\n");

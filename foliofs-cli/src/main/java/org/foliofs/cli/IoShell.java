@@ -141,7 +141,7 @@ final class IoShell implements AutoCloseable {
         resetStats();
     }
 
-    @Command(name = "close", description = "Closes the open file (writes its dirty data back).")
+    @Command(name = "close", description = "Closes the open file (its dirty data stays cached for background writeback; fsync first to make it durable).")
     void close_() throws IOException {
         need();
         closeFile();

@@ -41,12 +41,18 @@ public final class FolioFile implements AutoCloseable {
     public static final int DSYNC = DirectIo.DSYNC, WRITETHROUGH = 0x200, ATOMIC = 0x400, DIRECT = 0x4000;
     private static final int ALL_FLAGS = DSYNC | WRITETHROUGH | ATOMIC | DIRECT;
 
-    /** The per-volume I/O state: page cache, engines and the table of open inodes. Owned by FolioFs. */
+    /**
+     * The per-volume I/O state: page cache, engines and the table of in-memory inodes (open ones,
+     * and closed ones still holding dirty or under-writeback data: "lingering", see
+     * {@link FolioFile#close}). Owned by FolioFs.
+     */
     static final class VolumeIo implements AutoCloseable {
         final PageCache pageCache;
         final BufferedIo bio;
         final DirectIo dio;
         final Map<Long, FsInode> files = new HashMap<>();   // guarded by itself
+        /** Lingering inodes whose writeback finished, queued by completions (which must not take {@code files}). */
+        final java.util.Queue<FsInode> cleaned = new java.util.concurrent.ConcurrentLinkedQueue<>();
         final long metaReserve;
         final Allocator alloc;
 
@@ -62,11 +68,104 @@ public final class FolioFile implements AutoCloseable {
             this.dio = new DirectIo(fs.device());
         }
 
-        /** Clean unmount: writes back every open file's dirty data. */
+        /**
+         * Writes back the dirty data of every in-memory inode (open or lingering) and waits for it
+         * and its end-of-I/O work (sync, clean unmount); then drops the lingering inodes that are
+         * clean. The first error is thrown after all were tried.
+         */
         void flushAll() throws IOException {
-            List<FsInode> open;
-            synchronized (files) { open = new ArrayList<>(files.values()); }
-            for (FsInode fi : open) fi.file.writeAndWait(0, Long.MAX_VALUE);
+            List<FsInode> all;
+            synchronized (files) { all = new ArrayList<>(files.values()); }
+            IOException err = null;
+            for (FsInode fi : all) {
+                try {
+                    fi.file.writeAndWait(0, Long.MAX_VALUE);
+                } catch (IOException e) {
+                    if (err == null) err = e;
+                }
+            }
+            synchronized (files) {
+                for (FsInode fi : all) dropIfClean(fi);
+            }
+            cleaned.clear();
+            if (err != null) throw err;
+        }
+
+        /**
+         * Drops the lingering inodes whose writeback completions queued them, if still closed and
+         * clean. Called by opens, last closes and sync: cheap when the queue is empty.
+         */
+        void dropCleaned() {
+            if (cleaned.isEmpty()) return;
+            synchronized (files) {
+                for (FsInode fi; (fi = cleaned.poll()) != null; ) dropIfClean(fi);
+            }
+        }
+
+        /** {@link #dropIfClean} for a caller that holds {@code files}. */
+        void dropIfCleanLocked(FsInode fi) { dropIfClean(fi); }
+
+        /**
+         * Under {@code files}: drops {@code fi} if it is lingering (closed), still this inode's
+         * entry and {@link FsInode#clean}: nothing dirty or under writeback and its size on disk,
+         * so a later open or getattr reads everything from disk. Its delalloc reservations (none
+         * once clean, bar those of failed copies) go back to the allocator.
+         */
+        private void dropIfClean(FsInode fi) {
+            if (!fi.lingering || fi.opens != 0 || files.get(fi.ino) != fi || !fi.clean()) return;
+            fi.lingering = false;
+            fi.release(alloc, 0, ExtentMap.MAX_FILE_BLOCKS);
+            files.remove(fi.ino);
+        }
+
+        /** In-memory inodes (open or lingering): tests. */
+        int cachedInodes() {
+            synchronized (files) { return files.size(); }
+        }
+
+        /**
+         * Before inode {@code ino} is freed (its last link gone and no opener left: unlink, rename
+         * over it, last close of an unlinked file): drops a lingering in-memory inode without
+         * writing its data: dirty folios discarded (after any writeback in flight ends),
+         * reservations released. Nothing of it can be written afterwards, so freeing its blocks
+         * is safe.
+         */
+        void discard(long ino) {
+            FsInode fi;
+            synchronized (files) {
+                fi = files.get(ino);
+                if (fi == null || fi.opens != 0) return;
+            }
+            try (InodeLock.Guard g = fi.lock.exclusive()) {
+                fi.waitIo();
+                fi.file.cache().truncate(0);      // waits for writeback, discards dirty data
+                synchronized (files) {
+                    if (fi.opens == 0 && files.get(ino) == fi) {
+                        fi.lingering = false;
+                        fi.release(alloc, 0, ExtentMap.MAX_FILE_BLOCKS);
+                        files.remove(ino);
+                    }
+                }
+            }
+        }
+
+        /**
+         * Before a size change made through {@link FolioFs#setattr} (not through an open file):
+         * writes a lingering inode's data back and drops it, so the change is not overtaken by
+         * its later writeback. Open inodes are left alone (their owner truncates through
+         * {@link FolioFile#truncate}).
+         */
+        void writeBackAndDrop(long ino) throws IOException {
+            FsInode fi;
+            synchronized (files) {
+                fi = files.get(ino);
+                if (fi == null || fi.opens != 0) return;
+            }
+            try (InodeLock.Guard g = fi.lock.exclusive()) {
+                fi.waitIo();
+                fi.file.writeAndWait(0, Long.MAX_VALUE);
+                synchronized (files) { dropIfClean(fi); }
+            }
         }
 
         @Override
@@ -96,18 +195,21 @@ public final class FolioFile implements AutoCloseable {
             synchronized (io.files) {
                 fi = io.files.get(ino);
                 if (fi == null) {
-                    // The size now, not from before the lock: a last close may have written back
-                    // and dropped the previous FsInode in between. (io.files is never taken under the
+                    // The size now, not from before the lock: a clean lingering FsInode may have
+                    // been dropped in between (its size then on disk). (io.files is never taken under the
                     // journal lock, so reading the inode here keeps the lock order.)
                     FolioFs.Attr now = fs.getattr(ino);
                     fi = new FsInode(fs, ino, now.size());
                     fi.writeMode = now.writeMode();
+                    fi.cleaned = io.cleaned;
                     BufferedFile bf = io.bio.open(fi, FsIoMapOps.WRITEBACK, FsIoEnd.WRITEBACK);
                     fi.file = bf;
                     io.files.put(ino, fi);
                 }
                 fi.opens++;
+                fi.lingering = false;    // a closed file with dirty data is open again
             }
+            io.dropCleaned();
             return new FolioFile(fs, fi, io);
         } catch (IOException | RuntimeException e) {
             fs.close(ino);
@@ -615,7 +717,7 @@ public final class FolioFile implements AutoCloseable {
             });
         }
         setFileSize(size - len);
-        fs.sync();      // durable before later in-place overwrites can reach the moved blocks (docs/FORMAT.md 9)
+        fs.syncMetadata();      // durable before later in-place overwrites can reach the moved blocks (docs/FORMAT.md 9)
     }
 
     private void insert(long off, long len) throws IOException {
@@ -640,7 +742,7 @@ public final class FolioFile implements AutoCloseable {
                 return r;
             });
         }
-        fs.sync();      // as collapse
+        fs.syncMetadata();      // as collapse
     }
 
     // ---- reflink ------------------------------------------------------------------------------
@@ -790,9 +892,15 @@ public final class FolioFile implements AutoCloseable {
     // ---- close --------------------------------------------------------------------------------
 
     /**
-     * Closes this handle. The last close of an inode writes its dirty data back and waits (no journal
-     * force), or, if the file is unlinked, drops its cache and releases its reservations; then
-     * {@link FolioFs#close(long)} (which frees an unlinked inode).
+     * Closes this handle. The last close of an inode does not write back (Linux's close neither):
+     * with dirty or under-writeback data the in-memory inode stays in the volume's table,
+     * "lingering", with its cache and delalloc reservations, and background writeback (dirty
+     * expiry, the dirty thresholds), {@link FolioFs#sync} or unmount writes it; it is dropped
+     * once clean (data written, size on disk) and still closed; a reopen finds and reuses it. A
+     * clean inode is dropped here. An unlinked file's cache is dropped and its reservations
+     * released. Then {@link FolioFs#close(long)} (which frees an unlinked inode, discarding a
+     * lingering inode's data first). Writeback errors found later go to the file's error
+     * sequence: a reopen's fsync reports them. Only fsync (or sync) promises durability.
      */
     @Override
     public void close() throws IOException {
@@ -804,13 +912,10 @@ public final class FolioFile implements AutoCloseable {
         if (last) {
             try (InodeLock.Guard g = fi.lock.exclusive()) {
                 fi.waitIo();
+                boolean unlinked = false;
                 try {
-                    boolean unlinked = fs.getattr(fi.ino).nlink() == 0;
-                    if (unlinked) {
-                        fi.file.cache().truncate(0);      // waits for writeback, discards dirty data
-                    } else {
-                        fi.file.writeAndWait(0, Long.MAX_VALUE);
-                    }
+                    unlinked = fs.getattr(fi.ino).nlink() == 0;
+                    if (unlinked) fi.file.cache().truncate(0);      // waits for writeback, discards dirty data
                 } catch (IOException e) {
                     err = e;
                 } finally {
@@ -818,14 +923,22 @@ public final class FolioFile implements AutoCloseable {
                     // (a new opener's buffered writes own reservations this must not drop).
                     synchronized (io.files) {
                         if (fi.opens == 0) {
-                            fi.release(io.alloc, 0, ExtentMap.MAX_FILE_BLOCKS);
-                            io.files.remove(fi.ino);
+                            if (unlinked) {
+                                fi.release(io.alloc, 0, ExtentMap.MAX_FILE_BLOCKS);
+                                io.files.remove(fi.ino);
+                            } else {
+                                // Lingering first, clean() second; a completion ends writeback
+                                // first and reads lingering second: one of us sees the other.
+                                fi.lingering = true;
+                                io.dropIfCleanLocked(fi);
+                            }
                         }
                     }
                 }
             }
         }
         fs.close(fi.ino);
+        io.dropCleaned();
         if (err != null) throw err;
     }
 

@@ -295,10 +295,29 @@ public final class FolioFs implements AutoCloseable {
         if (s != null) throw new IOException(s.getMessage(), s);
     }
 
-    /** Makes every finished operation durable (journal commit with PREFLUSH + FUA). */
+    /**
+     * syncfs(2): makes every finished operation durable: writes back the dirty data of every
+     * cached file (open ones, and closed ones whose data the lazy last close left in the page
+     * cache, see {@link FolioFile#close}) and waits for it, then commits the journal
+     * ({@link #syncMetadata}).
+     */
     public void sync() throws IOException {
         checkAlive();
         if (readOnly) return;   // nothing is ever changed, so nothing to make durable
+        FolioFile.VolumeIo io;
+        synchronized (this) { io = fileIo; }
+        if (io != null) io.flushAll();
+        syncMetadata();
+    }
+
+    /**
+     * Makes every finished metadata operation durable (journal commit with PREFLUSH + FUA), and
+     * file data whose writeback already completed; cached dirty file data is not written (fsync
+     * of a directory; {@link #sync} writes it).
+     */
+    public void syncMetadata() throws IOException {
+        checkAlive();
+        if (readOnly) return;
         try {
             // Nothing to commit: no PREFLUSH went out, so completed data writes that needed no
             // metadata (in-place overwrites) would still sit in a volatile cache. Found by
@@ -351,9 +370,11 @@ public final class FolioFs implements AutoCloseable {
     }
 
     /**
-     * The in-memory inode of an open regular file, or null. Its size is the file's size (stat(2)
-     * reports i_size, not the on-disk size that writeback moves later): a last close drops it only
-     * after writing back, so whoever finds none reads an on-disk size that is up to date.
+     * The in-memory inode of a regular file, open or closed with data not yet written back
+     * (lingering, see {@link FolioFile#close}), or null. Its size is the file's size (stat(2)
+     * reports i_size, not the on-disk size that writeback moves later): an inode leaves the table
+     * only once its data is written back and its size is on disk, so whoever finds none reads an
+     * on-disk size that is up to date.
      */
     private FsInode openInode(long ino) {
         FolioFile.VolumeIo io;
@@ -616,6 +637,13 @@ public final class FolioFs implements AutoCloseable {
      */
     public Attr setattr(long ino, SetAttr a) throws IOException {
         checkWritable("inode " + ino, "setattr");
+        if (a.size() != null) {
+            // A closed file's dirty data still in the cache: written back first, so its writeback
+            // cannot move the size (or map blocks) past the new size later.
+            FolioFile.VolumeIo io;
+            synchronized (this) { io = fileIo; }
+            if (io != null) io.writeBackAndDrop(ino);
+        }
         long[] oldSize = {0};
         Attr r = op(h -> {
             Inode i = Inodes.get(h, ino);
@@ -796,6 +824,9 @@ public final class FolioFs implements AutoCloseable {
 
     /** Frees an orphaned inode: its blocks in bounded handles, then the inode and its orphan entry. */
     private void freeInode(long ino) throws IOException {
+        FolioFile.VolumeIo io;
+        synchronized (this) { io = fileIo; }
+        if (io != null) io.discard(ino);   // a closed file's unwritten data: never written now
         punchBlocks(ino, 0, ExtentMap.MAX_FILE_BLOCKS);
         op(h -> {
             Inode i = Inodes.get(h, ino);

@@ -32,6 +32,14 @@ public final class FsInode implements IoInode {
     volatile long diskSize;
     volatile BufferedFile file;
     int opens;                                            // guarded by FolioFs' file table
+    /**
+     * Closed (opens == 0) but kept in the file table for its dirty or under-writeback data (the
+     * lazy last close, {@link FolioFile#close}); written under the file table's lock, read by
+     * writeback completions, which then queue the inode on {@code cleaned} to be dropped.
+     */
+    volatile boolean lingering;
+    /** The volume's queue of lingering inodes whose writeback finished (set before publication). */
+    java.util.Queue<FsInode> cleaned;
     /** The inode's write mode (Inode.WMODE_*), read at open, kept in step by FolioFs.setattr. */
     volatile int writeMode;
     private final TreeMap<Long, Long> delalloc = new TreeMap<>();
@@ -81,6 +89,20 @@ public final class FsInode implements IoInode {
     synchronized void setSize(long s) { size = s; }
 
     /** Grows the in-memory size to at least {@code s} (direct write end of I/O). */
+
+    /**
+     * True when nothing of this file is left to write: no dirty folio, none under writeback, no
+     * asynchronous call in flight, and the on-disk size is the in-memory size (the last
+     * writeback's end-of-I/O handle moved it). Only then may a closed inode leave the file table
+     * (whoever finds none reads an up-to-date size from disk).
+     */
+    boolean clean() {
+        BufferedFile f = file;
+        boolean idle;
+        synchronized (inFlight) { idle = inFlight.isEmpty(); }
+        return idle && (f == null || f.cache().dirtyBytes() == 0
+                && f.cache().nextTagged(org.foliofs.pagecache.FileCache.Tag.WRITEBACK, 0) < 0) && diskSize >= size;
+    }
 
     // ---- metadata durability (DSYNC: FUA alone, or a journal force) ------------------------------
 

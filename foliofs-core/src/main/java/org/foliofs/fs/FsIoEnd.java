@@ -127,6 +127,13 @@ public final class FsIoEnd implements IoEndHandler {
         fs.allocator().freeData(h, start, to - from);
     }
 
+    /** A closed (lingering) file whose writeback finished and left it clean: queue it to be dropped (by the next open, close or sync). */
+    @Override
+    public void writebackDone(IoInode inode) {
+        FsInode fi = (FsInode) inode;
+        if (fi.lingering && fi.clean()) fi.cleaned.add(fi);
+    }
+
     @Override
     public boolean sync(IoInode inode, long pos, long length) throws IOException {
         FsInode fi = (FsInode) inode;

@@ -53,6 +53,15 @@ public interface IoEndHandler {
     default boolean completesInline(IoInode inode, long pos, long length, IoMap map) { return false; }
 
     /**
+     * Writeback: called after each writeback request of {@code inode} finished (its {@link #ioEnd}
+     * ran and its folios ended writeback, or were re-dirtied after a failure), on the device's
+     * completion thread or the engine's executor. Lets a file system notice that a file it keeps
+     * only for its dirty data (a closed file, FolioFS's lazy last close) may now be clean. Must be
+     * cheap and must not block (no locks that may be held across I/O). Default: nothing.
+     */
+    default void writebackDone(IoInode inode) {}
+
+    /**
      * Atomic (untorn) writes: called once per successful or failed atomic write, after its one
      * device request completed, with every mapping it wrote (in file order; together they cover
      * {@code [pos, pos + length)}). On success the file system must make the whole range's new

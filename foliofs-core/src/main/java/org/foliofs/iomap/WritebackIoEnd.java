@@ -140,5 +140,10 @@ final class WritebackIoEnd implements IoCompletion, Runnable {
             held[i].release();
             held[i] = null;
         }
+        try {
+            file.ioEnd.writebackDone(inode);
+        } catch (RuntimeException | Error e) {
+            System.getLogger("org.foliofs.iomap").log(System.Logger.Level.ERROR, "writebackDone of " + inode + " failed", e);
+        }
     }
 }

@@ -95,6 +95,15 @@ final class WritebackPass {
             }
         }
         stoppedAt = idx;
+        // A folio whose requests all completed before this pass let go of it ended writeback
+        // here, not in a completion: tell the handler too.
+        if (started > 0) {
+            try {
+                file.ioEnd.writebackDone(file.inode);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.ERROR, "writebackDone of " + file.inode + " failed", e);
+            }
+        }
         return started;
     }
 

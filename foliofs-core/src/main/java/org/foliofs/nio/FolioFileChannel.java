@@ -334,7 +334,7 @@ public final class FolioFileChannel extends FileChannel {
     public void force(boolean metaData) throws IOException {
         enter();
         try {
-            if (file == null) fs.folio().sync();
+            if (file == null) fs.folio().syncMetadata();
             else file.fsync(!metaData);
         } catch (IOException e) {
             throw Errors.translate(e, path, null);

@@ -259,7 +259,7 @@ class AtomicCrashTest {
         for (int i = 0; i < rounds; i++) {
             Campaign c = hw != null && pick.nextInt(4) == 0 ? hw : sw;
             Random r = c.rnd;
-            FsIoMapOps.afterAllocate = fi -> { if (r.nextInt(3) == 0) fi.fs.sync(); };
+            FsIoMapOps.afterAllocate = fi -> { if (r.nextInt(3) == 0) fi.fs.syncMetadata(); };
             try {
                 c.round();
             } catch (Throwable t) {

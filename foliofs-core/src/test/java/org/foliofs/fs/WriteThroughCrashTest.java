@@ -275,7 +275,7 @@ class WriteThroughCrashTest {
             this.seed = seed;
             rnd = new Random(seed);
             hookRnd = new Random(~seed);
-            FsIoMapOps.afterAllocate = fi -> { if (hookRnd.nextInt(3) == 0) fi.fs.sync(); };
+            FsIoMapOps.afterAllocate = fi -> { if (hookRnd.nextInt(3) == 0) fi.fs.syncMetadata(); };
             freshVolume();
         }
 

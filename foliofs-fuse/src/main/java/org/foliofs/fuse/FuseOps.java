@@ -171,7 +171,7 @@ final class FuseOps {
         return fh;
     }
 
-    /** Closes a handle (the last close of a file writes its data back). */
+    /** Closes a handle (the last close leaves dirty data to background writeback, see FolioFile#close). */
     private void closeHandle(long fh) throws IOException {
         Handle h = handles.remove(fh);
         if (h == null) return;
@@ -472,7 +472,7 @@ final class FuseOps {
     }
 
     void flush(MemorySegment req, long ino, MemorySegment fi) {
-        FuseLib.replyErr(req, 0);   // close(2) of one descriptor: nothing to do (release writes back)
+        FuseLib.replyErr(req, 0);   // close(2) of one descriptor: nothing to do (as release, no writeback)
     }
 
     void release(MemorySegment req, long ino, MemorySegment fi) {
@@ -642,7 +642,7 @@ final class FuseOps {
 
     void fsyncdir(MemorySegment req, long ino, int datasync, MemorySegment fi) {
         try {
-            fs.sync();
+            fs.syncMetadata();
             FuseLib.replyErr(req, 0);
         } catch (Throwable t) {
             fail(req, t, "fsyncdir", ino);
