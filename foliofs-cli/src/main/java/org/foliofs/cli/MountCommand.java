@@ -29,7 +29,10 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         description = {"Mounts a FolioFS volume with FUSE and serves it in the foreground until it is unmounted",
                 "(fusermount3 -u MOUNTPOINT, umount, Ctrl-C or SIGTERM), which flushes everything and leaves the image clean.",
-                "Refuses an image that another FolioFS process has open, that is not FolioFS, or that fails its checks."})
+                "Refuses an image that another FolioFS process has open, that is not FolioFS, or that fails its checks.",
+                "With -o ro the image is opened read-only and never written (not at unmount either); read-only mounts of one",
+                "image may coexist, never with a read-write one; an image that needs journal recovery is refused (mount it",
+                "read-write once, or run foliofs fsck, first)."})
 public final class MountCommand implements Callable<Integer> {
     /** Printed on stdout once the mount is live. */
     static final String MOUNTED = "foliofs: mounted ";
@@ -46,7 +49,8 @@ public final class MountCommand implements Callable<Integer> {
     @Option(names = "-o", paramLabel = "<options>", split = ",",
             description = {"Comma-separated mount options (repeatable): direct_io (default: our page cache is the only cache),",
                     "kernel_cache, writemode=writeback, threads=N (default 4), cache=SIZE (default 64M),",
-                    "attr_timeout=S, entry_timeout=S (default 1), nocheck, allow_other, allow_root, debug."})
+                    "attr_timeout=S, entry_timeout=S (default 1), nocheck, allow_other, allow_root, debug,",
+                    "ro (read-only: nothing is written to the image; changes fail with EROFS), rw (default)."})
     List<String> options = new ArrayList<>();
 
     @Option(names = "--background", description = "Return once the mount is live; a child process serves it (its messages go to --log).")
@@ -82,7 +86,7 @@ public final class MountCommand implements Callable<Integer> {
             }
         });
         Runtime.getRuntime().addShutdownHook(hook);
-        out.println(MOUNTED + image + " on " + mountpoint + " (" + (opts.directIo() ? "direct_io" : "kernel_cache") + ", "
+        out.println(MOUNTED + image + " on " + mountpoint + " (" + (opts.readOnly() ? "read-only, " : "") + (opts.directIo() ? "direct_io" : "kernel_cache") + ", "
                 + opts.threads() + " threads); unmount with: fusermount3 -u " + mountpoint);
         out.flush();
         if (readyFile != null) Files.writeString(readyFile, ProcessHandle.current().pid() + "\n");

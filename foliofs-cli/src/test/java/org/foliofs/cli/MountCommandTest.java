@@ -219,6 +219,30 @@ class MountCommandTest {
     }
 
     @Test
+    void readOnlyMountWritesNothing() throws Exception {
+        Path img = image("vol.img", "32M");
+        Path mp = mountpoint("mnt");
+        assertThat(run("mount", "--help")).isZero();
+        assertThat(out.toString()).contains("-o ro", "ro (read-only");
+        try (Child c = new Child("mount", img.toString(), mp.toString())) {
+            c.awaitLine(MountCommand.MOUNTED);
+            sh("cd '" + mp + "' && echo kept > f && fusermount3 -u '" + mp + "'");
+            assertThat(c.awaitExit()).as(c.output()).isTrue();
+        }
+        String before = sha(img);
+        try (Child c = new Child("mount", "-o", "ro", img.toString(), mp.toString())) {
+            c.awaitLine(MountCommand.MOUNTED);
+            assertThat(c.output()).contains("(read-only, direct_io");
+            assertThat(sh("cd '" + mp + "' && cat f && (touch g 2>&1 || true)")).contains("kept", "Read-only file system");
+            sh("fusermount3 -u '" + mp + "'");
+            assertThat(c.awaitExit()).as(c.output()).isTrue();
+            assertThat(c.process.exitValue()).as(c.output()).isZero();
+        }
+        assertThat(sha(img)).as("image after a read-only mount").isEqualTo(before);
+        assertCleanWithoutRecovery(img);
+    }
+
+    @Test
     void backgroundMountReturnsOnceLive() throws Exception {
         Path img = image("vol.img", "32M");
         Path mp = mountpoint("mnt");

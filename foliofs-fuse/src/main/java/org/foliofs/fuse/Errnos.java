@@ -11,6 +11,7 @@ import org.foliofs.fs.CorruptMetadataException;
 import org.foliofs.fs.NoSpaceException;
 import org.foliofs.fs.NoSuchAttributeException;
 import org.foliofs.fs.NoSuchInodeException;
+import org.foliofs.fs.ReadOnlyVolumeException;
 import org.foliofs.fs.Xattrs;
 
 /**
@@ -37,6 +38,7 @@ final class Errnos {
             case NotDirectoryException e -> ENOTDIR;
             case AccessDeniedException e -> EACCES;
             case NoSpaceException e -> ENOSPC;
+            case ReadOnlyVolumeException e -> EROFS;   // a change asked of a read-only mount (-o ro)
             case NoSuchAttributeException e -> ENODATA;
             case Xattrs.UnsupportedNamespaceException e -> EOPNOTSUPP;
             case UnsupportedOperationException e -> EOPNOTSUPP;

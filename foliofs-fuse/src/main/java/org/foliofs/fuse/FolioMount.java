@@ -11,6 +11,7 @@ import org.foliofs.device.FileDevice;
 import org.foliofs.fs.FolioFs;
 import org.foliofs.fs.Fsck;
 import org.foliofs.fs.FsckReport;
+import org.foliofs.fs.RecoveryNeededException;
 import org.foliofs.fs.Volume;
 import org.foliofs.pagecache.PageCache;
 
@@ -26,6 +27,10 @@ import org.foliofs.pagecache.PageCache;
  * {@link #unmount}) and everything is closed: handles left open are released, dirty data written
  * back, the journal checkpointed ({@link FolioFs#close}), the device closed and the lock dropped, so the
  * image is fsck-clean without recovery. {@link #unmount} is what SIGINT/SIGTERM call.
+ *
+ * <p>Read-only ({@link MountOptions#readOnly}, {@code -o ro}): a shared image lock, the device opened
+ * {@code O_RDONLY}, {@link FolioFs#mountReadOnly} (refused, naming the image, when the journal needs
+ * recovery: no replay), the kernel mounts {@code ro}; the unmount's {@link FolioFs#close} writes nothing.
  */
 public final class FolioMount implements AutoCloseable {
     /** How long {@link #unmount()} waits for programs to close their files on the mount before forcing it. */
@@ -71,15 +76,20 @@ public final class FolioMount implements AutoCloseable {
         if (!Files.exists(image)) throw new java.nio.file.NoSuchFileException(image.toString(), null, "image does not exist");
         if (!Files.isDirectory(mountpoint))
             throw new java.nio.file.NotDirectoryException(mountpoint + " (the mount point must be an existing directory)");
-        ImageLock lock = ImageLock.acquire(image);
+        boolean ro = opts.readOnly();
+        ImageLock lock = ro ? ImageLock.acquireShared(image) : ImageLock.acquire(image);
         FileDevice dev = null;
         FolioFs fs = null;
         try {
-            dev = FileDevice.open(image, FileDevice.Options.defaults());
+            dev = FileDevice.open(image, FileDevice.Options.defaults().withReadOnly(ro));
             if (!Volume.hasPrimaryMagic(dev))
                 throw new IOException(image + " is not a FolioFS volume (no FolioFS superblock in block 0); make one with foliofs mkfs");
             if (opts.check()) check(image, dev);
-            fs = FolioFs.mount(dev);
+            try {
+                fs = ro ? FolioFs.mountReadOnly(dev) : FolioFs.mount(dev);
+            } catch (RecoveryNeededException e) {
+                throw needsRecovery(image, e.transactions(), e);
+            }
             fs.setPageCacheConfig(PageCache.Config.builder().memoryBytes(opts.cacheBytes()).build());
             fs.setDefaultWriteMode(opts.writeMode().fsMode());
             for (String m : fs.mountLog()) log.println("foliofs: " + image + ": " + m);
@@ -98,7 +108,10 @@ public final class FolioMount implements AutoCloseable {
         }
     }
 
-    /** A read-only fsck; a log that needs recovery passes (the mount replays it), any other problem refuses. */
+    /**
+     * A read-only fsck; a log that needs recovery passes (a read-write mount replays it, a read-only one
+     * refuses it with {@link #needsRecovery}), any other problem refuses.
+     */
     private static void check(Path image, FileDevice dev) throws IOException {
         FsckReport r = Fsck.check(dev, false);
         if (r.clean()) return;
@@ -107,6 +120,13 @@ public final class FolioMount implements AutoCloseable {
                 + (r.problems().size() == 1 ? "" : "s") + "); not mounting it. Run foliofs fsck " + image + ". First problems:");
         r.problems().stream().limit(5).forEach(p -> b.append("\n  ").append(p));
         throw new IOException(b.toString());
+    }
+
+    /** The refusal of a read-only mount of an image whose journal must be replayed first. */
+    private static IOException needsRecovery(Path image, long transactions, Throwable cause) {
+        return new IOException(image + " needs journal recovery (" + transactions + " transactions)"
+                + ": it was not unmounted cleanly, and a read-only mount does not replay the journal. Mount it read-write once"
+                + " (foliofs mount " + image + " DIR, then unmount) or run foliofs fsck " + image + ", then mount it with -o ro", cause);
     }
 
     public Path image() { return image; }

@@ -15,6 +15,7 @@ import org.foliofs.fs.FolioFile;
 import org.foliofs.fs.FolioFs;
 import org.foliofs.fs.Inode;
 import org.foliofs.fs.NoSuchAttributeException;
+import org.foliofs.fs.ReadOnlyVolumeException;
 import org.foliofs.iomap.IoMapReport;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
@@ -389,6 +390,8 @@ final class FuseOps {
     void open(MemorySegment req, long ino, MemorySegment fi) {
         try {
             int flags = fi.reinterpret(FI_SIZE).get(JAVA_INT, FI_FLAGS);
+            if ((flags & O_ACCMODE) != 0 && fs.isReadOnly())   // the kernel's ro mount refuses this first
+                throw new ReadOnlyVolumeException("inode " + ino, "open for writing refused: the volume is mounted read-only");
             FolioFile f = fs.openFile(ino);
             long fh;
             try {

@@ -24,10 +24,18 @@ import java.util.Locale;
  * <tr><td>{@code nocheck}</td><td>skip the read-only check of the image before mounting</td></tr>
  * <tr><td>{@code allow_other}, {@code allow_root}</td><td>passed to the kernel (other users may use the mount)</td></tr>
  * <tr><td>{@code debug}</td><td>libfuse prints every request</td></tr>
+ * <tr><td>{@code rw} (default)</td><td>read-write: the mount replays a journal that needs recovery</td></tr>
+ * <tr><td>{@code ro}</td><td>read-only: the image is opened {@code O_RDONLY} and mounted with
+ *     {@code FolioFs.mountReadOnly}, the kernel mounts it {@code ro} (the VFS refuses changes with EROFS;
+ *     any that get through are EROFS from the volume), the image lock is shared (other {@code ro} mounts
+ *     may coexist, a read-write mount, fsck or mkfs may not), and nothing is written to the image, not at
+ *     unmount either. An image whose journal needs recovery is refused: mount it read-write once (or run
+ *     {@code foliofs fsck}) first</td></tr>
  * </table>
  */
 public record MountOptions(boolean directIo, WriteMode writeMode, int threads, long cacheBytes, double attrTimeout,
-                           double entryTimeout, boolean check, boolean allowOther, boolean allowRoot, boolean debug) {
+                           double entryTimeout, boolean check, boolean allowOther, boolean allowRoot, boolean debug,
+                           boolean readOnly) {
 
     /** The default write mode of buffered writes. */
     public enum WriteMode {
@@ -56,25 +64,29 @@ public record MountOptions(boolean directIo, WriteMode writeMode, int threads, l
     }
 
     public static MountOptions defaults() {
-        return new MountOptions(true, WriteMode.WRITEBACK, 4, 64L << 20, 1.0, 1.0, true, false, false, false);
+        return new MountOptions(true, WriteMode.WRITEBACK, 4, 64L << 20, 1.0, 1.0, true, false, false, false, false);
     }
 
     public MountOptions withDirectIo(boolean b) {
-        return new MountOptions(b, writeMode, threads, cacheBytes, attrTimeout, entryTimeout, check, allowOther, allowRoot, debug);
+        return new MountOptions(b, writeMode, threads, cacheBytes, attrTimeout, entryTimeout, check, allowOther, allowRoot, debug, readOnly);
     }
 
     public MountOptions withThreads(int n) {
-        return new MountOptions(directIo, writeMode, n, cacheBytes, attrTimeout, entryTimeout, check, allowOther, allowRoot, debug);
+        return new MountOptions(directIo, writeMode, n, cacheBytes, attrTimeout, entryTimeout, check, allowOther, allowRoot, debug, readOnly);
     }
 
     public MountOptions withCheck(boolean b) {
-        return new MountOptions(directIo, writeMode, threads, cacheBytes, attrTimeout, entryTimeout, b, allowOther, allowRoot, debug);
+        return new MountOptions(directIo, writeMode, threads, cacheBytes, attrTimeout, entryTimeout, b, allowOther, allowRoot, debug, readOnly);
     }
 
-    /** Parses a comma-separated option list on top of {@code base} ("" keeps {@code base}). */
+    public MountOptions withReadOnly(boolean b) {
+        return new MountOptions(directIo, writeMode, threads, cacheBytes, attrTimeout, entryTimeout, check, allowOther, allowRoot, debug, b);
+    }
+
+    /** Parses a comma-separated option list on top of {@code base} ("" keeps {@code base}); a later ro/rw wins. */
     public static MountOptions parse(String list, MountOptions base) {
         boolean directIo = base.directIo, check = base.check, allowOther = base.allowOther, allowRoot = base.allowRoot,
-                debug = base.debug;
+                debug = base.debug, readOnly = base.readOnly;
         WriteMode writeMode = base.writeMode;
         int threads = base.threads;
         long cache = base.cacheBytes;
@@ -90,22 +102,23 @@ public record MountOptions(boolean directIo, WriteMode writeMode, int threads, l
                 case "allow_other" -> { flag(o, value); allowOther = true; }
                 case "allow_root" -> { flag(o, value); allowRoot = true; }
                 case "debug" -> { flag(o, value); debug = true; }
-                case "rw", "default_permissions" -> flag(o, value);   // always so
+                case "ro" -> { flag(o, value); readOnly = true; }
+                case "rw" -> { flag(o, value); readOnly = false; }
+                case "default_permissions" -> flag(o, value);   // always so
                 case "writemode" -> writeMode = WriteMode.parse(need(o, value));
                 case "threads" -> threads = integer(o, need(o, value));
                 case "cache" -> cache = size(o, need(o, value));
                 case "attr_timeout" -> attr = seconds(o, need(o, value));
                 case "entry_timeout" -> entry = seconds(o, need(o, value));
-                case "ro" -> throw new IllegalArgumentException("mount option ro is not supported: FolioFS mounts read-write only");
                 default -> throw new IllegalArgumentException("unknown mount option " + o + " (known: " + String.join(", ", known()) + ")");
             }
         }
-        return new MountOptions(directIo, writeMode, threads, cache, attr, entry, check, allowOther, allowRoot, debug);
+        return new MountOptions(directIo, writeMode, threads, cache, attr, entry, check, allowOther, allowRoot, debug, readOnly);
     }
 
     static List<String> known() {
         return List.of("direct_io", "kernel_cache", "writemode=writeback|writethrough|writethrough+dsync", "threads=N",
-                "cache=SIZE", "attr_timeout=S", "entry_timeout=S", "nocheck", "allow_other", "allow_root", "debug");
+                "cache=SIZE", "attr_timeout=S", "entry_timeout=S", "nocheck", "allow_other", "allow_root", "debug", "ro", "rw");
     }
 
     /** The options passed to the kernel / libfuse ({@code -o} list, without {@code -o}). */
@@ -114,6 +127,7 @@ public record MountOptions(boolean directIo, WriteMode writeMode, int threads, l
         o.add("fsname=" + fsname.replace(",", "\\,"));
         o.add("subtype=foliofs");
         o.add("default_permissions");
+        if (readOnly) o.add("ro");   // the VFS refuses changes itself (EROFS) before they reach us
         if (allowOther) o.add("allow_other");
         if (allowRoot) o.add("allow_root");
         return String.join(",", o);

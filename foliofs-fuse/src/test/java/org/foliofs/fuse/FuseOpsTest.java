@@ -43,6 +43,8 @@ class FuseOpsTest {
         assertThat(Errnos.of(new FileSystemException("x", null, "File too large: size"))).isEqualTo(Errnos.EFBIG);
         assertThat(Errnos.of(new FileSystemException("x", null, "Too many links"))).isEqualTo(Errnos.EMLINK);
         assertThat(Errnos.of(new NoSpaceException("full"))).isEqualTo(Errnos.ENOSPC);
+        assertThat(Errnos.of(new org.foliofs.fs.ReadOnlyVolumeException("inode 5/a", "create refused"))).isEqualTo(Errnos.EROFS);
+        assertThat(Errnos.unexpected(new org.foliofs.fs.ReadOnlyVolumeException("inode 5/a", "create refused"))).isFalse();
         assertThat(Errnos.of(new NoSuchAttributeException("user.a", "none"))).isEqualTo(Errnos.ENODATA);
         assertThat(Errnos.of(new UnsupportedOperationException("fallocate mode 0x40"))).isEqualTo(Errnos.EOPNOTSUPP);
         assertThat(Errnos.of(new IllegalArgumentException("directory entry name \"a\" is 300 bytes, more than the 255 allowed")))

@@ -27,6 +27,20 @@ class MountOptionsTest {
     }
 
     @Test
+    void readOnly() {
+        assertThat(MountOptions.defaults().readOnly()).isFalse();
+        assertThat(parse("rw").readOnly()).isFalse();
+        MountOptions ro = parse("ro,threads=2");
+        assertThat(ro.readOnly()).isTrue();
+        assertThat(ro.threads()).isEqualTo(2);
+        assertThat(ro).isEqualTo(MountOptions.defaults().withThreads(2).withReadOnly(true));
+        assertThat(parse("ro,rw").readOnly()).isFalse();   // the last one wins, as with mount(8)
+        assertThat(parse("rw,ro").readOnly()).isTrue();
+        assertThat(ro.kernelOptions("foliofs:/v.img")).isEqualTo("fsname=foliofs:/v.img,subtype=foliofs,default_permissions,ro");
+        assertThat(MountOptions.known()).contains("ro", "rw");
+    }
+
+    @Test
     void badOptionsAreNamed() {
         assertThatThrownBy(() -> parse("bogus")).hasMessageStartingWith("unknown mount option bogus (known: direct_io");
         assertThatThrownBy(() -> parse("threads=65")).hasMessage("threads (65) must be from 1 to 64");
@@ -39,6 +53,6 @@ class MountOptionsTest {
         assertThatThrownBy(() -> parse("writemode=fast")).hasMessage("writemode=fast is not one of writeback, writethrough, writethrough+dsync");
         assertThat(parse("writemode=writethrough+dsync").writeMode().fsMode()).isEqualTo(org.foliofs.fs.Inode.WMODE_WRITETHROUGH_DSYNC);
         assertThat(parse("writemode=writethrough").writeMode().fsMode()).isEqualTo(org.foliofs.fs.Inode.WMODE_WRITETHROUGH);
-        assertThatThrownBy(() -> parse("ro")).hasMessageContaining("read-write only");
+        assertThatThrownBy(() -> parse("ro=1")).hasMessage("mount option ro=1 takes no value");
     }
 }
