@@ -79,7 +79,8 @@ public final class FsIoEnd implements IoEndHandler {
      * write frees its staging blocks.
      */
     @Override
-    public void ioEndAtomic(IoInode inode, long pos, long length, List<IoMap> maps, int error) throws IOException {
+    public void ioEndAtomic(IoInode inode, long pos, long length, List<IoMap> maps, int error, java.lang.foreign.MemorySegment data)
+            throws IOException {
         FsInode fi = (FsInode) inode;
         FolioFs fs = fi.fs;
         int bs = fi.bs;
@@ -99,15 +100,29 @@ public final class FsIoEnd implements IoEndHandler {
         int reserve = (int) Math.min(fs.journal().maxTransactionBlocks(), 64 + 4 * blocks);
         long size = fs.op(reserve, h -> {
             Inode i = Inodes.get(h, fi.ino);
+            List<long[]> deps = new java.util.ArrayList<>();
+            boolean undeclared = false;
             for (IoMap m : maps) {
-                if (!m.hasFlag(IoMap.SHARED)) continue;
+                if (!m.hasFlag(IoMap.SHARED)) { undeclared = true; continue; }
                 long a = m.offset() / bs, b = Math.ceilDiv(m.end(), bs);
                 for (Extent e : ExtentMap.remove(h, i, a, b - a)) fs.freeExtent(h, i, e);
                 long newStart = m.deviceAddress() / bs;
                 ExtentMap.insert(h, i, new Extent(a, newStart, b - a, false));
                 i.blocks += b - a;
                 fs.refcounts().removeCowStaging(h, newStart, b - a);
+                // What this handle exposes: the new blocks, holding exactly the call's bytes (the
+                // atomic range is whole blocks, and one mapping lies inside it). The commit then
+                // needs no PREFLUSH; recovery checks the data instead (Journal: data dependencies).
+                long off = m.offset() - pos;
+                if (data != null && off >= 0 && off + m.length() <= data.byteSize() && m.length() == (b - a) * bs) {
+                    java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+                    crc.update(data.asSlice(off, m.length()).asByteBuffer());
+                    deps.add(new long[] {newStart, b - a, crc.getValue()});
+                } else {
+                    undeclared = true;   // then the commit keeps its PREFLUSH
+                }
             }
+            if (!undeclared) for (long[] d : deps) h.dataDependency(d[0], d[1], (int) d[2]);
             long s = Math.min(pos + length, fi.size());
             if (s > i.size) i.size = s;
             Inodes.put(h, i);

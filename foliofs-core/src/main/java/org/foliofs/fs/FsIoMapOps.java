@@ -169,6 +169,21 @@ public final class FsIoMapOps implements IoMapOps {
             AllocHook hook = afterAllocate;
             if (hook != null) hook.allocated(fi);
         }
+        return inPlace(fs, m);
+    }
+
+    /**
+     * A mapping the caller will overwrite in place: if its blocks are the data dependency of a
+     * commit recovery may still check (an atomic write's remap, committed without PREFLUSH), the
+     * journal first makes that commit not the log's last ({@link Journal#barrier}), or new data
+     * here would make recovery take the commit for torn and drop it.
+     */
+    private static IoMap inPlace(FolioFs fs, IoMap m) throws IOException {
+        if (m.type() == IoMap.Type.MAPPED && (m.flags() & (IoMap.NEW | IoMap.SHARED)) == 0) {
+            int bs = fs.blockSize();
+            long first = m.deviceAddress() / bs, count = Math.ceilDiv(m.deviceAddress() + m.length(), bs) - first;
+            if (fs.journal().dependsOn(first, count)) fs.journal().barrier();
+        }
         return m;
     }
 
@@ -201,11 +216,12 @@ public final class FsIoMapOps implements IoMapOps {
             long align = Math.min(n, atomicAlignBlocks(fs, bs));
             long[] got = fs.allocator().allocDataAligned(h, Inode.agOf(i.ino), -1, n, n, align, Math.floorMod(fb, align));
             fs.refcounts().addCowStaging(h, got[0], got[1]);
+            h.exposesNoData();   // staging blocks are in no file until the end-of-I/O remap (which declares its data)
             return new IoMap(fb * bs, n * bs, IoMap.Type.MAPPED, IoMap.NEW | IoMap.SHARED, got[0] * bs, 0);
         });
         AllocHook hook = afterAllocate;
         if (hook != null && m.hasFlag(IoMap.NEW)) hook.allocated(fi);
-        return m;
+        return inPlace(fs, m);
     }
 
     /**

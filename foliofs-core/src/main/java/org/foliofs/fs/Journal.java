@@ -31,7 +31,9 @@ import static org.foliofs.fs.MetaBlockLayout.U64;
  * commit. {@link #force} commits it: the current images of those blocks are written to the log as one
  * record (or a chain of records that recovery applies only as a whole), with PREFLUSH (so every data
  * write that completed before is durable first: metadata that exposes data is never durable before
- * the data) and FUA. Many handles share one commit: group commit. Until a checkpoint, committed
+ * the data) and FUA; or, when every handle declared the data it exposes ({@link Handle#dataDependency},
+ * {@link Handle#exposesNoData}), without PREFLUSH: records, one FLUSH, and recovery checks the last
+ * transaction's data ({@link #barrier}). Many handles share one commit: group commit. Until a checkpoint, committed
  * images are written nowhere else: the home locations keep the previous checkpoint's state. A
  * checkpoint writes every committed image home, flushes, and then moves the log tail (header write
  * with FUA). Recovery replays complete records from the tail; replaying whole images is idempotent,
@@ -56,6 +58,8 @@ public final class Journal implements AutoCloseable {
     static final long H_GEN = 40, H_TAIL_SEQ = 48, H_TAIL_POS = 56, H_LOG_ID = 64;
     static final long D_SEQ = 40, D_COUNT = 48, D_FLAGS = 52, D_CRC = 56, D_LOG_ID = 64, D_BLKNOS = 72;
     static final int MORE = 1;
+    /** Record flag: the record's images are followed by one data-dependency block (see {@link Handle#dataDependency}). */
+    static final int DEPS = 2;
     private static final int IO_CHUNK = 1 << 20;
 
     private final BlockDevice dev;
@@ -77,6 +81,17 @@ public final class Journal implements AutoCloseable {
     /** Blocks changed since the last commit, in first-change order. */
     private final LinkedHashSet<Long> running = new LinkedHashSet<>();
     private List<Runnable> runningCommitted = new ArrayList<>(), runningCheckpointed = new ArrayList<>();
+    /**
+     * Data dependencies: {@code runningPreflush} is set by every finished handle that changed
+     * blocks without declaring what file data it exposes; a running transaction without one is
+     * committed without PREFLUSH on a volatile-cache device (records, then one FLUSH), its handles'
+     * data blocks and their CRC32C listed in the record ({@code runningDeps}); recovery replays the
+     * log's last transaction only if those blocks hold that data. {@code committingDeps} and
+     * {@code lastDeps} (the newest durable commit's, until a later commit is durable) are the
+     * blocks no write may change in place before {@link #barrier()}.
+     */
+    private boolean runningPreflush;
+    private List<long[]> runningDeps = new ArrayList<>(), committingDeps = List.of(), lastDeps = List.of();
     /** Committed, not yet checkpointed: actions to run when the tail passes them. */
     private List<Runnable> pendingCheckpointed = new ArrayList<>();
     private final LinkedHashSet<Long> checkpointDirty = new LinkedHashSet<>();
@@ -204,7 +219,11 @@ public final class Journal implements AutoCloseable {
         // Scan: collect transactions (record chains) that are complete.
         long seq = h[1], pos = tailPos, txns = 0, blocks = 0;
         List<Rec> pendingChain = new ArrayList<>();   // the records of the open chain, images in memory
-        long endSeq = seq, endPos = pos;
+        // Each complete transaction is replayed once the next one is found valid: that one was
+        // written after the previous commit's FLUSH, so the previous one's data is durable. The
+        // last one is replayed only if its data dependencies hold (DEPS records).
+        List<Rec> lastTxn = null;
+        long endSeq = seq, endPos = pos, beforeLastSeq = seq, beforeLastPos = pos;
         long guard = 0;
         while (guard++ < area + 1) {
             Rec r = readRecord(pos, seq);
@@ -214,15 +233,30 @@ public final class Journal implements AutoCloseable {
             }
             if (r == null) break;
             pendingChain.add(r);
-            long next = pos + 1 + r.homes.length;
+            long next = pos + 1 + r.homes.length + (r.deps != null ? 1 : 0);
             seq++;
             pos = next >= logBlocks ? FIRST_RECORD : next;
             if ((r.flags & MORE) == 0) {
-                for (Rec rec : pendingChain) blocks += readOnly ? rec.homes.length : replay(rec);
-                txns++;
+                if (lastTxn != null) {
+                    for (Rec rec : lastTxn) blocks += readOnly ? rec.homes.length : replay(rec);
+                    txns++;
+                }
+                lastTxn = new ArrayList<>(pendingChain);
                 pendingChain.clear();
+                beforeLastSeq = endSeq;
+                beforeLastPos = endPos;
                 endSeq = seq;
                 endPos = pos;
+            }
+        }
+        if (lastTxn != null) {
+            if (dependenciesHold(lastTxn)) {
+                for (Rec rec : lastTxn) blocks += readOnly ? rec.homes.length : replay(rec);
+                txns++;
+            } else {   // its commit never finished: the data it exposes is not on the device
+                tornCommits++;
+                endSeq = beforeLastSeq;
+                endPos = beforeLastPos;
             }
         }
         if (readOnly) {   // nothing replayed, nothing written: the log stays as found
@@ -242,8 +276,30 @@ public final class Journal implements AutoCloseable {
         return new Recovery(txns, blocks, tailSeq);
     }
 
-    /** A valid record: where its images belong, the images, and its flags. */
-    private record Rec(long[] homes, byte[] images, int flags) {}
+    /** A valid record: where its images belong, the images, its flags and its data dependencies (null: none). */
+    private record Rec(long[] homes, byte[] images, int flags, long[][] deps) {}
+
+    /** Last transactions dropped at recovery because their data dependencies did not hold (tests). */
+    private long tornCommits;
+
+    long tornCommits() { return tornCommits; }
+
+    /** Whether every data dependency of {@code txn} holds: each range's blocks have the recorded CRC32C. */
+    private boolean dependenciesHold(List<Rec> txn) throws IOException {
+        for (Rec r : txn) {
+            if (r.deps == null) continue;
+            for (long[] d : r.deps) {
+                CRC32C crc = new CRC32C();
+                long bytes = d[1] * bs, base = d[0] * bs;
+                for (long off = 0; off < bytes; off += IO_CHUNK) {
+                    int len = (int) Math.min(IO_CHUNK, bytes - off);
+                    crc.update(io.read(base + off, len).asByteBuffer());
+                }
+                if ((crc.getValue() & 0xffffffffL) != d[2]) return false;
+            }
+        }
+        return true;
+    }
 
     /**
      * Reads and checks the record at {@code pos} with sequence {@code seq}; null if none valid. The
@@ -261,21 +317,35 @@ public final class Journal implements AutoCloseable {
         }
         if (ds.get(U64, D_SEQ) != seq || ds.get(U64, D_LOG_ID) != logId) return null;
         int count = ds.get(U32, D_COUNT);
-        if (count < 0 || count > perDescriptor || pos + 1 + count > logBlocks) return null;
+        int flags = ds.get(U32, D_FLAGS), extra = (flags & DEPS) != 0 ? 1 : 0;
+        if (count < 0 || count > perDescriptor || pos + 1 + count + extra > logBlocks) return null;
         long[] homes = new long[count];
         for (int i = 0; i < count; i++) {
             homes[i] = ds.get(U64, D_BLKNOS + 8L * i);
             if (homes[i] < 0 || homes[i] >= sb.totalBlocks()) return null;
         }
-        byte[] images = new byte[count * bs];
-        for (int off = 0; off < images.length; off += IO_CHUNK) {
-            int len = Math.min(IO_CHUNK, images.length - off);
-            MemorySegment.copy(io.read((logStart + pos + 1) * bs + off, len), 0, MemorySegment.ofArray(images), off, len);
+        byte[] body = new byte[(count + extra) * bs];
+        for (int off = 0; off < body.length; off += IO_CHUNK) {
+            int len = Math.min(IO_CHUNK, body.length - off);
+            MemorySegment.copy(io.read((logStart + pos + 1) * bs + off, len), 0, MemorySegment.ofArray(body), off, len);
         }
         CRC32C crc = new CRC32C();
-        crc.update(images);
+        crc.update(body);
         if ((int) crc.getValue() != ds.get(U32, D_CRC)) return null;
-        return new Rec(homes, images, ds.get(U32, D_FLAGS));
+        long[][] deps = null;
+        if (extra == 1) {
+            MemorySegment db = MemorySegment.ofArray(body).asSlice((long) count * bs, bs);
+            int n = db.get(U32, 0);
+            if (n < 0 || n > depsPerBlock()) return null;
+            deps = new long[n][];
+            for (int i = 0; i < n; i++) {
+                long blk = db.get(U64, 8 + 16L * i), len = db.get(U32, 16 + 16L * i) & 0xffffffffL;
+                if (blk < 0 || len < 1 || blk + len > sb.totalBlocks()) return null;
+                deps[i] = new long[] {blk, len, db.get(U32, 20 + 16L * i) & 0xffffffffL};
+            }
+        }
+        byte[] images = extra == 0 ? body : java.util.Arrays.copyOf(body, count * bs);
+        return new Rec(homes, images, flags, deps);
     }
 
     private long replay(Rec r) throws IOException {
@@ -311,7 +381,10 @@ public final class Journal implements AutoCloseable {
     public long maxTransactionBlocks() { return area / 4; }
 
     /** Records needed to log {@code n} images: the images plus their descriptors. */
-    private long recordBlocks(long n) { return n + (n + perDescriptor - 1) / perDescriptor + 1; }
+    private long recordBlocks(long n) { return n + (n + perDescriptor - 1) / perDescriptor + 2; }
+
+    /** Data dependencies one record's dependency block holds. */
+    private int depsPerBlock() { return (bs - 8) / 16; }
 
     /**
      * Starts a handle that may change up to {@code reserveBlocks} distinct blocks. Takes the
@@ -358,6 +431,8 @@ public final class Journal implements AutoCloseable {
         private int added;
         private final List<Runnable> committed = new ArrayList<>(), checkpointed = new ArrayList<>(), aborted = new ArrayList<>();
         private boolean done;
+        private boolean exposureDeclared;
+        private final List<long[]> deps = new ArrayList<>(1);
 
         private Handle(int reserve) { this.reserve = reserve; }
 
@@ -454,6 +529,31 @@ public final class Journal implements AutoCloseable {
          */
         public int reserveLeft() { return reserve - added; }
 
+        /**
+         * Declares that this handle exposes no file data: it maps no blocks into a file and moves
+         * no size over data (a staging allocation, a namespace change). Its commit needs no
+         * PREFLUSH for it.
+         */
+        public void exposesNoData() { exposureDeclared = true; }
+
+        /**
+         * Declares that the file data this handle exposes is exactly device blocks
+         * {@code [blkno, blkno + count)}, written (completed) before this handle, holding data whose
+         * CRC32C is {@code crc}; may be called for several ranges. Without another undeclared
+         * handle in the transaction, its commit needs no PREFLUSH on a volatile cache: the record
+         * lists the ranges, and recovery replays the log's last transaction only when they hold that
+         * data (an earlier one's data was made durable by the FLUSH that ended its commit, which came
+         * before any later commit). Blocks listed may not be written in place before
+         * {@link Journal#barrier()} says so ({@link Journal#dependsOn}).
+         */
+        public void dataDependency(long blkno, long count, int crc) {
+            check();
+            if (count < 1 || blkno < 0 || blkno + count > sb.totalBlocks())
+                throw new IllegalArgumentException("data dependency [" + blkno + ", +" + count + ") is not inside the volume");
+            exposureDeclared = true;
+            deps.add(new long[] {blkno, count, crc & 0xffffffffL});
+        }
+
         @Override public void onCommitted(Runnable r) { committed.add(r); }
         @Override public void onCheckpointed(Runnable r) { checkpointed.add(r); }
         @Override public void onAbort(Runnable r) { aborted.add(r); }
@@ -464,6 +564,8 @@ public final class Journal implements AutoCloseable {
             done = true;
             active = null;
             try {
+                if (!exposureDeclared && !undo.isEmpty()) runningPreflush = true;
+                runningDeps.addAll(deps);
                 runningCommitted.addAll(committed);
                 runningCheckpointed.addAll(checkpointed);
                 if (running.size() >= maxTransactionBlocks()) commitLocked();
@@ -574,6 +676,41 @@ public final class Journal implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether device blocks {@code [blkno, blkno + count)} overlap a data dependency that recovery
+     * may still check (running, committing, or the newest durable commit's): such blocks must not
+     * be written in place before {@link #barrier()}. Cheap when there are none.
+     */
+    public boolean dependsOn(long blkno, long count) {
+        lock.lock();
+        try {
+            return overlaps(runningDeps, blkno, count) || overlaps(committingDeps, blkno, count) || overlaps(lastDeps, blkno, count);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private static boolean overlaps(List<long[]> deps, long blkno, long count) {
+        for (long[] d : deps) if (d[0] < blkno + count && blkno < d[0] + d[1]) return true;
+        return false;
+    }
+
+    /**
+     * Makes every transaction with data dependencies durable and not the log's last (a commit, then
+     * a record without images if needed): afterwards their blocks may be overwritten in place
+     * without recovery mistaking the new data for a torn commit. Call without a handle.
+     */
+    public void barrier() throws IOException {
+        lock.lock();
+        try {
+            if (active != null && lock.getHoldCount() > 1) throw new IllegalStateException("barrier() inside an active handle");
+            commitLocked();
+            commitLocked(true);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Waits (releasing the lock) until no commit's log I/O is in flight; throws a commit's failure. */
     private void awaitCommit() throws IOException {
         while (committing) commitEnded.awaitUninterruptibly();
@@ -598,11 +735,17 @@ public final class Journal implements AutoCloseable {
      * meanwhile; a checkpoint or the next commit waits for this one), and runs the committed
      * callbacks after the I/O.
      */
-    private void commitLocked() throws IOException {
+    private void commitLocked() throws IOException { commitLocked(false); }
+
+    /**
+     * {@code barrier}: with nothing running, still write a record (no images) when the newest
+     * durable commit has data dependencies, so that it is no longer the log's last transaction.
+     */
+    private void commitLocked(boolean barrier) throws IOException {
         awaitCommit();
         if (readOnly && !running.isEmpty())   // handles refuse every change, so this cannot happen
             throw new IllegalStateException("read-only journal of " + dev.describe() + " has " + running.size() + " changed blocks");
-        if (running.isEmpty()) {
+        if (running.isEmpty() && !(barrier && !lastDeps.isEmpty())) {
             runAll(runningCommitted);
             runningCommitted = new ArrayList<>();
             pendingCheckpointed.addAll(runningCheckpointed);
@@ -613,29 +756,47 @@ public final class Journal implements AutoCloseable {
         // Worst case: the record chain plus the end of the area skipped by a wrap. Checkpointing
         // writes only committed images home, so it is safe with a running transaction.
         if (usedBlocks + 2 * recordBlocks(blknos.length) > area) checkpointLocked();
-        int records = (blknos.length + perDescriptor - 1) / perDescriptor;
+        // Without PREFLUSH: every handle declared the data it exposes (none, or checksummed
+        // ranges that fit one block), and the device has a volatile cache (else PREFLUSH and FUA
+        // cost nothing). The records go down plain, then one FLUSH.
+        boolean depsMode = !runningPreflush && dev.volatileWriteCache() && runningDeps.size() <= depsPerBlock();
+        List<long[]> deps = depsMode ? runningDeps : List.of();
+        runningDeps = new ArrayList<>();
+        runningPreflush = false;
+        int records = Math.max(1, (blknos.length + perDescriptor - 1) / perDescriptor);
         List<long[]> at = new ArrayList<>(records);      // {log block} per record
         List<byte[]> recs = new ArrayList<>(records);
         for (int r = 0; r < records; r++) {
             int from = r * perDescriptor, n = Math.min(perDescriptor, blknos.length - from);
+            int extra = r == records - 1 && !deps.isEmpty() ? 1 : 0;   // the dependency block
             long pos = headPos;
-            if (pos + 1 + n > logBlocks) {      // does not fit before the end: wrap
+            if (pos + 1 + n + extra > logBlocks) {      // does not fit before the end: wrap
                 usedBlocks += logBlocks - pos;
                 pos = FIRST_RECORD;
             }
-            byte[] rec = new byte[(n + 1) * bs];
+            byte[] rec = new byte[(n + 1 + extra) * bs];
             MemorySegment rs = MemorySegment.ofArray(rec);
             CRC32C crc = new CRC32C();
             for (int i = 0; i < n; i++) {
                 Buf b = cache.get(blknos[from + i]);
                 System.arraycopy(b.cur, 0, rec, (i + 1) * bs, bs);
             }
-            crc.update(rec, bs, n * bs);
+            if (extra == 1) {
+                MemorySegment db = rs.asSlice((long) (n + 1) * bs, bs);
+                db.set(U32, 0, deps.size());
+                for (int i = 0; i < deps.size(); i++) {
+                    long[] dp = deps.get(i);
+                    db.set(U64, 8 + 16L * i, dp[0]);
+                    db.set(U32, 16 + 16L * i, (int) dp[1]);
+                    db.set(U32, 20 + 16L * i, (int) dp[2]);
+                }
+            }
+            crc.update(rec, bs, (n + extra) * bs);
             MemorySegment d = rs.asSlice(0, bs);
             MetaBlockLayout.init(d, MetaType.LOG_RECORD, logStart + pos, 0, sb.uuid());
             d.set(U64, D_SEQ, headSeq);
             d.set(U32, D_COUNT, n);
-            d.set(U32, D_FLAGS, r < records - 1 ? MORE : 0);
+            d.set(U32, D_FLAGS, (r < records - 1 ? MORE : 0) | (extra == 1 ? DEPS : 0));
             d.set(U32, D_CRC, (int) crc.getValue());
             d.set(U64, D_LOG_ID, logId);
             for (int i = 0; i < n; i++) d.set(U64, D_BLKNOS + 8L * i, blknos[from + i]);
@@ -643,9 +804,9 @@ public final class Journal implements AutoCloseable {
             at.add(new long[] {pos});
             recs.add(rec);
             headSeq++;
-            headPos = pos + 1 + n;
+            headPos = pos + 1 + n + extra;
             if (headPos >= logBlocks) headPos = FIRST_RECORD;
-            usedBlocks += 1 + n;
+            usedBlocks += 1 + n + extra;
         }
         // Committed images: a checkpoint (which waits for this commit's I/O) writes them home.
         for (long blkno : blknos) {
@@ -660,6 +821,7 @@ public final class Journal implements AutoCloseable {
         runningCommitted = new ArrayList<>();
         pendingCheckpointed.addAll(runningCheckpointed);
         runningCheckpointed = new ArrayList<>();
+        committingDeps = deps;
         committing = true;
         boolean unlocked = lock.getHoldCount() == 1;
         if (unlocked) lock.unlock();
@@ -672,11 +834,12 @@ public final class Journal implements AutoCloseable {
                 long pos = at.get(r)[0];
                 for (int off = 0; off < rec.length; off += IO_CHUNK) {
                     int len = Math.min(IO_CHUNK, rec.length - off);
-                    int flags = IoRequest.FUA | (first ? IoRequest.PREFLUSH : 0);
+                    int flags = depsMode ? 0 : IoRequest.FUA | (first ? IoRequest.PREFLUSH : 0);
                     first = false;
                     commitIo.write((logStart + pos) * bs + off, rs.asSlice(off, len), flags);
                 }
             }
+            if (depsMode) dev.flush();   // the records and every data write completed before them
         } catch (IOException e) {
             failure = e;
         } catch (RuntimeException e) {
@@ -690,7 +853,9 @@ public final class Journal implements AutoCloseable {
             if (failure == null) {
                 durable = g;
                 commits++;
+                lastDeps = committingDeps;   // this commit is now the log's newest: the one recovery checks
             }
+            committingDeps = List.of();
             commitEnded.signalAll();
         }
         if (failure != null) throw commitFailure;
@@ -712,6 +877,7 @@ public final class Journal implements AutoCloseable {
             writeHeader(headSeq, headPos);
             tailSeq = headSeq;
         }
+        lastDeps = List.of();   // the log is empty: no transaction left for recovery to check
         usedBlocks = 0;
         checkpoints++;
         List<Runnable> done = pendingCheckpointed;

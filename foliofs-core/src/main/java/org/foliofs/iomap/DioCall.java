@@ -270,7 +270,7 @@ final class DioCall extends IoCall implements IoMapIter.Chunk {
         if (cut != Long.MAX_VALUE) result = Math.min(result, cut - pos);
         if (write) {
             if (atomic) {
-                err = endAtomic(ioEnd, inode, pos, buf.byteSize(), result, atomicMaps, err, dev.describe());
+                err = endAtomic(ioEnd, inode, pos, buf.byteSize(), result, atomicMaps, err, dev.describe(), buf);
                 if (err != null) result = 0;   // all or nothing
             } else {
                 err = endOfIo(err, result);

@@ -204,14 +204,14 @@ abstract class IoCall {
      * undo on error). Returns the call's failure (the first one), or null.
      */
     final Throwable endAtomic(IoEndHandler handler, IoInode inode, long start, long length, long result, List<IoMap> maps,
-                              Throwable err, String device) {
+                              Throwable err, String device, java.lang.foreign.MemorySegment data) {
         if (err == null && result < length) {
             err = new DeviceException("atomic write completed " + result + " of " + length + " bytes", device, start, length, Errno.EIO);
         }
         int errno = err == null ? 0 : err instanceof DeviceException d ? d.errno() : Errno.EIO;
         if (maps.isEmpty()) return err;
         try {
-            handler.ioEndAtomic(inode, start, errno == 0 ? length : result, maps, errno);
+            handler.ioEndAtomic(inode, start, errno == 0 ? length : result, maps, errno, data);
         } catch (Exception | Error e) {
             if (err == null) err = e;
             else err.addSuppressed(e);

@@ -68,9 +68,12 @@ public interface IoEndHandler {
      * mapping (copy-on-write remap of NEW|SHARED mappings, size) take effect in ONE transaction, so
      * that after a crash the range reads all old or all new; on failure ({@code error != 0}) undo
      * only (free the out-of-place blocks). A MAPPED mapping without NEW/SHARED was written in place
-     * with the device's ATOMIC flag and needs only the size update.
+     * with the device's ATOMIC flag and needs only the size update. {@code data} holds the bytes the
+     * call wrote for {@code [pos, pos + length)} (valid during this call), so that the file system
+     * can checksum what its transaction exposes.
      */
-    default void ioEndAtomic(IoInode inode, long pos, long length, java.util.List<IoMap> maps, int error) throws IOException {
+    default void ioEndAtomic(IoInode inode, long pos, long length, java.util.List<IoMap> maps, int error,
+                             java.lang.foreign.MemorySegment data) throws IOException {
         throw new UnsupportedOperationException(getClass().getName() + " does not support atomic writes");
     }
 }

@@ -370,7 +370,7 @@ final class WriteThrough extends IoCall implements IoMapIter.Chunk {
         if (atomic) {   // all or nothing: a short completion fails the call; one end-of-I/O transaction
             List<IoMap> maps = new ArrayList<>(reqs.size());
             for (Req r : reqs) if (!maps.contains(r.map)) maps.add(r.map);
-            err = endAtomic(file.ioEnd, inode, start, length, result, maps, err, file.engine.device.describe());
+            err = endAtomic(file.ioEnd, inode, start, length, result, maps, err, file.engine.device.describe(), src);
         }
         int errno = err == null ? 0 : err instanceof DeviceException d ? d.errno() : Errno.EIO;
         for (Req r : atomic ? List.<Req>of() : reqs) {

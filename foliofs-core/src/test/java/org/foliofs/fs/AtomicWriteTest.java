@@ -455,6 +455,41 @@ class AtomicWriteTest {
         }
     }
 
+    /**
+     * An atomic DSYNC write's remap commits without PREFLUSH (its data is checksummed in the
+     * record instead: one cache flush per commit, not two), and an in-place overwrite of those
+     * blocks right after it first puts a barrier in the log, so that recovery does not take the new
+     * bytes for a torn atomic write and drop its remap (which would bring back the data from before
+     * the atomic write).
+     */
+    @Test
+    void atomicRemapCommitsWithoutPreflushAndAnInPlaceOverwriteAfterItSurvivesACrash() throws Exception {
+        try (SimDevice dev = device(0)) {
+            FolioFs fs = format(dev);
+            int len = 16384;
+            long ino;
+            try (FolioFile f = FolioFileTest.create(fs, "a")) {
+                ino = f.ino();
+                f.write(0, data(1, 4 * len), FolioFile.WRITETHROUGH | FolioFile.DSYNC);
+                long preflushes = dev.stats().preflushWrites();
+                assertThat(f.write(len, data(2, len), AT | FolioFile.DSYNC)).isEqualTo(len);
+                assertThat(dev.stats().preflushWrites()).as("the remap's commit has no PREFLUSH").isEqualTo(preflushes);
+                // the same blocks, now the file's, overwritten in place (a pure DSYNC overwrite: FUA, no commit of its own)
+                assertThat(f.write(len, data(3, len), FolioFile.WRITETHROUGH | FolioFile.DSYNC)).isEqualTo(len);
+            }
+            fs.abandon();
+            dev.crash();
+            FolioFs again = FolioFs.mount(dev);
+            try (FolioFile f = again.openFile(ino)) {
+                assertThat(FolioFileTest.read(f, len, len)).as("the in-place overwrite, over the atomic write's blocks")
+                        .isEqualTo(FolioFileTest.pattern(3, len));
+                assertThat(FolioFileTest.read(f, 0, len)).isEqualTo(java.util.Arrays.copyOfRange(FolioFileTest.pattern(1, 4 * len), 0, len));
+            }
+            again.close();
+            assertThat(Fsck.check(dev).problems()).isEmpty();
+        }
+    }
+
     // ---- allocation aligned to the device's atomic unit ----------------------------------------
 
     /** Device address of the extent holding {@code pos} (its first block's address plus the offset). */

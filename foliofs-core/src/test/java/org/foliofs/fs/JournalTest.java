@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Random;
 import org.foliofs.device.CrashReport;
 import org.foliofs.device.IoOp;
+import org.foliofs.device.IoRequest;
 import org.foliofs.device.SimDevice;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -128,6 +129,95 @@ class JournalTest {
             assertThat(j2.recovery().transactions()).isZero();
             long[] v = readAll(j2, sb, n);
             for (int i = 0; i < n; i++) assertThat(v[i]).isEqualTo(1000 + i);
+            j2.close();
+        }
+    }
+
+    /**
+     * Data dependencies: a transaction whose handles declared the data they expose is committed
+     * without PREFLUSH (records, then one FLUSH); recovery replays the log's last transaction only
+     * if its data is on the device (else its commit never finished: dropped), and replays an
+     * earlier one regardless (a later commit came after its FLUSH).
+     */
+    @Test
+    void dataDependenciesReplaceThePreflushAndRecoveryChecksTheLastTransaction() throws Exception {
+        for (int variant = 0; variant < 3; variant++) {
+            try (SimDevice dev = device(20 + variant)) {
+                Superblock sb = Mkfs.format(dev, Mkfs.Options.defaults().withAgCount(4));
+                Journal j = Journal.open(dev, sb, NO_SPACE, 1024);
+                init(j, sb, 4);
+                long dataBlk = home(sb, 100);
+                byte[] data = new byte[sb.blockSize()];
+                new Random(variant).nextBytes(data);
+                IoRequest w = IoRequest.write(dataBlk * sb.blockSize(), MemorySegment.ofArray(data), 0, null);
+                dev.submit(w);
+                w.await();
+                java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+                crc.update(data);
+                int good = (int) crc.getValue();
+                long preflushes = dev.stats().preflushWrites(), flushes = dev.stats().requests(IoOp.FLUSH);
+                try (var h = j.begin(4)) {
+                    MetaBlock b = h.read(home(sb, 0), TEST, 7);
+                    set(b, 42);
+                    h.write(b);
+                    h.dataDependency(dataBlk, 1, variant == 0 ? good : good + 1);   // 1, 2: the data is not there
+                    h.commit();
+                }
+                assertThat(j.force()).isTrue();
+                assertThat(dev.stats().preflushWrites()).as("no PREFLUSH").isEqualTo(preflushes);
+                assertThat(dev.stats().requests(IoOp.FLUSH)).as("one FLUSH after the records").isEqualTo(flushes + 1);
+                assertThat(j.dependsOn(dataBlk, 1)).isTrue();
+                assertThat(j.dependsOn(dataBlk + 1, 4)).isFalse();
+                if (variant == 2) {   // a later commit: the first is no longer the last, recovery replays it unchecked
+                    try (var h = j.begin(4)) {
+                        MetaBlock b = h.read(home(sb, 1), TEST, 7);
+                        set(b, 43);
+                        h.write(b);
+                        h.commit();
+                    }
+                    j.force();
+                    assertThat(j.dependsOn(dataBlk, 1)).isFalse();
+                }
+                j.abandon();
+                dev.crash();
+                Journal j2 = Journal.open(dev, sb, NO_SPACE, 1024);
+                long[] v = readAll(j2, sb, 4);
+                switch (variant) {
+                    case 0 -> assertThat(v).containsExactly(42, 0, 0, 0);
+                    case 1 -> {
+                        assertThat(v).as("the last transaction's data is not there: dropped").containsExactly(0, 0, 0, 0);
+                        assertThat(j2.tornCommits()).isEqualTo(1);
+                    }
+                    default -> assertThat(v).containsExactly(42, 43, 0, 0);
+                }
+                j2.close();
+            }
+        }
+    }
+
+    /** A barrier makes a transaction with data dependencies not the last: its blocks may then be overwritten. */
+    @Test
+    void aBarrierEndsTheDependency() throws Exception {
+        try (SimDevice dev = device(31)) {
+            Superblock sb = Mkfs.format(dev, Mkfs.Options.defaults().withAgCount(4));
+            Journal j = Journal.open(dev, sb, NO_SPACE, 1024);
+            init(j, sb, 4);
+            long dataBlk = home(sb, 100);
+            try (var h = j.begin(4)) {
+                MetaBlock b = h.read(home(sb, 0), TEST, 7);
+                set(b, 7);
+                h.write(b);
+                h.dataDependency(dataBlk, 1, 12345);   // whatever: the barrier comes before any check
+                h.commit();
+            }
+            j.force();
+            j.barrier();
+            assertThat(j.dependsOn(dataBlk, 1)).isFalse();
+            j.abandon();
+            dev.crash();
+            Journal j2 = Journal.open(dev, sb, NO_SPACE, 1024);
+            assertThat(readAll(j2, sb, 4)).containsExactly(7, 0, 0, 0);
+            assertThat(j2.tornCommits()).isZero();
             j2.close();
         }
     }
