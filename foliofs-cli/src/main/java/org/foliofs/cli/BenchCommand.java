@@ -250,6 +250,8 @@ public final class BenchCommand implements Callable<Integer> {
         if (trialsOption != null) c.append(" --trials ").append(trialsOption);
         if (w == WorkloadSet.DEVICE && engine != Engine.BOTH) c.append(" --engine ").append(engine);
         if (noFio) c.append(" --no-fio");
+        // the volume's file system matters (an image on XFS offers atomic writes, on ext4 not)
+        if (dir != null && !dir.equals(Path.of(System.getProperty("java.io.tmpdir")))) c.append(" --dir ").append(dir);
         return c.toString();
     }
 

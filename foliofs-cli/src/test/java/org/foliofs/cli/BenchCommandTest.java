@@ -48,6 +48,8 @@ class BenchCommandTest {
         assertThat(b.size(b.workload)).isEqualTo(512L << 20);
         assertThat(b.seconds(b.workload)).isEqualTo(2);
         assertThat(b.command(b.workload)).isEqualTo("./foliofs bench --workload atomic --quick --size 512M --seconds 2");
+        b = parse("--workload", "atomic", "--dir", "/mnt/xfs");   // where the volume lives matters (atomic unit of its file system)
+        assertThat(b.command(b.workload)).isEqualTo("./foliofs bench --workload atomic --dir /mnt/xfs");
     }
 
     @Test
