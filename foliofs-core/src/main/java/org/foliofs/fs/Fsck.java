@@ -452,10 +452,11 @@ public final class Fsck {
             }
             if (d.get(U64, Journal.D_SEQ) != seq || d.get(U64, Journal.D_LOG_ID) != logId) return false;
             int count = d.get(U32, Journal.D_COUNT);
-            if (count < 0 || count > (bs - Journal.D_BLKNOS) / 8 || pos + 1 + count > sb.logBlocks()) return false;
+            int body = count + ((d.get(U32, Journal.D_FLAGS) & Journal.DEPS) != 0 ? 1 : 0);   // images (+ data-dependency block)
+            if (count < 0 || count > (bs - Journal.D_BLKNOS) / 8 || pos + 1 + body > sb.logBlocks()) return false;
             CRC32C crc = new CRC32C();
-            for (int i = 0; i < count; i++) crc.update(io.read((ls + pos + 1 + i) * bs, bs).asByteBuffer());
-            syncBlocks += count;
+            for (int i = 0; i < body; i++) crc.update(io.read((ls + pos + 1 + i) * bs, bs).asByteBuffer());
+            syncBlocks += body;
             return (int) crc.getValue() == d.get(U32, Journal.D_CRC);
         }
 

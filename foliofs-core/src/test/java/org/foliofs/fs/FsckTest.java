@@ -137,6 +137,28 @@ class FsckTest {
         assertThat(after.notes()).isEmpty();
     }
 
+    /** A commit with data dependencies (its record carries one more block under its CRC) is seen as needing recovery too. */
+    @Test
+    void aDataDependencyRecordAtTheTailNeedsRecovery() throws Exception {
+        SimDevice dev = device(8 * MiB);
+        FolioFs fs = format(dev);
+        long ino = fs.create(FolioFs.ROOT_INO, "a", 0644, 0, 0).ino();
+        try (FolioFile f = fs.openFile(ino)) {
+            f.write(0, java.lang.foreign.MemorySegment.ofArray(new byte[65536]), FolioFile.WRITETHROUGH | FolioFile.DSYNC);
+            fs.journal().checkpoint();   // empty log: the atomic write's commit is the first record after the tail
+            long preflushes = dev.stats().preflushWrites();
+            byte[] d = new byte[(int) fs.atomicWriteUnitMax()];
+            new Random(2).nextBytes(d);
+            f.write(d.length, java.lang.foreign.MemorySegment.ofArray(d), FolioFile.WRITETHROUGH | FolioFile.ATOMIC | FolioFile.DSYNC);
+            assertThat(dev.stats().preflushWrites()).as("a data-dependency commit").isEqualTo(preflushes);
+        }
+        fs.abandon();
+        FsckReport nr = Fsck.check(dev, false);
+        assertThat(nr.needsRecovery()).isTrue();
+        FsckReport r = checkClean(dev);
+        assertThat(r.recoveredTransactions()).isPositive();
+    }
+
     @Test
     void journalNeedingRecoveryIsReportedWithoutWritingOrReplayed() throws Exception {
         SimDevice dev = device(8 * MiB);
