@@ -92,6 +92,10 @@ public final class Journal implements AutoCloseable {
      */
     private boolean runningPreflush;
     private List<long[]> runningDeps = new ArrayList<>(), committingDeps = List.of(), lastDeps = List.of();
+    /** Whether any of the three lists is non-empty; written under the lock, read without it by {@link #dependsOn}. */
+    private volatile boolean depsLive;
+
+    private void updateDepsLive() { depsLive = !runningDeps.isEmpty() || !committingDeps.isEmpty() || !lastDeps.isEmpty(); }
     /** Committed, not yet checkpointed: actions to run when the tail passes them. */
     private List<Runnable> pendingCheckpointed = new ArrayList<>();
     private final LinkedHashSet<Long> checkpointDirty = new LinkedHashSet<>();
@@ -565,7 +569,10 @@ public final class Journal implements AutoCloseable {
             active = null;
             try {
                 if (!exposureDeclared && !undo.isEmpty()) runningPreflush = true;
-                runningDeps.addAll(deps);
+                if (!deps.isEmpty()) {
+                    runningDeps.addAll(deps);
+                    depsLive = true;
+                }
                 runningCommitted.addAll(committed);
                 runningCheckpointed.addAll(checkpointed);
                 if (running.size() >= maxTransactionBlocks()) commitLocked();
@@ -682,6 +689,9 @@ public final class Journal implements AutoCloseable {
      * be written in place before {@link #barrier()}. Cheap when there are none.
      */
     public boolean dependsOn(long blkno, long count) {
+        // Without the lock first: a dependency on blocks a caller maps in place was registered
+        // (under the lock) before the caller's mapping lookup (under the lock) found them.
+        if (!depsLive) return false;
         lock.lock();
         try {
             return overlaps(runningDeps, blkno, count) || overlaps(committingDeps, blkno, count) || overlaps(lastDeps, blkno, count);
@@ -856,6 +866,7 @@ public final class Journal implements AutoCloseable {
                 lastDeps = committingDeps;   // this commit is now the log's newest: the one recovery checks
             }
             committingDeps = List.of();
+            updateDepsLive();
             commitEnded.signalAll();
         }
         if (failure != null) throw commitFailure;
@@ -878,6 +889,7 @@ public final class Journal implements AutoCloseable {
             tailSeq = headSeq;
         }
         lastDeps = List.of();   // the log is empty: no transaction left for recovery to check
+        updateDepsLive();
         usedBlocks = 0;
         checkpoints++;
         List<Runnable> done = pendingCheckpointed;
