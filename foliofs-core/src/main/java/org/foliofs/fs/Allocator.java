@@ -109,8 +109,8 @@ public final class Allocator implements MetaSpace {
             this.h = h;
             this.agStart = sb.agStart(h.agno);
             this.beforeFree = h.freeBlocks;
-            this.bb = BTree.open(tx, FreeSpaceOps.BY_BLOCK, h.agno, h.byBlockRoot);
-            this.bs = BTree.open(tx, FreeSpaceOps.BY_SIZE, h.agno, h.bySizeRoot);
+            this.bb = BTree.open(tx, FreeSpaceOps.BY_BLOCK, h.agno, h.byBlockRoot, h.byBlockLevels);
+            this.bs = BTree.open(tx, FreeSpaceOps.BY_SIZE, h.agno, h.bySizeRoot, h.bySizeLevels);
         }
 
         int allocNeed() { return bb.levels() + 1 + 2 * bs.levels() + 3; }

@@ -107,6 +107,21 @@ public final class BTree<R> {
         return t;
     }
 
+    /**
+     * Opens a tree whose number of levels its owner records (a group header's roots, an inode's
+     * fork) without reading the root: the first descent reads it and checks that its level is
+     * {@code levels - 1}, so a wrong count is still a {@link CorruptMetadataException} naming the
+     * root block. Saves one block read per open on the hot paths (allocation, refcounts, inodes).
+     */
+    public static <R> BTree<R> open(MetaStore store, BTreeOps<R> ops, long owner, long root, int levels) throws IOException {
+        BTree<R> t = new BTree<>(store, ops, owner);
+        if (levels < 1 || levels > MAX_LEVELS)
+            throw t.corrupt(root, "the owner records " + levels + " levels for this tree, outside [1, " + MAX_LEVELS + "]");
+        t.root = root;
+        t.rootLevel = levels - 1;
+        return t;
+    }
+
     /** Block number of the root; it changes when the root splits or collapses. */
     public long root() { return root; }
     /** Number of levels, 1 for a tree that is a single leaf. */

@@ -172,7 +172,7 @@ public final class Inodes {
         if (h.inoLevels < 1 || h.inoLevels > BTree.MAX_LEVELS)
             throw MetaBlockLayout.corrupt(AgHeader.blockOf(tx.superblock(), h.agno), AgHeader.TYPE,
                     "inode tree levels " + h.inoLevels + " outside [1, " + BTree.MAX_LEVELS + "]");
-        BTree<Inode> t = BTree.open(tx, InodeOps.INSTANCE, h.agno, h.inoRoot);
+        BTree<Inode> t = BTree.open(tx, InodeOps.INSTANCE, h.agno, h.inoRoot, h.inoLevels);
         if (t.levels() != h.inoLevels)
             throw MetaBlockLayout.corrupt(h.inoRoot, MetaType.INODE_BTREE, "root is at level " + (t.levels() - 1)
                     + " but the group header says the tree has " + h.inoLevels + " levels");

@@ -196,7 +196,7 @@ public final class Refcounts {
     public BTree.Shape verify(Txn tx, int agno) throws IOException {
         checkAgno(agno);
         AgHeader h = tx.agHeader(agno);
-        BTree<RefcountOps.Rec> t = BTree.open(tx, RefcountOps.INSTANCE, agno, h.refRoot);
+        BTree<RefcountOps.Rec> t = BTree.open(tx, RefcountOps.INSTANCE, agno, h.refRoot, h.refLevels);
         BTree.Shape shape = t.verify();
         if (t.levels() != h.refLevels)
             throw MetaBlockLayout.corrupt(AgHeader.blockOf(sb, agno), AgHeader.TYPE, "refcount tree has " + t.levels()
@@ -293,7 +293,7 @@ public final class Refcounts {
 
     private BTree<RefcountOps.Rec> open(Txn tx, int agno) throws IOException {
         AgHeader h = tx.agHeader(agno);
-        return BTree.open(tx, RefcountOps.INSTANCE, agno, h.refRoot);
+        return BTree.open(tx, RefcountOps.INSTANCE, agno, h.refRoot, h.refLevels);
     }
 
     private void persist(Txn tx, int agno, BTree<RefcountOps.Rec> t) throws IOException {
