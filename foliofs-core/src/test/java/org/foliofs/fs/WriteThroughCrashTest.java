@@ -171,7 +171,8 @@ class WriteThroughCrashTest {
         void truncate(int t) {
             if (t < size) {
                 change("truncate to " + t, t, size, 0);
-                if (t < sizeLo) { sizeLo = t; sizeLoWhy = "truncate to " + t; }
+                // the bound still rests on what set it before (an acknowledged write, say): keep that in the message
+                if (t < sizeLo) { sizeLo = t; sizeLoWhy = "truncate to " + t + ", below " + sizeLoWhy; }
             } else {
                 change("truncate up to " + t, size, t, 0);
             }
