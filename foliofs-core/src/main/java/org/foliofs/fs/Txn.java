@@ -30,9 +30,16 @@ public interface Txn extends MetaStore {
         return AgHeader.decode(read(AgHeader.blockOf(superblock(), agno), AgHeader.TYPE, agno));
     }
 
-    /** Writes {@code h} as the header of its group. */
+    /**
+     * Writes {@code h} as the header of its group: a fresh image (common header, then every field:
+     * {@link AgHeader#encode} rewrites all that follows the common header), without reading the
+     * block again.
+     */
     default void writeAgHeader(AgHeader h) throws IOException {
-        MetaBlock b = read(AgHeader.blockOf(superblock(), h.agno), AgHeader.TYPE, h.agno);
+        long blkno = AgHeader.blockOf(superblock(), h.agno);
+        java.lang.foreign.MemorySegment s = java.lang.foreign.MemorySegment.ofArray(new byte[blockSize()]);
+        MetaBlockLayout.init(s, AgHeader.TYPE, blkno, h.agno, volumeUuid());
+        MetaBlock b = new MetaBlock(blkno, s);
         h.encode(b);
         write(b);
     }
