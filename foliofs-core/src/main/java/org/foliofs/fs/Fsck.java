@@ -413,51 +413,10 @@ public final class Fsck {
          * (recovery would replay it), or null if the log is empty.
          */
         String pendingRecord() throws IOException {
-            long ls = sb.logStart();
-            long[] best = null;
-            for (int which = 0; which < 2; which++) {
-                MemorySegment s = MemorySegment.ofArray(io.read((ls + which) * bs, bs).toArray(ValueLayout.JAVA_BYTE));
-                syncBlocks++;
-                try {
-                    MetaBlockLayout.verify(s, ls + which, MetaType.LOG_HEADER, 0, sb.uuid());
-                } catch (CorruptMetadataException e) {
-                    continue;
-                }
-                long[] h = {s.get(U64, Journal.H_GEN), s.get(U64, Journal.H_TAIL_SEQ), s.get(U64, Journal.H_TAIL_POS),
-                        s.get(U64, Journal.H_LOG_ID)};
-                if (best == null || h[0] > best[0]) best = h;
-            }
-            if (best == null)
-                throw new CorruptMetadataException(ls, MetaType.LOG_HEADER.name(), "neither journal header (blocks " + ls + " and "
-                        + (ls + 1) + ") is valid");
-            long seq = best[1], pos = best[2], logId = best[3];
-            if (pos < Journal.FIRST_RECORD || pos >= sb.logBlocks())
-                throw new CorruptMetadataException(ls, MetaType.LOG_HEADER.name(), "tail position " + pos
-                        + " is outside the record area [" + Journal.FIRST_RECORD + ", " + sb.logBlocks() + ")");
-            for (long p : new long[] {pos, Journal.FIRST_RECORD}) {
-                if (validRecord(p, seq, logId)) return "committed record " + seq + " at block " + (ls + p);
-            }
-            return null;
-        }
-
-        boolean validRecord(long pos, long seq, long logId) throws IOException {
-            long ls = sb.logStart();
-            if (pos + 1 > sb.logBlocks()) return false;
-            MemorySegment d = MemorySegment.ofArray(io.read((ls + pos) * bs, bs).toArray(ValueLayout.JAVA_BYTE));
-            syncBlocks++;
-            try {
-                MetaBlockLayout.verify(d, ls + pos, MetaType.LOG_RECORD, 0, sb.uuid());
-            } catch (CorruptMetadataException e) {
-                return false;
-            }
-            if (d.get(U64, Journal.D_SEQ) != seq || d.get(U64, Journal.D_LOG_ID) != logId) return false;
-            int count = d.get(U32, Journal.D_COUNT);
-            int body = count + ((d.get(U32, Journal.D_FLAGS) & Journal.DEPS) != 0 ? 1 : 0);   // images (+ data-dependency block)
-            if (count < 0 || count > (bs - Journal.D_BLKNOS) / 8 || pos + 1 + body > sb.logBlocks()) return false;
-            CRC32C crc = new CRC32C();
-            for (int i = 0; i < body; i++) crc.update(io.read((ls + pos + 1 + i) * bs, bs).asByteBuffer());
-            syncBlocks += body;
-            return (int) crc.getValue() == d.get(U32, Journal.D_CRC);
+            long[] read = {0};
+            long[] r = Journal.firstRecord(dev, sb, read);   // the journal's own header and record parsing
+            syncBlocks += read[0];
+            return r == null ? null : "committed record " + r[0] + " at block " + r[1];
         }
 
         void checkSuperblocks() throws IOException {

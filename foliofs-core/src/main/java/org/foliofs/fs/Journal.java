@@ -205,21 +205,48 @@ public final class Journal implements AutoCloseable {
 
     public Recovery recovery() { return recovery; }
 
-    /** Whether this journal was opened with {@link #openReadOnly}. */
-    public boolean isReadOnly() { return readOnly; }
+    /**
+     * Looks at a volume's log without writing or replaying (fsck's no-replay check): the first
+     * committed record after the tail as {@code {seq, volume block}}, or null when recovery would
+     * find nothing. Corrupt headers throw as they do at mount.
+     */
+    static long[] firstRecord(BlockDevice dev, Superblock sb, long[] blocksRead) throws IOException {
+        Journal j = new Journal(dev, sb, null, 16, true);
+        try {
+            long[] h = j.validHeader();
+            j.logId = h[3];
+            for (long p : new long[] {h[2], FIRST_RECORD}) {
+                if (j.readRecord(p, h[1]) != null) return new long[] {h[1], j.logStart + p};
+            }
+            return null;
+        } finally {
+            blocksRead[0] += j.scanBlocksRead;
+            j.io.close();
+            j.commitIo.close();
+        }
+    }
 
-    private Recovery recover() throws IOException {
+    /** {gen, tailSeq, tailPos, logId} of the newer valid header; throws when neither is valid or the tail is outside the area. */
+    private long[] validHeader() throws IOException {
         long[] h0 = readHeader(0), h1 = readHeader(1);
         long[] h = h0 == null ? h1 : h1 == null ? h0 : (h0[0] >= h1[0] ? h0 : h1);
         if (h == null)
             throw new CorruptMetadataException(logStart, MetaType.LOG_HEADER.name(),
                     "neither journal header (blocks " + logStart + " and " + (logStart + 1) + ") is valid");
+        if (h[2] < FIRST_RECORD || h[2] >= logBlocks)
+            throw new CorruptMetadataException(logStart, MetaType.LOG_HEADER.name(), "tail position " + h[2]
+                    + " is outside the record area [" + FIRST_RECORD + ", " + logBlocks + ")");
+        return h;
+    }
+
+    /** Whether this journal was opened with {@link #openReadOnly}. */
+    public boolean isReadOnly() { return readOnly; }
+
+    private Recovery recover() throws IOException {
+        long[] h = validHeader();
         headerGen = h[0];
         long tailPos = h[2];
         logId = h[3];
-        if (tailPos < FIRST_RECORD || tailPos >= logBlocks)
-            throw new CorruptMetadataException(logStart, MetaType.LOG_HEADER.name(), "tail position " + tailPos
-                    + " is outside the record area [" + FIRST_RECORD + ", " + logBlocks + ")");
         // Scan: collect transactions (record chains) that are complete.
         long seq = h[1], pos = tailPos, txns = 0, blocks = 0;
         List<Rec> pendingChain = new ArrayList<>();   // the records of the open chain, images in memory
@@ -312,6 +339,7 @@ public final class Journal implements AutoCloseable {
     private Rec readRecord(long pos, long seq) throws IOException {
         if (pos + 1 > logBlocks) return null;
         MemorySegment d = io.read((logStart + pos) * bs, bs);
+        scanBlocksRead++;
         byte[] desc = d.toArray(ValueLayout.JAVA_BYTE);
         MemorySegment ds = MemorySegment.ofArray(desc);
         try {
@@ -329,6 +357,7 @@ public final class Journal implements AutoCloseable {
             if (homes[i] < 0 || homes[i] >= sb.totalBlocks()) return null;
         }
         byte[] body = new byte[(count + extra) * bs];
+        scanBlocksRead += count + extra;
         for (int off = 0; off < body.length; off += IO_CHUNK) {
             int len = Math.min(IO_CHUNK, body.length - off);
             MemorySegment.copy(io.read((logStart + pos + 1) * bs + off, len), 0, MemorySegment.ofArray(body), off, len);
@@ -358,8 +387,12 @@ public final class Journal implements AutoCloseable {
         return r.homes.length;
     }
 
+    /** Log blocks read by {@link #readHeader} and {@link #readRecord} (fsck's read statistics). */
+    private long scanBlocksRead;
+
     /** {gen, tailSeq, tailPos, logId} of header {@code which}, or null if it is not valid. */
     private long[] readHeader(int which) throws IOException {
+        scanBlocksRead++;
         MemorySegment s = MemorySegment.ofArray(io.read((logStart + which) * bs, bs).toArray(ValueLayout.JAVA_BYTE));
         try {
             MetaBlockLayout.verify(s, logStart + which, MetaType.LOG_HEADER, 0, sb.uuid());
