@@ -427,7 +427,7 @@ final class IoShell implements AutoCloseable {
         DeviceStats.Snapshot d = dev.stats().snapshot().minus(devBase);
         out.printf("device requests: %d reads, %d writes, %d flushes, %d discards%n", d.reads(), d.writes(), d.flushes(), d.discards());
         out.printf("device bytes: %d read, %d written%n", d.bytesRead(), d.bytesWritten());
-        out.printf("device writes: %d FUA, %d preflush, %d atomic; %d errors%n", d.fuaWrites(), d.preflushWrites(), d.atomicWrites(), d.errors());
+        out.printf("device writes: %d FUA, %d preflush, %d postflush, %d atomic; %d errors%n", d.fuaWrites(), d.preflushWrites(), d.postflushWrites(), d.atomicWrites(), d.errors());
         PageCache pc = fs.pageCache();
         PageCache.Stats c = pc == null ? null : pc.stats();
         if (c == null) {

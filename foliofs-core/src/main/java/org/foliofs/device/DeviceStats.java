@@ -3,8 +3,9 @@ package org.foliofs.device;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Counters of what was submitted to a device: requests and bytes per operation, FUA, PREFLUSH and
- * ATOMIC writes, and failures. Tests use them to assert how many device requests an operation
+ * Counters of what was submitted to a device: requests and bytes per operation, FUA, PREFLUSH,
+ * POSTFLUSH and ATOMIC writes, and failures. A PREFLUSH or POSTFLUSH write's cache flush is not
+ * counted as a FLUSH request ({@link #requests}): it is part of the write. Tests use them to assert how many device requests an operation
  * issued. Updates are LongAdder increments: cheap and allocation-free after warm-up.
  */
 public final class DeviceStats {
@@ -13,6 +14,7 @@ public final class DeviceStats {
     private final LongAdder fuaWrites = new LongAdder();
     private final LongAdder preflushWrites = new LongAdder();
     private final LongAdder atomicWrites = new LongAdder();
+    private final LongAdder postflushWrites = new LongAdder();
     private final LongAdder errors = new LongAdder();
     private final LongAdder mergedFlushes = new LongAdder();
 
@@ -32,6 +34,7 @@ public final class DeviceStats {
             if ((f & IoRequest.FUA) != 0) fuaWrites.increment();
             if ((f & IoRequest.PREFLUSH) != 0) preflushWrites.increment();
             if ((f & IoRequest.ATOMIC) != 0) atomicWrites.increment();
+            if ((f & IoRequest.POSTFLUSH) != 0) postflushWrites.increment();
         }
     }
 
@@ -45,6 +48,8 @@ public final class DeviceStats {
     public long fuaWrites() { return fuaWrites.sum(); }
     public long preflushWrites() { return preflushWrites.sum(); }
     public long atomicWrites() { return atomicWrites.sum(); }
+    /** WRITEs with {@link IoRequest#POSTFLUSH}: each is one cache flush after its write. */
+    public long postflushWrites() { return postflushWrites.sum(); }
     public long errors() { return errors.sum(); }
     /**
      * FLUSH requests that did not reach the kernel on their own: submitted while another flush was
@@ -64,7 +69,7 @@ public final class DeviceStats {
     public Snapshot snapshot() {
         return new Snapshot(requests(IoOp.READ), requests(IoOp.WRITE), requests(IoOp.FLUSH),
                 requests(IoOp.DISCARD), bytes(IoOp.READ), bytes(IoOp.WRITE), fuaWrites(),
-                preflushWrites(), atomicWrites(), errors(), mergedFlushes());
+                preflushWrites(), atomicWrites(), errors(), mergedFlushes(), postflushWrites());
     }
 
     public void reset() {
@@ -73,6 +78,7 @@ public final class DeviceStats {
         fuaWrites.reset();
         preflushWrites.reset();
         atomicWrites.reset();
+        postflushWrites.reset();
         errors.reset();
         mergedFlushes.reset();
     }
@@ -80,13 +86,14 @@ public final class DeviceStats {
     /** A point-in-time copy; {@link #minus} gives what an operation issued. */
     public record Snapshot(long reads, long writes, long flushes, long discards, long bytesRead,
                            long bytesWritten, long fuaWrites, long preflushWrites, long atomicWrites,
-                           long errors, long mergedFlushes) {
+                           long errors, long mergedFlushes, long postflushWrites) {
         public Snapshot minus(Snapshot before) {
             return new Snapshot(reads - before.reads, writes - before.writes, flushes - before.flushes,
                     discards - before.discards, bytesRead - before.bytesRead,
                     bytesWritten - before.bytesWritten, fuaWrites - before.fuaWrites,
                     preflushWrites - before.preflushWrites, atomicWrites - before.atomicWrites,
-                    errors - before.errors, mergedFlushes - before.mergedFlushes);
+                    errors - before.errors, mergedFlushes - before.mergedFlushes,
+                    postflushWrites - before.postflushWrites);
         }
     }
 

@@ -25,7 +25,13 @@ public final class IoRequest {
     public static final int PREFLUSH = 2;
     /** Untorn: the write is performed all-or-nothing (RWF_ATOMIC); size and alignment rules apply. */
     public static final int ATOMIC = 4;
-    static final int ALL_FLAGS = FUA | PREFLUSH | ATOMIC;
+    /**
+     * Flush the volatile write cache after this write is performed: the request completes only
+     * after that flush, with the write's result (or the write's error, when the write fails and
+     * no flush is issued, or the flush's error). The mirror of {@link #PREFLUSH}; both may be set.
+     */
+    public static final int POSTFLUSH = 8;
+    static final int ALL_FLAGS = FUA | PREFLUSH | ATOMIC | POSTFLUSH;
 
     private static final int IDLE = 0, IN_FLIGHT = 1, DONE = 2;
     private static final VarHandle STATE;
@@ -62,7 +68,7 @@ public final class IoRequest {
     public IoRequest prepare(IoOp op, long offset, int flags, IoCompletion callback) {
         checkNotInFlight("prepare");
         if ((flags & ~ALL_FLAGS) != 0) {
-            throw new IllegalArgumentException("flags (0x" + Integer.toHexString(flags) + ") has unknown bits; allowed are FUA, PREFLUSH, ATOMIC");
+            throw new IllegalArgumentException("flags (0x" + Integer.toHexString(flags) + ") has unknown bits; allowed are FUA, PREFLUSH, ATOMIC, POSTFLUSH");
         }
         if (flags != 0 && op != IoOp.WRITE) {
             throw new IllegalArgumentException("flags (" + flagString(flags) + ") are only valid on WRITE, not " + op);
@@ -228,6 +234,7 @@ public final class IoRequest {
         if ((flags & FUA) != 0) sb.append("FUA|");
         if ((flags & PREFLUSH) != 0) sb.append("PREFLUSH|");
         if ((flags & ATOMIC) != 0) sb.append("ATOMIC|");
+        if ((flags & POSTFLUSH) != 0) sb.append("POSTFLUSH|");
         return sb.substring(0, sb.length() - 1);
     }
 

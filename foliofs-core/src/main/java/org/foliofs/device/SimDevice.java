@@ -12,8 +12,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * An in-memory {@link BlockDevice} for tests of every layer above, deterministic by seed.
  *
  * <p>Storage is sparse (64 KiB chunks allocated on first write). A volatile write cache is
- * modelled precisely ({@link SimCache}): reads see every completed write, but only FUA writes,
- * writes followed by a completed FLUSH, and all writes of a device built with
+ * modelled precisely ({@link SimCache}): reads see every completed write, but only FUA and
+ * POSTFLUSH writes, writes followed by a completed FLUSH (or PREFLUSH write), and all writes of a device built with
  * {@code volatileWriteCache(false)} are durable. {@link #crash()} simulates a power loss that
  * loses, applies, tears and reorders the rest. A {@link FaultPlan} injects I/O errors, short and
  * slow completions.
@@ -207,7 +207,7 @@ public final class SimDevice implements BlockDevice {
     /**
      * Cuts the power during a later request: counting from now, the {@code nth} (from 1) write,
      * flush or discard is the last one the device sees. A write at the cut lands in the volatile
-     * cache only (its FUA is lost with the power, so {@link #crash()} may lose or tear it) and fails
+     * cache only (its FUA or POSTFLUSH is lost with the power, so {@link #crash()} may lose or tear it) and fails
      * with EIO, like every request after it, until {@link #crash()} reboots the device. For crash
      * campaigns: a crash in the middle of a sequence of synchronous, FUA or flushed writes.
      */
@@ -245,7 +245,7 @@ public final class SimDevice implements BlockDevice {
                 long len = r.length();
                 MemorySegment data = gather(r, len);
                 if (r.hasFlag(IoRequest.PREFLUSH)) cache.flush();
-                cache.write(r.offset(), data, !volatileCache, r.hasFlag(IoRequest.ATOMIC));
+                cache.write(r.offset(), data, !volatileCache, r.hasFlag(IoRequest.ATOMIC)); // no FUA, no POSTFLUSH: the power is gone
             }
             return fail(r, "sim " + op.name().toLowerCase() + " (power cut)", Errno.EIO);
         }
@@ -265,7 +265,7 @@ public final class SimDevice implements BlockDevice {
                     boolean fuaFlag = r.hasFlag(IoRequest.FUA);
                     boolean isDurable = !volatileCache || (fuaFlag && fua);
                     cache.write(r.offset(), data, isDurable, r.hasFlag(IoRequest.ATOMIC));
-                    if (fuaFlag && !isDurable) cache.flush(); // FUA emulated by a post-flush
+                    if ((fuaFlag && !isDurable) || r.hasFlag(IoRequest.POSTFLUSH)) cache.flush(); // FUA emulated by a post-flush
                     return len;
                 }
                 case FLUSH -> {

@@ -5,7 +5,8 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * The synchronous engine: each request is performed with one system call on the submitting
- * thread (preadv2/pwritev2, fdatasync, fallocate or BLKDISCARD), then completed there. iovec
+ * thread (preadv2/pwritev2, fdatasync, fallocate or BLKDISCARD; a PREFLUSH write is fdatasync then
+ * pwritev2, a POSTFLUSH write pwritev2 then fdatasync), then completed there. iovec
  * arrays are per-thread scratch memory, so the hot path does not allocate.
  */
 final class SyncEngine implements IoEngine {
@@ -40,6 +41,13 @@ final class SyncEngine implements IoEngine {
                 if (res >= 0) {
                     MemorySegment iov = fillIovecs(r);
                     res = Native.pwritev2(fd, iov, r.segmentCount(), r.offset(), FileDevice.rwFlags(r));
+                    if (res >= 0 && r.hasFlag(IoRequest.POSTFLUSH)) { // after the write, even a short one
+                        long f = Native.fdatasync(fd);
+                        if (f < 0) {
+                            res = f;
+                            call = "fdatasync (POSTFLUSH)";
+                        }
+                    }
                 }
             }
             case FLUSH -> {

@@ -34,8 +34,13 @@ import static org.foliofs.device.UringLayout.*;
  *       directly, and the next io_uring_enter submits the batch and waits in one system call.
  *       With no permit free there, the request waits in {@link #overflow} instead of blocking
  *       the only thread that frees permits.</li>
- *   <li>PREFLUSH writes are an FSYNC(DATASYNC) SQE linked (IOSQE_IO_LINK) to the write. DISCARD on
- *       a block device never gets here: FileDevice does it on the caller's thread.</li>
+ *   <li>PREFLUSH writes are an FSYNC(DATASYNC) SQE linked (IOSQE_IO_LINK) to the write; POSTFLUSH
+ *       writes are the write linked to an FSYNC(DATASYNC) SQE after it (both flags: three linked
+ *       SQEs). A request completes when the last CQE of its SQEs is reaped, whatever their order:
+ *       a failed PREFLUSH wins, then a failed write (the kernel cancels the POSTFLUSH with
+ *       ECANCELED), then a failed POSTFLUSH; else the write's result. A short write also breaks
+ *       the link: its POSTFLUSH is then submitted again on its own. DISCARD on a block device
+ *       never gets here: FileDevice does it on the caller's thread.</li>
  *   <li>Memory ordering with the kernel: SQ tail stored with release after the SQE; CQ tail
  *       loaded with acquire before reading CQEs; CQ head stored with release after them.</li>
  * </ul>
@@ -51,6 +56,9 @@ final class UringEngine implements IoEngine {
         }
     }
     private static final long PREFLUSH_TAG = 1L << 32;
+    private static final long POSTFLUSH_TAG = 1L << 33;
+    /** SQEs (and CQEs) one request may take: PREFLUSH fsync, the operation, POSTFLUSH fsync. */
+    private static final int MAX_SQES_PER_REQUEST = 3;
     private static final long EVENTFD_TAG = -2L;
     private static final int PREFERRED_FLAGS =
             IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL;
@@ -84,6 +92,9 @@ final class UringEngine implements IoEngine {
     private int[] freeSlots;
     private int freeCount;
     private int[] preflushErr;
+    private int[] postflushRes;            // the POSTFLUSH fsync's CQE result
+    private int[] opRes;                   // the operation's own CQE result, kept until the slot's last CQE
+    private int[] cqesDue;                 // CQEs of the slot's request still to reap
     private byte[] slotOp;                 // the opcode push() chose for the slot's request (names errors)
     private MemorySegment[] slotIovecs;
     private MemorySegment eventBuf;
@@ -195,7 +206,9 @@ final class UringEngine implements IoEngine {
     }
 
     private void setup() throws DeviceException {
-        int entries = 2 * depth + 1; // PREFLUSH pairs + the eventfd read; io_uring_setup rounds up to a power of two
+        // Up to three SQEs per request in flight (PREFLUSH + op + POSTFLUSH) + the eventfd read, so
+        // even with every request unsubmitted (batching) the SQ has room; rounded up to a power of two.
+        int entries = MAX_SQES_PER_REQUEST * depth + 1;
         MemorySegment params = arena.allocate(PARAMS_SIZE, 8);
         params.set(JAVA_INT, P_FLAGS, PREFERRED_FLAGS);
         long r = Native.syscall(Native.SYS_IO_URING_SETUP, entries, params.address(), 0, 0, 0, 0);
@@ -252,6 +265,9 @@ final class UringEngine implements IoEngine {
         for (int i = 0; i < depth; i++) freeSlots[i] = depth - 1 - i;
         freeCount = depth;
         preflushErr = new int[depth];
+        postflushRes = new int[depth];
+        opRes = new int[depth];
+        cqesDue = new int[depth];
         slotOp = new byte[depth];
         slotIovecs = new MemorySegment[depth];
         eventBuf = arena.allocate(8, 8);
@@ -267,9 +283,14 @@ final class UringEngine implements IoEngine {
         int slot = freeSlots[--freeCount];
         inflight[slot] = r;
         preflushErr[slot] = 0;
+        postflushRes[slot] = 0;
+        int due = 1;
         if (r.op() == IoOp.WRITE && r.hasFlag(IoRequest.PREFLUSH)) {
             putSqe(OP_FSYNC, IOSQE_IO_LINK, fd, 0, 0, 0, IORING_FSYNC_DATASYNC, slot | PREFLUSH_TAG);
+            due++;
         }
+        boolean postflush = r.op() == IoOp.WRITE && r.hasFlag(IoRequest.POSTFLUSH);
+        byte link = postflush ? IOSQE_IO_LINK : 0;
         slotOp[slot] = switch (r.op()) {
             case READ, WRITE -> {
                 boolean write = r.op() == IoOp.WRITE;
@@ -278,7 +299,7 @@ final class UringEngine implements IoEngine {
                     MemorySegment s = r.segment(0);
                     boolean fixed = registered != null && registered.contains(s);
                     byte op = fixed ? (write ? OP_WRITE_FIXED : OP_READ_FIXED) : (write ? OP_WRITE : OP_READ);
-                    putSqe(op, (byte) 0, fd, r.offset(), s.address(), (int) s.byteSize(), rw, slot);
+                    putSqe(op, link, fd, r.offset(), s.address(), (int) s.byteSize(), rw, slot);
                     yield op;
                 }
                 MemorySegment iov = slotIovecs[slot];
@@ -288,7 +309,7 @@ final class UringEngine implements IoEngine {
                 }
                 for (int i = 0; i < r.segmentCount(); i++) Native.putIovec(iov, i, r.segment(i));
                 byte op = write ? OP_WRITEV : OP_READV;
-                putSqe(op, (byte) 0, fd, r.offset(), iov.address(), r.segmentCount(), rw, slot);
+                putSqe(op, link, fd, r.offset(), iov.address(), r.segmentCount(), rw, slot);
                 yield op;
             }
             case FLUSH -> {
@@ -301,6 +322,11 @@ final class UringEngine implements IoEngine {
                 yield OP_FALLOCATE;
             }
         };
+        if (postflush) {
+            putSqe(OP_FSYNC, (byte) 0, fd, 0, 0, 0, IORING_FSYNC_DATASYNC, slot | POSTFLUSH_TAG);
+            due++;
+        }
+        cqesDue[slot] = due;
         publishTail();
         if (!batchSubmissions) submitPending();
     }
@@ -367,30 +393,49 @@ final class UringEngine implements IoEngine {
                 armEventFd();
                 continue;
             }
+            int slot = (int) ud;
             if ((ud & PREFLUSH_TAG) != 0) {
-                if (res < 0) preflushErr[(int) ud] = res;
+                if (res < 0) preflushErr[slot] = res;
+            } else if ((ud & POSTFLUSH_TAG) != 0) {
+                postflushRes[slot] = res;
+            } else {
+                opRes[slot] = res;
+            }
+            if (--cqesDue[slot] > 0) continue; // the request's other CQEs are still to come
+            IoRequest req = inflight[slot];
+            int pf = preflushErr[slot];
+            int result = opRes[slot];
+            int post = postflushRes[slot];
+            if (post == -Errno.ECANCELED && pf == 0 && result >= 0 && req.hasFlag(IoRequest.POSTFLUSH)) {
+                // A short write fails the link, so the kernel cancelled the POSTFLUSH: issue it
+                // now, on its own (the slot's earlier SQEs are consumed: there is room).
+                postflushRes[slot] = 0;
+                cqesDue[slot] = 1;
+                putSqe(OP_FSYNC, (byte) 0, fd, 0, 0, 0, IORING_FSYNC_DATASYNC, slot | POSTFLUSH_TAG);
+                publishTail();
+                if (!batchSubmissions) submitPending();
                 continue;
             }
-            int slot = (int) ud;
-            IoRequest req = inflight[slot];
             inflight[slot] = null;
-            int pf = preflushErr[slot];
             byte op = slotOp[slot];
             freeSlots[freeCount++] = slot;
             permits.release();
-            complete(req, res, pf, op);
+            complete(req, result, pf, post, op);
         }
         INT.setRelease(ring, cqHeadOff, head); // every CQE read above is consumed (release), once per batch
         cqHead = head;
     }
 
-    private void complete(IoRequest req, long res, int preflushError, byte op) {
+    private void complete(IoRequest req, long res, int preflushError, int postflushResult, byte op) {
         String call = null;
         if (preflushError < 0) {
             res = preflushError;
             call = "io_uring FSYNC (PREFLUSH)";
         } else if (res < 0) {
             call = "io_uring " + opName(op) + (op == OP_FALLOCATE ? "(PUNCH_HOLE)" : "");
+        } else if (postflushResult < 0) {
+            res = postflushResult;
+            call = "io_uring FSYNC (POSTFLUSH)";
         }
         try {
             dev.finish(req, res, call);

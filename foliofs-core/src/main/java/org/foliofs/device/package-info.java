@@ -7,7 +7,7 @@
  * <ul>
  *   <li>{@link org.foliofs.device.BlockDevice}: geometry, asynchronous {@code submit}, {@code flush},
  *       {@code discard}, {@code close}. {@link org.foliofs.device.IoRequest}: one reusable request
- *       ({@link org.foliofs.device.IoOp} READ, WRITE, FLUSH, DISCARD; flags FUA, PREFLUSH, ATOMIC;
+ *       ({@link org.foliofs.device.IoOp} READ, WRITE, FLUSH, DISCARD; flags FUA, PREFLUSH, ATOMIC, POSTFLUSH;
  *       scatter/gather segments); {@link org.foliofs.device.IoCompletion}: its callback.</li>
  *   <li>{@link org.foliofs.device.DeviceException} (call, range, errno), {@link org.foliofs.device.Errno},
  *       {@link org.foliofs.device.DeviceStats} (counters per op and flag).</li>
@@ -31,8 +31,8 @@
  *       SYNC engine and an inline SimDevice, the io_uring engine's thread, or SimDevice's
  *       completion thread). Callbacks must not block for long, may submit again, and must never
  *       await a request of the same device on that thread.</li>
- *   <li>A completed write is durable only with FUA, after a later completed FLUSH, or without a
- *       volatile write cache. Requests in flight together are unordered.</li>
+ *   <li>A completed write is durable only with FUA or POSTFLUSH, after a later completed FLUSH
+ *       (or POSTFLUSH write), or without a volatile write cache. Requests in flight together are unordered.</li>
  *   <li>Device-layer locks ({@code SimDevice}'s lock, the {@code BufferPool} monitor) are leaves:
  *       never nested, never held while a callback runs or across a blocking system call. A
  *       callback must not wait for a lock that a thread may hold while blocked in

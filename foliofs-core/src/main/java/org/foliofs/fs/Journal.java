@@ -32,7 +32,8 @@ import static org.foliofs.fs.MetaBlockLayout.U64;
  * record (or a chain of records that recovery applies only as a whole), with PREFLUSH (so every data
  * write that completed before is durable first: metadata that exposes data is never durable before
  * the data) and FUA; or, when every handle declared the data it exposes ({@link Handle#dataDependency},
- * {@link Handle#exposesNoData}), without PREFLUSH: records, one FLUSH, and recovery checks the last
+ * {@link Handle#exposesNoData}), without PREFLUSH: records, the last write with POSTFLUSH (a cache
+ * flush after it, before it completes), and recovery checks the last
  * transaction's data ({@link #barrier}). Many handles share one commit: group commit. Until a checkpoint, committed
  * images are written nowhere else: the home locations keep the previous checkpoint's state. A
  * checkpoint writes every committed image home, flushes, and then moves the log tail (header write
@@ -84,7 +85,7 @@ public final class Journal implements AutoCloseable {
     /**
      * Data dependencies: {@code runningPreflush} is set by every finished handle that changed
      * blocks without declaring what file data it exposes; a running transaction without one is
-     * committed without PREFLUSH on a volatile-cache device (records, then one FLUSH), its handles'
+     * committed without PREFLUSH on a volatile-cache device (records, the last write with POSTFLUSH), its handles'
      * data blocks and their CRC32C listed in the record ({@code runningDeps}); recovery replays the
      * log's last transaction only if those blocks hold that data. {@code committingDeps} and
      * {@code lastDeps} (the newest durable commit's, until a later commit is durable) are the
@@ -251,7 +252,8 @@ public final class Journal implements AutoCloseable {
         long seq = h[1], pos = tailPos, txns = 0, blocks = 0;
         List<Rec> pendingChain = new ArrayList<>();   // the records of the open chain, images in memory
         // Each complete transaction is replayed once the next one is found valid: that one was
-        // written after the previous commit's FLUSH, so the previous one's data is durable. The
+        // written after the previous commit's flush (PREFLUSH, or the post-flush of a commit without
+        // it), so the previous one's data is durable. The
         // last one is replayed only if its data dependencies hold (DEPS records).
         List<Rec> lastTxn = null;
         long endSeq = seq, endPos = pos, beforeLastSeq = seq, beforeLastPos = pos;
@@ -579,7 +581,7 @@ public final class Journal implements AutoCloseable {
          * CRC32C is {@code crc}; may be called for several ranges. Without another undeclared
          * handle in the transaction, its commit needs no PREFLUSH on a volatile cache: the record
          * lists the ranges, and recovery replays the log's last transaction only when they hold that
-         * data (an earlier one's data was made durable by the FLUSH that ended its commit, which came
+         * data (an earlier one's data was made durable by the post-flush that ended its commit, which came
          * before any later commit). Blocks listed may not be written in place before
          * {@link Journal#barrier()} says so ({@link Journal#dependsOn}).
          */
@@ -801,7 +803,7 @@ public final class Journal implements AutoCloseable {
         if (usedBlocks + 2 * recordBlocks(blknos.length) > area) checkpointLocked();
         // Without PREFLUSH: every handle declared the data it exposes (none, or checksummed
         // ranges that fit one block), and the device has a volatile cache (else PREFLUSH and FUA
-        // cost nothing). The records go down plain, then one FLUSH.
+        // cost nothing). The records go down plain; the last write carries POSTFLUSH.
         boolean depsMode = !runningPreflush && dev.volatileWriteCache() && runningDeps.size() <= depsPerBlock();
         List<long[]> deps = depsMode ? runningDeps : List.of();
         runningDeps = new ArrayList<>();
@@ -877,12 +879,16 @@ public final class Journal implements AutoCloseable {
                 long pos = at.get(r)[0];
                 for (int off = 0; off < rec.length; off += IO_CHUNK) {
                     int len = Math.min(IO_CHUNK, rec.length - off);
-                    int flags = depsMode ? 0 : IoRequest.FUA | (first ? IoRequest.PREFLUSH : 0);
+                    boolean last = r == records - 1 && off + len == rec.length;
+                    // depsMode: the records are written one after the other, each completed before
+                    // the next, so the last one's post-flush makes them all durable, with every data
+                    // write completed before the commit (what a separate FLUSH did, one request less).
+                    int flags = depsMode ? (last ? IoRequest.POSTFLUSH : 0)
+                            : IoRequest.FUA | (first ? IoRequest.PREFLUSH : 0);
                     first = false;
                     commitIo.write((logStart + pos) * bs + off, rs.asSlice(off, len), flags);
                 }
             }
-            if (depsMode) dev.flush();   // the records and every data write completed before them
         } catch (IOException e) {
             failure = e;
         } catch (RuntimeException e) {

@@ -38,6 +38,12 @@ public abstract class BlockDeviceContractTest {
      */
     protected BlockDevice createFailingDevice(long capacity) throws Exception { return null; }
 
+    /**
+     * Whether a WRITE from unmapped memory fails in the kernel with EFAULT (a real file device);
+     * false for devices that would read that memory themselves.
+     */
+    protected boolean kernelFaultsOnUnmappedMemory() { return false; }
+
     @BeforeEach
     void openDevice() throws Exception {
         arena = Arena.ofShared();
@@ -175,6 +181,89 @@ public abstract class BlockDeviceContractTest {
         assertSameBytes(read(65536, 16384), data, "data after flush");
         write(65536, randomBuffer(4096, 32), IoRequest.PREFLUSH | IoRequest.FUA);
         assertThat(dev.stats().preflushWrites()).isEqualTo(1);
+    }
+
+    @Test
+    void postflushWriteCompletesWithItsByteCountAfterTheFlush() throws Exception {
+        int u = Math.max(4096, dev.physicalBlockSize());
+        MemorySegment earlier = randomBuffer(u, 33);
+        write(0, earlier, 0);
+        long flushes = dev.stats().requests(IoOp.FLUSH);
+        MemorySegment data = randomBuffer(2 * u, 34);
+        IoRequest w = IoRequest.write(u, data, IoRequest.POSTFLUSH, null);
+        dev.submit(w);
+        assertThat(w.await()).as("a POSTFLUSH write completes with the write's byte count").isEqualTo(2L * u);
+        assertThat(w.toString()).contains("POSTFLUSH");
+        // Both flags (PREFLUSH + write + POSTFLUSH), with FUA, over a scatter/gather vector.
+        MemorySegment a = randomBuffer(u, 35), b = randomBuffer(u, 36);
+        IoRequest both = new IoRequest().prepare(IoOp.WRITE, 4L * u, IoRequest.PREFLUSH | IoRequest.POSTFLUSH | IoRequest.FUA, null)
+                .add(a).add(b);
+        dev.submit(both);
+        assertThat(both.await()).isEqualTo(2L * u);
+        assertThat(dev.stats().postflushWrites()).isEqualTo(2);
+        assertThat(dev.stats().preflushWrites()).isEqualTo(1);
+        assertThat(dev.stats().requests(IoOp.FLUSH)).as("a post-flush is not a FLUSH request").isEqualTo(flushes);
+        assertSameBytes(read(0, u), earlier, "the write before the POSTFLUSH write");
+        assertSameBytes(read(u, 2 * u), data, "POSTFLUSH write");
+        assertSameBytes(read(4L * u, u), a, "PREFLUSH|POSTFLUSH write, first segment");
+        assertSameBytes(read(5L * u, u), b, "PREFLUSH|POSTFLUSH write, second segment");
+    }
+
+    @Test
+    void concurrentPostflushWritesCompleteThroughCallbacks() throws Exception {
+        int n = 48, size = Math.max(4096, dev.physicalBlockSize());
+        CountDownLatch done = new CountDownLatch(n);
+        AtomicLongArray results = new AtomicLongArray(n);
+        MemorySegment[] data = new MemorySegment[n];
+        List<Thread> submitters = new ArrayList<>();
+        for (int t = 0; t < 3; t++) {
+            int first = t;
+            for (int i = first; i < n; i += 3) data[i] = randomBuffer(size, 500 + i);
+            submitters.add(Thread.ofPlatform().name("postflush-submitter-" + t).start(() -> {
+                for (int i = first; i < n; i += 3) {
+                    int index = i;
+                    int flags = IoRequest.POSTFLUSH | (i % 3 == 0 ? IoRequest.PREFLUSH : 0) | (i % 2 == 0 ? IoRequest.FUA : 0);
+                    dev.submit(IoRequest.write((long) i * size, data[i], flags, (req, res) -> {
+                        results.set(index, res);
+                        done.countDown();
+                    }));
+                }
+            }));
+        }
+        for (Thread th : submitters) th.join();
+        assertThat(done.await(30, TimeUnit.SECONDS)).as("all %d callbacks ran", n).isTrue();
+        for (int i = 0; i < n; i++) {
+            assertThat(results.get(i)).as("result of POSTFLUSH write %d", i).isEqualTo(size);
+            assertSameBytes(read((long) i * size, size), data[i], "POSTFLUSH write " + i);
+        }
+        assertThat(dev.stats().postflushWrites()).isEqualTo(n);
+    }
+
+    @Test
+    void failingPostflushWriteCompletesWithTheWriteError() throws Exception {
+        BlockDevice failing = createFailingDevice(CAPACITY);
+        if (failing != null) {
+            extraDevices.add(failing);
+            IoRequest w = IoRequest.write(8192, randomBuffer(4096, 37), IoRequest.POSTFLUSH, null);
+            failing.submit(w);
+            assertThatThrownBy(w::await).isInstanceOf(DeviceException.class).message()
+                    .contains("8192", "EIO").doesNotContain("POSTFLUSH");
+            assertThat(w.result()).isEqualTo(-Errno.EIO);
+        }
+        assumeTrue(failing != null || kernelFaultsOnUnmappedMemory(), "this device kind cannot fail a write");
+        if (!kernelFaultsOnUnmappedMemory()) return;
+        // A write from unmapped memory (page 1: below mmap_min_addr, never mapped) fails with
+        // EFAULT in the kernel; the linked post-flush is cancelled and the write's error is reported.
+        for (int flags : new int[] {IoRequest.POSTFLUSH, IoRequest.PREFLUSH | IoRequest.POSTFLUSH}) {
+            IoRequest w = IoRequest.write(8192, MemorySegment.ofAddress(4096).reinterpret(4096), flags, null);
+            dev.submit(w);
+            assertThatThrownBy(w::await).isInstanceOf(DeviceException.class).message()
+                    .contains("8192", "EFAULT").doesNotContain("FSYNC").doesNotContain("fdatasync");
+            assertThat(w.result()).as("flags %s", IoRequest.flagString(flags)).isEqualTo(-Errno.EFAULT);
+        }
+        MemorySegment ok = randomBuffer(4096, 38);
+        write(8192, ok, IoRequest.POSTFLUSH); // the device (and its ring) works on after the failures
+        assertSameBytes(read(8192, 4096), ok, "POSTFLUSH write after failed ones");
     }
 
     @Test
@@ -341,8 +430,12 @@ public abstract class BlockDeviceContractTest {
                 .isInstanceOf(IllegalArgumentException.class).message().contains("FUA", "READ");
         assertThatThrownBy(() -> new IoRequest().prepare(IoOp.DISCARD, 0, IoRequest.ATOMIC, null))
                 .isInstanceOf(IllegalArgumentException.class).message().contains("ATOMIC", "DISCARD");
+        assertThatThrownBy(() -> new IoRequest().prepare(IoOp.READ, 0, IoRequest.POSTFLUSH, null))
+                .isInstanceOf(IllegalArgumentException.class).message().contains("POSTFLUSH", "READ");
+        assertThatThrownBy(() -> new IoRequest().prepare(IoOp.FLUSH, 0, IoRequest.POSTFLUSH, null))
+                .isInstanceOf(IllegalArgumentException.class).message().contains("POSTFLUSH", "FLUSH");
         assertThatThrownBy(() -> new IoRequest().prepare(IoOp.WRITE, 0, 0x40, null))
-                .isInstanceOf(IllegalArgumentException.class).message().contains("0x40");
+                .isInstanceOf(IllegalArgumentException.class).message().contains("0x40", "POSTFLUSH");
     }
 
     @Test

@@ -60,12 +60,16 @@ class FaultPlanTest {
 
     @Test
     void failedWriteDoesNotFlushOrBecomePending() {
-        try (SimDevice dev = device(FaultPlan.builder().failRequest(2, Errno.ENOSPC).build())) {
+        try (SimDevice dev = device(FaultPlan.builder().failRequest(2, Errno.ENOSPC).failRequest(3, Errno.ENOSPC).build())) {
             run(dev, IoRequest.write(0, data(4096, 1), 0, null));
             assertThat(dev.pendingWrites()).isEqualTo(1);
             IoRequest bad = run(dev, IoRequest.write(4096, data(4096, 2), IoRequest.PREFLUSH, null));
             assertThat(bad.error().getMessage()).contains("ENOSPC");
             assertThat(dev.pendingWrites()).as("the failed PREFLUSH write flushed nothing").isEqualTo(1);
+            IoRequest badPost = run(dev, IoRequest.write(4096, data(4096, 3), IoRequest.POSTFLUSH, null));
+            assertThat(badPost.result()).as("request 3 fails too: the write's error").isEqualTo(-Errno.ENOSPC);
+            assertThat(badPost.error().getMessage()).contains("ENOSPC", "sim write");
+            assertThat(dev.pendingWrites()).as("the failed POSTFLUSH write flushed nothing").isEqualTo(1);
         }
     }
 

@@ -27,6 +27,9 @@ class FileDeviceContractTest {
         protected BlockDevice createDevice(long capacity) throws Exception {
             return open(FileDevice.Engine.SYNC, capacity);
         }
+
+        @Override
+        protected boolean kernelFaultsOnUnmappedMemory() { return true; }
     }
 
     @Nested
@@ -35,6 +38,9 @@ class FileDeviceContractTest {
         protected BlockDevice createDevice(long capacity) throws Exception {
             return open(FileDevice.Engine.IO_URING, capacity);
         }
+
+        @Override
+        protected boolean kernelFaultsOnUnmappedMemory() { return true; }
     }
 
     /** io_uring gathering submissions into one enter per batch, with a small depth (back-pressure). */
@@ -44,5 +50,8 @@ class FileDeviceContractTest {
         protected BlockDevice createDevice(long capacity) throws Exception {
             return open(FileDevice.Options.defaults().withQueueDepth(4).withBatchSubmissions(true), capacity);
         }
+
+        @Override
+        protected boolean kernelFaultsOnUnmappedMemory() { return true; }
     }
 }

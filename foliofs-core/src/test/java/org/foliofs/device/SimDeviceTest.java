@@ -87,6 +87,30 @@ class SimDeviceTest {
     }
 
     @Test
+    void postflushWriteIsDurableWhenItCompletes() throws Exception {
+        try (SimDevice dev = SimDevice.builder().capacity(1 << 20).seed(7).build()) {
+            MemorySegment earlier = data(4096, 1), d = data(8192, 2);
+            write(dev, 0, earlier, 0);
+            assertThat(dev.pendingWrites()).isEqualTo(1);
+            write(dev, 8192, d, IoRequest.POSTFLUSH);
+            assertThat(dev.pendingWrites()).as("the post-flush made the write and the earlier one durable").isZero();
+            CrashReport crash = dev.crash();
+            assertThat(crash.pendingWrites()).as("crash right after completion: nothing to lose").isZero();
+            assertThat(read(dev, 8192, 8192).mismatch(d)).as("POSTFLUSH write after crash()").isEqualTo(-1);
+            assertThat(read(dev, 0, 4096).mismatch(earlier)).as("earlier write after crash()").isEqualTo(-1);
+            assertThat(dev.stats().postflushWrites()).isEqualTo(1);
+        }
+        // At a power cut, the write lands in the volatile cache only: its post-flush is lost.
+        try (SimDevice dev = SimDevice.builder().capacity(1 << 20).seed(8).build()) {
+            dev.powerCutAt(1);
+            IoRequest w = IoRequest.write(0, data(4096, 3), IoRequest.POSTFLUSH, null);
+            dev.submit(w);
+            assertThatThrownBy(w::await).isInstanceOf(DeviceException.class).hasMessageContaining("power cut");
+            assertThat(dev.pendingWrites()).as("the write at the cut is not flushed").isEqualTo(1);
+        }
+    }
+
+    @Test
     void durabilityRulesOfTheCache() throws Exception {
         try (SimDevice dev = SimDevice.builder().capacity(1 << 20).build()) {
             write(dev, 0, data(4096, 1), 0);

@@ -135,9 +135,9 @@ class JournalTest {
 
     /**
      * Data dependencies: a transaction whose handles declared the data they expose is committed
-     * without PREFLUSH (records, then one FLUSH); recovery replays the log's last transaction only
-     * if its data is on the device (else its commit never finished: dropped), and replays an
-     * earlier one regardless (a later commit came after its FLUSH).
+     * without PREFLUSH (records, the last write with POSTFLUSH, no FLUSH request); recovery replays
+     * the log's last transaction only if its data is on the device (else its commit never finished:
+     * dropped), and replays an earlier one regardless (a later commit came after its post-flush).
      */
     @Test
     void dataDependenciesReplaceThePreflushAndRecoveryChecksTheLastTransaction() throws Exception {
@@ -156,6 +156,7 @@ class JournalTest {
                 crc.update(data);
                 int good = (int) crc.getValue();
                 long preflushes = dev.stats().preflushWrites(), flushes = dev.stats().requests(IoOp.FLUSH);
+                long postflushes = dev.stats().postflushWrites(), writes = dev.stats().requests(IoOp.WRITE);
                 try (var h = j.begin(4)) {
                     MetaBlock b = h.read(home(sb, 0), TEST, 7);
                     set(b, 42);
@@ -165,7 +166,11 @@ class JournalTest {
                 }
                 assertThat(j.force()).isTrue();
                 assertThat(dev.stats().preflushWrites()).as("no PREFLUSH").isEqualTo(preflushes);
-                assertThat(dev.stats().requests(IoOp.FLUSH)).as("one FLUSH after the records").isEqualTo(flushes + 1);
+                assertThat(dev.stats().postflushWrites()).as("one post-flush write: the last record's")
+                        .isEqualTo(postflushes + 1);
+                assertThat(dev.stats().requests(IoOp.FLUSH)).as("no separate FLUSH").isEqualTo(flushes);
+                assertThat(dev.stats().requests(IoOp.WRITE)).as("the commit is one record write").isEqualTo(writes + 1);
+                assertThat(dev.pendingWrites()).as("the post-flush left nothing volatile").isZero();
                 assertThat(j.dependsOn(dataBlk, 1)).isTrue();
                 assertThat(j.dependsOn(dataBlk + 1, 4)).isFalse();
                 if (variant == 2) {   // a later commit: the first is no longer the last, recovery replays it unchecked
