@@ -189,16 +189,15 @@ public final class FolioFile implements AutoCloseable {
         VolumeIo io = fs.fileIo();
         fs.open(ino);
         try {
-            FolioFs.Attr a = fs.getattr(ino);
-            if (!a.isRegular()) throw new FileSystemException("inode " + ino, null, "Invalid argument: not a regular file");
             FsInode fi;
             synchronized (io.files) {
-                fi = io.files.get(ino);
+                fi = io.files.get(ino);   // only regular files have one
                 if (fi == null) {
-                    // The size now, not from before the lock: a clean lingering FsInode may have
-                    // been dropped in between (its size then on disk). (io.files is never taken under the
-                    // journal lock, so reading the inode here keeps the lock order.)
+                    // Read under the table's lock: a clean lingering FsInode dropped just before
+                    // left its size on disk. (io.files is never taken under the journal lock, so
+                    // reading the inode here keeps the lock order.)
                     FolioFs.Attr now = fs.getattr(ino);
+                    if (!now.isRegular()) throw new FileSystemException("inode " + ino, null, "Invalid argument: not a regular file");
                     fi = new FsInode(fs, ino, now.size());
                     fi.writeMode = now.writeMode();
                     fi.cleaned = io.cleaned;
@@ -260,9 +259,8 @@ public final class FolioFile implements AutoCloseable {
             // must not see half done): the call drops it once its requests are issued and then
             // waits and finishes on this thread, so atomic writes to disjoint ranges of one file
             // overlap like any other writes (and a lone writer pays no hand-off to the executor).
-            checkAtomic(pos, src.byteSize());
+            checkAtomic(pos, src, flags);
             boolean direct = (flags & DIRECT) != 0;
-            if (direct) io.dio.checkWrite(pos, src, (flags & DSYNC) | DirectIo.ATOMIC);
             InodeLock.Guard g = fi.lock.exclusive();
             boolean[] held = {true};
             Runnable unlock = () -> {
@@ -337,8 +335,7 @@ public final class FolioFile implements AutoCloseable {
             }
         }
         if ((f & ATOMIC) != 0) {
-            checkAtomic(pos, src.byteSize());
-            if ((f & DIRECT) != 0) io.dio.checkWrite(pos, src, (f & DSYNC) | DirectIo.ATOMIC);
+            checkAtomic(pos, src, f);
         }
         boolean unaligned = (f & (DIRECT | ATOMIC)) == DIRECT && unalignedForCow(pos, src, f);
         InodeLock.Guard g = (f & ATOMIC) != 0 ? fi.lock.exclusive()
@@ -409,6 +406,11 @@ public final class FolioFile implements AutoCloseable {
      * {@link FolioFs#atomicWriteUnitMax()}, one segment): a power-of-two length within them, at an
      * offset aligned to the length. Checked before anything is copied.
      */
+    private void checkAtomic(long pos, MemorySegment src, int flags) {
+        checkAtomic(pos, src.byteSize());
+        if ((flags & DIRECT) != 0) io.dio.checkWrite(pos, src, (flags & DSYNC) | DirectIo.ATOMIC);   // and the direct-I/O rules
+    }
+
     private void checkAtomic(long pos, long len) {
         long min = fs.atomicWriteUnitMin(), max = fs.atomicWriteUnitMax();
         String why = null;

@@ -49,21 +49,37 @@ public final class FsIoEnd implements IoEndHandler {
             Inode i = Inodes.get(h, fi.ino);
             if (map.type() == IoMap.Type.UNWRITTEN && a < b) ExtentMap.markWritten(h, i, a, b - a);
             if (cow && a < b) {
-                List<Extent> old = ExtentMap.remove(h, i, a, b - a);
-                for (Extent e : old) fs.freeExtent(h, i, e);
-                long newStart = (map.deviceAddress() + (a * bs - map.offset())) / bs;
-                ExtentMap.insert(h, i, new Extent(a, newStart, b - a, false));
-                i.blocks += b - a;
-                fs.refcounts().removeCowStaging(h, newStart, b - a);
+                remap(h, fs, i, a, b, (map.deviceAddress() + (a * bs - map.offset())) / bs);
                 freeStaging(h, fs, map, bs, mapFirst, a);
                 freeStaging(h, fs, map, bs, b, mapEnd);
             }
-            long s = Math.min(pos + length, fi.size());
-            if (s > i.size) i.size = s;
-            Inodes.put(h, i);
-            fi.metaChanged(h);
-            return i.size;
+            return putSize(h, fi, i, pos + length);
         });
+        diskSizeAtLeast(fi, size);
+    }
+
+    /**
+     * File blocks [a, b) of {@code i} now map the written blocks from {@code newStart} (a
+     * copy-on-write's staging blocks): the old extents unmapped (refcounts dropped, freed at
+     * zero), the new one inserted written, its staging record removed.
+     */
+    private static void remap(Txn h, FolioFs fs, Inode i, long a, long b, long newStart) throws IOException {
+        for (Extent e : ExtentMap.remove(h, i, a, b - a)) fs.freeExtent(h, i, e);
+        ExtentMap.insert(h, i, new Extent(a, newStart, b - a, false));
+        i.blocks += b - a;
+        fs.refcounts().removeCowStaging(h, newStart, b - a);
+    }
+
+    /** Moves the on-disk size to {@code min(end, in-memory size)} if that is larger, writes the inode; returns its size. */
+    private static long putSize(Txn h, FsInode fi, Inode i, long end) throws IOException {
+        long s = Math.min(end, fi.size());
+        if (s > i.size) i.size = s;
+        Inodes.put(h, i);
+        fi.metaChanged(h);
+        return i.size;
+    }
+
+    private static void diskSizeAtLeast(FsInode fi, long size) {
         synchronized (fi) {
             if (size > fi.diskSize) fi.diskSize = size;
         }
@@ -105,11 +121,8 @@ public final class FsIoEnd implements IoEndHandler {
             for (IoMap m : maps) {
                 if (!m.hasFlag(IoMap.SHARED)) { undeclared = true; continue; }
                 long a = m.offset() / bs, b = Math.ceilDiv(m.end(), bs);
-                for (Extent e : ExtentMap.remove(h, i, a, b - a)) fs.freeExtent(h, i, e);
                 long newStart = m.deviceAddress() / bs;
-                ExtentMap.insert(h, i, new Extent(a, newStart, b - a, false));
-                i.blocks += b - a;
-                fs.refcounts().removeCowStaging(h, newStart, b - a);
+                remap(h, fs, i, a, b, newStart);
                 // What this handle exposes: the new blocks, holding exactly the call's bytes (the
                 // atomic range is whole blocks, and one mapping lies inside it). The commit then
                 // needs no PREFLUSH; recovery checks the data instead (Journal: data dependencies).
@@ -123,15 +136,9 @@ public final class FsIoEnd implements IoEndHandler {
                 }
             }
             if (!undeclared) for (long[] d : deps) h.dataDependency(d[0], d[1], (int) d[2]);
-            long s = Math.min(pos + length, fi.size());
-            if (s > i.size) i.size = s;
-            Inodes.put(h, i);
-            fi.metaChanged(h);
-            return i.size;
+            return putSize(h, fi, i, pos + length);
         });
-        synchronized (fi) {
-            if (size > fi.diskSize) fi.diskSize = size;
-        }
+        diskSizeAtLeast(fi, size);
     }
 
     /** Frees the CoW staging blocks of {@code map} for file blocks [from, to). */

@@ -72,7 +72,7 @@ public final class Journal implements AutoCloseable {
     /** Signalled when a commit's log I/O (done without the lock) ended. */
     private final java.util.concurrent.locks.Condition commitEnded = lock.newCondition();
     private final BlockIo io;
-    /** The log writes of commits (their I/O runs without the lock, beside handles' reads through {@link #io}). */
+    /** The log writes of commits (their I/O runs without the lock, beside handles' reads through {@link #io}); null when read-only. */
     private final BlockIo commitIo;
     private MetaSpace space;
 
@@ -134,7 +134,7 @@ public final class Journal implements AutoCloseable {
         this.space = space;
         this.cacheBlocks = cacheBlocks;
         this.io = new BlockIo(dev, Math.max(bs, IO_CHUNK));
-        this.commitIo = new BlockIo(dev, Math.max(bs, IO_CHUNK));
+        this.commitIo = readOnly ? null : new BlockIo(dev, Math.max(bs, IO_CHUNK));   // a read-only journal never commits
     }
 
     // ------------------------------------------------------------------ format, open, recovery
@@ -197,8 +197,7 @@ public final class Journal implements AutoCloseable {
         try {
             j.recovery = j.recover();
         } catch (IOException | RuntimeException e) {
-            j.io.close();
-            j.commitIo.close();
+            j.closeIo();
             throw e;
         }
         return j;
@@ -222,8 +221,7 @@ public final class Journal implements AutoCloseable {
             return null;
         } finally {
             blocksRead[0] += j.scanBlocksRead;
-            j.io.close();
-            j.commitIo.close();
+            j.closeIo();
         }
     }
 
@@ -702,8 +700,9 @@ public final class Journal implements AutoCloseable {
             if (active != null && lock.getHoldCount() > 1)
                 throw new IllegalStateException("force() inside an active handle");
             if (running.isEmpty()) {
-                awaitCommit();   // what finished before this call may be in the commit in flight
-                commitLocked();  // nothing to log: runs the callbacks of handles that changed nothing
+                // What finished before this call may be in the commit in flight: commitLocked waits
+                // for it, then has nothing to log (it runs the callbacks of handles that changed nothing).
+                commitLocked();
                 return false;
             }
             long target = gathered + 1;   // the next gather takes everything finished before this call
@@ -809,7 +808,7 @@ public final class Journal implements AutoCloseable {
         runningDeps = new ArrayList<>();
         runningPreflush = false;
         int records = Math.max(1, (blknos.length + perDescriptor - 1) / perDescriptor);
-        List<long[]> at = new ArrayList<>(records);      // {log block} per record
+        long[] at = new long[records];                   // log block of each record
         List<byte[]> recs = new ArrayList<>(records);
         for (int r = 0; r < records; r++) {
             int from = r * perDescriptor, n = Math.min(perDescriptor, blknos.length - from);
@@ -846,7 +845,7 @@ public final class Journal implements AutoCloseable {
             d.set(U64, D_LOG_ID, logId);
             for (int i = 0; i < n; i++) d.set(U64, D_BLKNOS + 8L * i, blknos[from + i]);
             MetaBlockLayout.stampCrc(d);
-            at.add(new long[] {pos});
+            at[r] = pos;
             recs.add(rec);
             headSeq++;
             headPos = pos + 1 + n + extra;
@@ -876,7 +875,7 @@ public final class Journal implements AutoCloseable {
             for (int r = 0; r < records; r++) {
                 byte[] rec = recs.get(r);
                 MemorySegment rs = MemorySegment.ofArray(rec);
-                long pos = at.get(r)[0];
+                long pos = at[r];
                 for (int off = 0; off < rec.length; off += IO_CHUNK) {
                     int len = Math.min(IO_CHUNK, rec.length - off);
                     boolean last = r == records - 1 && off + len == rec.length;
@@ -980,6 +979,11 @@ public final class Journal implements AutoCloseable {
         }
     }
 
+    private void closeIo() {
+        io.close();
+        if (commitIo != null) commitIo.close();
+    }
+
     private static void runAll(List<Runnable> rs) {
         for (Runnable r : rs) r.run();
     }
@@ -991,14 +995,13 @@ public final class Journal implements AutoCloseable {
         try {
             if (closed) return;
             if (active != null) throw new IllegalStateException("close with an active handle: " + active);
-            if (readOnly) { closed = true; io.close(); commitIo.close(); return; }   // nothing to write
+            if (readOnly) { closed = true; closeIo(); return; }   // nothing to write
             try {
                 commitLocked();
                 checkpointLocked();
             } finally {
                 closed = true;
-                io.close();
-                commitIo.close();
+                closeIo();
             }
         } finally {
             lock.unlock();
@@ -1013,8 +1016,7 @@ public final class Journal implements AutoCloseable {
                 closed = true;
                 // A commit in flight (another thread, without the lock) uses commitIo: let it end first.
                 while (committing) commitEnded.awaitUninterruptibly();
-                io.close();
-                commitIo.close();
+                closeIo();
             }
         } finally {
             lock.unlock();

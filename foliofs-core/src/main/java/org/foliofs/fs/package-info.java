@@ -1,15 +1,23 @@
 /**
- * The FolioFS filesystem (issue 4), built bottom-up. So far: the self-describing metadata block format
+ * The FolioFS filesystem (issue 4): self-describing metadata blocks
  * ({@link org.foliofs.fs.MetaBlockLayout}: magic, CRC32C, block number, owner, volume UUID; verified on
- * every read, {@link org.foliofs.fs.CorruptMetadataException} naming the block otherwise), where metadata
- * blocks live ({@link org.foliofs.fs.MetaStore}), and the one generic B+tree all trees use
- * ({@link org.foliofs.fs.BTree}); the superblock with backups ({@link org.foliofs.fs.SuperblockLayout}), allocation
- * group headers with their free-space trees ({@link org.foliofs.fs.AgHeader}), a store over a BlockDevice
- * ({@link org.foliofs.fs.DeviceMetaStore}), {@link org.foliofs.fs.Mkfs} and {@link org.foliofs.fs.Volume#open}.
- * On-disk format: docs/FORMAT.md.
+ * every read, {@link org.foliofs.fs.CorruptMetadataException} naming the block otherwise), one generic
+ * B+tree for every tree ({@link org.foliofs.fs.BTree}), allocation groups with free-space, inode and
+ * refcount trees, the metadata journal ({@link org.foliofs.fs.Journal}), the namespace API
+ * ({@link org.foliofs.fs.FolioFs}), file data through the iomap engine ({@link org.foliofs.fs.FolioFile},
+ * {@link org.foliofs.fs.FsIoMapOps}, {@link org.foliofs.fs.FsIoEnd}), reflink, {@link org.foliofs.fs.Mkfs}
+ * and {@link org.foliofs.fs.Fsck}. On-disk format: docs/FORMAT.md; design: docs/ARCHITECTURE.md section 7.
  *
- * <p>Locking: none inside; a tree and its store are used by one thread at a time, the caller holding
- * the owner's lock (allocation group or inode). Invariants of the tree: see {@link org.foliofs.fs.BTree}
- * and {@link org.foliofs.fs.BTree#verify()}.
+ * <p>Locking (docs/ARCHITECTURE.md 7.2): inode lock, then the open-file table, then the journal lock
+ * (every metadata change is one handle under it; handles run one at a time), then the FsInode and
+ * Allocator monitors. A commit gathers the running transaction under the journal lock and writes
+ * the log with it released (one commit in flight; the next commit and checkpoints wait for it);
+ * {@link org.foliofs.fs.Journal#force()} waits for a commit gathered after it. A transaction whose
+ * handles declared the data they expose ({@link org.foliofs.fs.Journal.Handle#dataDependency},
+ * {@link org.foliofs.fs.Journal.Handle#exposesNoData}) is written without PREFLUSH, its last record
+ * with POSTFLUSH; recovery replays the last transaction only if that data is on the device, and an
+ * in-place write over such blocks first calls {@link org.foliofs.fs.Journal#barrier()}. An atomic
+ * write holds the inode lock exclusively only while it copies and submits, and waits only for the
+ * asynchronous calls overlapping its range ({@code FsInode.waitIo(pos, len)}).
  */
 package org.foliofs.fs;

@@ -8,7 +8,6 @@ import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.concurrent.ExecutionException;
-import org.foliofs.device.IoRequest;
 import org.foliofs.device.SimDevice;
 import org.foliofs.pagecache.PageCache;
 import org.junit.jupiter.api.Test;
@@ -86,19 +85,7 @@ class AtomicCrashTest {
             fs.setPageCacheConfig(PageCache.Config.builder().memoryBytes(16L << 20).dirtyExpireMillis(3_600_000).build());
         }
 
-        void fillMarker() throws IOException {
-            byte[] m = new byte[1 << 20];
-            byte[] word = "STALE-MARKER!".getBytes();
-            for (int i = 0; i < m.length; i++) m[i] = word[i % word.length];
-            for (long off = 0; off < dev.capacity(); off += m.length) {
-                IoRequest r = IoRequest.write(off, MemorySegment.ofArray(m), 0, null);
-                dev.submit(r);
-                r.await();
-            }
-            IoRequest f = IoRequest.flush(null);
-            dev.submit(f);
-            f.await();
-        }
+        void fillMarker() throws IOException { FsCrashTest.Campaign.fillMarker(dev); }
 
         byte[] read(FolioFile f, long pos, int len) throws IOException {
             byte[] d = new byte[len];

@@ -124,7 +124,13 @@ class FsCrashTest {
             config(fs);
         }
 
-        void fillMarker() throws IOException {
+        void fillMarker() throws IOException { fillMarker(dev); }
+
+        /**
+         * Fills the whole device with a recognisable marker and flushes it: a block that reads as
+         * the marker after a crash was never written by the file system (stale data shows up).
+         */
+        static void fillMarker(SimDevice dev) throws IOException {
             byte[] m = new byte[1 << 20];
             byte[] word = "STALE-MARKER!".getBytes();
             for (int i = 0; i < m.length; i++) m[i] = word[i % word.length];

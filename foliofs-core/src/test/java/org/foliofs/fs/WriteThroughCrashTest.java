@@ -12,7 +12,6 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
-import org.foliofs.device.IoRequest;
 import org.foliofs.device.SimDevice;
 import org.foliofs.iomap.BufferedIo;
 import org.foliofs.iomap.WriteThroughFaults;
@@ -288,7 +287,7 @@ class WriteThroughCrashTest {
             bs = rnd.nextBoolean() ? 4096 : 1024;
             boolean fua = rnd.nextInt(3) != 0;
             dev = SimDevice.builder().capacity(16L << 20).supportsFua(fua).seed(rnd.nextLong()).build();
-            fillMarker(dev);
+            FsCrashTest.Campaign.fillMarker(dev);
             fs = FolioFs.format(dev, Mkfs.Options.defaults().withBlockSize(bs).withAgCount(2));
             config();
             for (int i = 0; i < FILES; i++) {
@@ -317,19 +316,6 @@ class WriteThroughCrashTest {
             for (F f : files) f.file = fs.openFile(f.ino);
         }
 
-        static void fillMarker(SimDevice dev) throws IOException {
-            byte[] m = new byte[1 << 20];
-            byte[] word = "STALE-MARKER!".getBytes();
-            for (int i = 0; i < m.length; i++) m[i] = word[i % word.length];
-            for (long off = 0; off < dev.capacity(); off += m.length) {
-                IoRequest r = IoRequest.write(off, MemorySegment.ofArray(m), 0, null);
-                dev.submit(r);
-                r.await();
-            }
-            IoRequest f = IoRequest.flush(null);
-            dev.submit(f);
-            f.await();
-        }
 
         /** One round: random steps until the power cut (or the end), crash, mount, check, unmount, fsck, mount. */
         void round(int maxOps) throws Exception {
