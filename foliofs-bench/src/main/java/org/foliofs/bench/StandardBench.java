@@ -121,7 +121,7 @@ public final class StandardBench {
             MemorySegment chunk = arena.allocate(1 << 20, 4096);
             for (long o = 0; o < chunk.byteSize(); o += 8) chunk.set(ValueLayout.JAVA_LONG, o, o * 0x9E3779B97F4A7C15L);
             MemorySegment[] small = buffers(arena, 32, BS), atBufs = buffers(arena, 32, AT_BS), pages = buffers(arena, 32, PAGE);
-            log.printf("formatting %s (%d MiB) and writing a %d MiB file full...%n", image, cfg.size() >> 20, fileBytes >> 20);
+            log.printf("writing the image %s (%d MiB) full of zeros (so the host backs every block, as a disk does), formatting it and writing a %d MiB file full...%n", image, cfg.size() >> 20, fileBytes >> 20);
             Map<String, Long> files = new LinkedHashMap<>();
             files.put(FILE, fileBytes);
             files.put(DOUBLEWRITE, (long) DW_PAGES * PAGE * 32);
@@ -260,7 +260,8 @@ public final class StandardBench {
         String title = "foliofs bench, " + LocalDate.now() + ": " + Machine.describe();
         StringBuilder md = new StringBuilder();
         md.append("Standard comparison, ").append(LocalDate.now()).append(", ").append(Machine.describe()).append('\n');
-        md.append("Volume: FolioFS on ").append(device).append("; temp dir on ").append(fsType)
+        md.append("Volume: FolioFS on ").append(device).append(" (written full of zeros before mkfs: every block backed by the host file system)")
+                .append("; temp dir on ").append(fsType)
                 .append(" (the device-limit, fio and JDK rows use a file of the same size there)").append('\n');
         md.append(String.format(Locale.ROOT, "File: %d MiB written full first (every write an overwrite); page cache %d MiB (writeback: %d MiB). "
                         + "Each row: %d trial(s) (device limit: at least 3; median shown), %s s warm-up and %s s measured, on a fresh mount.%s%n%n",

@@ -88,7 +88,7 @@ public final class WriteThroughBench {
             for (int i = 0; i < big.length; i++) big[i] = arena.allocate(1 << 20, 4096).fill((byte) (i + 101));
             ByteBuffer[] hostBufs = hostBuffers(32, BS);
 
-            log.printf("formatting %s (%d MiB) and writing a %d MiB file full...%n", image, cfg.size() >> 20, fileBytes >> 20);
+            log.printf("writing the image %s (%d MiB) full of zeros (so the host backs every block, as a disk does), formatting it and writing a %d MiB file full...%n", image, cfg.size() >> 20, fileBytes >> 20);
             device = prepareVolume(image, cfg.size(), Map.of(FILE, fileBytes), chunk);
             log.printf("writing the host-file-system file %s (%d MiB)...%n", host, fileBytes >> 20);
             prepareHostFile(host, fileBytes);

@@ -113,7 +113,7 @@ public final class AgHeader {
 
     /** Decodes a verified header block; checks the AGFL count (the rest is checked by its users and fsck). */
     public static AgHeader decode(MetaBlock b) throws CorruptMetadataException {
-        var s = b.segment();
+        var s = b.view();
         AgHeader h = new AgHeader();
         h.agno = s.get(U32, AGNO);
         h.length = Integer.toUnsignedLong(s.get(U32, LENGTH));

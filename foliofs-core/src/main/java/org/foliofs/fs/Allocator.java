@@ -279,6 +279,9 @@ public final class Allocator implements MetaSpace {
         return r == 0 ? x : x + (align - r);
     }
 
+    /** The longest free extent of any group (its header's figure). */
+    long longest(Txn tx) throws IOException { return longestFree(tx); }
+
     private long longestFree(Txn tx) throws IOException {
         long l = 0;
         for (int g = 0; g < sb.agCount(); g++) l = Math.max(l, readHeader(tx, g).longestFree);

@@ -137,7 +137,7 @@ public final class BTree<R> {
     public R lookup(long key) throws IOException {
         MetaBlock b = leafFor(key);
         int i = lastLE(b, key);
-        return i >= 0 && key(b, i) == key ? ops.readRecord(b.segment(), valOff(0, i)) : null;
+        return i >= 0 && key(b, i) == key ? ops.readRecord(b.view(), valOff(0, i)) : null;
     }
 
     /** The entry with the greatest key {@code <= key}, or null. */
@@ -500,7 +500,7 @@ public final class BTree<R> {
         return BTREE_HEADER_SIZE + (long) KEY_SIZE * max(level) + (long) valSize(level) * i;
     }
 
-    static long key(MetaBlock b, int i) { return b.segment().get(U64, keyOff(i)); }
+    static long key(MetaBlock b, int i) { return b.view().get(U64, keyOff(i)); }
     /** Offset of record {@code i} in a leaf of this tree. */
     long recordOffset(int i) { return valOff(0, i); }
 
@@ -518,7 +518,7 @@ public final class BTree<R> {
         return Math.min((blockSize - BTREE_HEADER_SIZE) / (KEY_SIZE + PTR_SIZE), 0xffff);
     }
     private static void setKey(MetaBlock b, int i, long k) { b.segment().set(U64, keyOff(i), k); }
-    private long ptr(MetaBlock b, int i) { return b.segment().get(U64, valOff(b.level(), i)); }
+    private long ptr(MetaBlock b, int i) { return b.view().get(U64, valOff(b.level(), i)); }
 
     /** Index of the last key {@code <= key}, or -1. */
     private static int lastLE(MetaBlock b, long key) {
@@ -548,8 +548,8 @@ public final class BTree<R> {
 
     private void copyEntries(MetaBlock src, int from, MetaBlock dst, int to, int count, int level) {
         if (count <= 0) return;
-        MemorySegment.copy(src.segment(), keyOff(from), dst.segment(), keyOff(to), (long) KEY_SIZE * count);
-        MemorySegment.copy(src.segment(), valOff(level, from), dst.segment(), valOff(level, to),
+        MemorySegment.copy(src.view(), keyOff(from), dst.segment(), keyOff(to), (long) KEY_SIZE * count);
+        MemorySegment.copy(src.view(), valOff(level, from), dst.segment(), valOff(level, to),
                 (long) valSize(level) * count);
     }
 
@@ -597,7 +597,7 @@ public final class BTree<R> {
 
         public R record() {
             checkValid();
-            return ops.readRecord(leaf.segment(), valOff(0, idx));
+            return ops.readRecord(leaf.view(), valOff(0, idx));
         }
 
         /** The leaf block the cursor is in and the record's offset there, for allocation-free reads. */

@@ -377,7 +377,7 @@ public final class Directory {
             long idx = key & 0xffff_ffffL;
             if (free < 0 && idx != expect) free = expect;
             expect = idx + 1;
-            if (hit == null && nameEquals(c.leaf().segment(), c.recordOffset(), name))
+            if (hit == null && nameEquals(c.leaf().view(), c.recordOffset(), name))
                 hit = decode(c.leaf(), c.recordOffset(), key, nameMax, dir.ino);
         }
         return new Found(hit, free < 0 ? expect : free, null);
@@ -393,7 +393,7 @@ public final class Directory {
     /** Decodes and checks a leaf record; a bad one is corruption of the leaf. */
     private static DirEntry decode(MetaBlock leaf, long off, long key, int nameMax, long dirIno)
             throws CorruptMetadataException {
-        MemorySegment s = leaf.segment();
+        MemorySegment s = leaf.view();
         int len = Byte.toUnsignedInt(s.get(ValueLayout.JAVA_BYTE, off + DirOps.NAMELEN));
         if (len == 0 || len > nameMax)
             throw MetaBlockLayout.corrupt(leaf.blkno(), MetaType.DIR_BTREE, where(key) + "name length " + len
@@ -474,7 +474,7 @@ public final class Directory {
                             + level + " expected");
                 if (nodes.isEmpty() && level > 0) {
                     if (b.numRecs() == 0) throw MetaBlockLayout.corrupt(next, MetaType.DIR_BTREE, "internal node with no children");
-                    leftmostChild = b.segment().get(U64, MetaBlockLayout.BTREE_HEADER_SIZE
+                    leftmostChild = b.view().get(U64, MetaBlockLayout.BTREE_HEADER_SIZE
                             + (long) BTree.KEY_SIZE * t.nodeCapacity());
                 }
                 nodes.add(next);

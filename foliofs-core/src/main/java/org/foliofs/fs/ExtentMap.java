@@ -544,7 +544,7 @@ public final class ExtentMap {
             if (level > 0) {
                 MetaBlock b = tree.node(blkno, level);
                 long ptrs = MetaBlockLayout.BTREE_HEADER_SIZE + (long) BTree.KEY_SIZE * tree.nodeCapacity();
-                for (int i = 0; i < b.numRecs(); i++) freeNode(b.segment().get(U64, ptrs + (long) BTree.PTR_SIZE * i), level - 1);
+                for (int i = 0; i < b.numRecs(); i++) freeNode(b.view().get(U64, ptrs + (long) BTree.PTR_SIZE * i), level - 1);
             }
             free(blkno);
         }

@@ -45,6 +45,7 @@ public final class FolioFs implements AutoCloseable {
     private final Superblock sb;
     private final Journal journal;
     private final Allocator alloc;
+    private final StagingPool staging;
     private final Refcounts refs;
     private final int reserve;
     private final boolean readOnly;
@@ -82,6 +83,7 @@ public final class FolioFs implements AutoCloseable {
         this.alloc = alloc;
         this.readOnly = journal.isReadOnly();
         this.refs = new Refcounts(sb);
+        this.staging = new StagingPool(this, sb.agCount());
         this.reserve = (int) Math.max(1, Math.min(64, journal.maxTransactionBlocks() / 4));
     }
 
@@ -185,6 +187,7 @@ public final class FolioFs implements AutoCloseable {
     public Journal journal() { return journal; }
     public Allocator allocator() { return alloc; }
     public Refcounts refcounts() { return refs; }
+    StagingPool staging() { return staging; }
     public BlockDevice device() { return dev; }
     /** Whether the volume was mounted with {@link #mountReadOnly}. */
     public boolean isReadOnly() { return readOnly; }
@@ -275,6 +278,13 @@ public final class FolioFs implements AutoCloseable {
                 return r;
             } catch (BusyException e) {
                 if (attempt > 0) throw e;
+            } catch (NoSpaceException e) {
+                // Staged blocks the atomic-write pool holds unused are space too: give them back,
+                // then retry once (not from the pool's own handles, which hold its monitor).
+                // Its frees are busy until durable: the checkpoint below makes them usable.
+                if (attempt > 0 || Thread.holdsLock(staging) || staging.held() == 0) throw e;
+                h.abort();
+                staging.drain();
             } catch (DeviceException e) {
                 throw shutDown(e);
             } finally {
@@ -741,7 +751,8 @@ public final class FolioFs implements AutoCloseable {
         return op(h -> {
             long inodes = 0;
             for (int g = 0; g < sb.agCount(); g++) inodes += h.agHeader(g).inoCount;
-            return new StatFs(sb.blockSize(), sb.totalBlocks(), alloc.freeBlocks(), alloc.available(), inodes,
+            long pooled = staging.held();   // staged for atomic writes but unused: given back on demand (ENOSPC drains it)
+            return new StatFs(sb.blockSize(), sb.totalBlocks(), alloc.freeBlocks() + pooled, alloc.available() + pooled, inodes,
                     Directory.nameMax(sb.blockSize()));
         });
     }
@@ -930,6 +941,7 @@ public final class FolioFs implements AutoCloseable {
             }
         }
         if (shutdown != null) { journal.abandon(); return; }
+        if (!readOnly) staging.drain();   // unused atomic-write staging space: free again on a clean volume
         journal.close();
     }
 

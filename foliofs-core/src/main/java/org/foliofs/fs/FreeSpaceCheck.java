@@ -53,14 +53,14 @@ final class FreeSpaceCheck {
         BTree.Shape sbb = bb.verify(leaf -> {
             for (int i = 0; i < leaf.numRecs(); i++) {
                 bKeys.add(BTree.key(leaf, i));
-                bLens.add(leaf.segment().get(U64, bb.recordOffset(i)));
+                bLens.add(leaf.view().get(U64, bb.recordOffset(i)));
                 bLeaves.add(leaf.blkno());
             }
         });
         BTree.Shape sbs = bsz.verify(leaf -> {
             for (int i = 0; i < leaf.numRecs(); i++) {
                 sKeys.add(BTree.key(leaf, i));
-                sLens.add(leaf.segment().get(U64, bsz.recordOffset(i)));
+                sLens.add(leaf.view().get(U64, bsz.recordOffset(i)));
             }
         });
         if (bb.levels() != h.byBlockLevels || bsz.levels() != h.bySizeLevels)

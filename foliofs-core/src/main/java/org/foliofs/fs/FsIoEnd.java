@@ -95,7 +95,7 @@ public final class FsIoEnd implements IoEndHandler {
      * write frees its staging blocks.
      */
     @Override
-    public void ioEndAtomic(IoInode inode, long pos, long length, List<IoMap> maps, int error, java.lang.foreign.MemorySegment data)
+    public boolean ioEndAtomic(IoInode inode, long pos, long length, List<IoMap> maps, int error, java.lang.foreign.MemorySegment data)
             throws IOException {
         FsInode fi = (FsInode) inode;
         FolioFs fs = fi.fs;
@@ -105,12 +105,16 @@ public final class FsIoEnd implements IoEndHandler {
                 for (IoMap m : maps) if (m.hasFlag(IoMap.SHARED)) freeStaging(h, fs, m, bs, m.offset() / bs, Math.ceilDiv(m.end(), bs));
                 return null;
             });
-            return;
+            return false;
         }
         if (direct) fi.setSizeInMemory(pos + length);
         long blocks = 0;
-        for (IoMap m : maps) if (m.hasFlag(IoMap.SHARED)) blocks += Math.ceilDiv(m.end(), bs) - m.offset() / bs;
-        if (blocks == 0 && Math.min(pos + length, fi.size()) <= fi.diskSize) return;   // in place, inside the size: nothing to log
+        boolean inPlace = false;
+        for (IoMap m : maps) {
+            if (m.hasFlag(IoMap.SHARED)) blocks += Math.ceilDiv(m.end(), bs) - m.offset() / bs;
+            else inPlace = true;
+        }
+        if (blocks == 0 && Math.min(pos + length, fi.size()) <= fi.diskSize) return false;   // in place, inside the size: nothing to log
         // Distinct blocks the remap may change: a few per old extent (at most one per block) in
         // the extent, refcount and free-space trees, shared leaves mostly; bounded by the journal.
         int reserve = (int) Math.min(fs.journal().maxTransactionBlocks(), 64 + 4 * blocks);
@@ -139,6 +143,7 @@ public final class FsIoEnd implements IoEndHandler {
             return putSize(h, fi, i, pos + length);
         });
         diskSizeAtLeast(fi, size);
+        return !inPlace;
     }
 
     /** Frees the CoW staging blocks of {@code map} for file blocks [from, to). */
@@ -166,6 +171,21 @@ public final class FsIoEnd implements IoEndHandler {
         boolean committed = fi.fs.commit();
         fi.markDurable(g);
         return committed;
+    }
+
+    /**
+     * DSYNC of an atomic write written wholly out of place: its remap handle committed after its
+     * data completed, so the commit that holds the handle (the running one, or one already in
+     * flight: gathered after the handle) makes the data durable with the flush it ends or starts
+     * with ({@link Journal#forceCommitted}). Never a separate FLUSH.
+     */
+    @Override
+    public boolean syncLogged(IoInode inode, long pos, long length) throws IOException {
+        FsInode fi = (FsInode) inode;
+        long g = fi.metaGeneration();
+        fi.fs.journal().forceCommitted();
+        fi.markDurable(g);
+        return true;
     }
 
     @Override

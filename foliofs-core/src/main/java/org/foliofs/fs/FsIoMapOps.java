@@ -202,6 +202,15 @@ public final class FsIoMapOps implements IoMapOps {
         long n = endB - fb;
         var dev = fs.device();
         boolean hw = length >= dev.atomicWriteUnitMin() && length <= dev.atomicWriteUnitMax() && dev.atomicWriteUnitMax() > 0;
+        if (!hw && atomicAlignBlocks(fs, bs) == 1) {
+            // No device alignment to keep: staging blocks from the pool, without a handle
+            long s = fs.staging().take(Inode.agOf(fi.ino), n);
+            if (s >= 0) {
+                AllocHook hook = afterAllocate;
+                if (hook != null) hook.allocated(fi);
+                return new IoMap(fb * bs, n * bs, IoMap.Type.MAPPED, IoMap.NEW | IoMap.SHARED, s * bs, 0);
+            }
+        }
         IoMap m = fs.op(h -> {
             Inode i = Inodes.get(h, fi.ino);
             if (hw) {

@@ -288,7 +288,7 @@ public final class Fsck {
                 if (b.level() == 0 || b.level() >= BTree.MAX_LEVELS || nr > cap) continue;
                 for (int c = 0; c < nr; c++) {
                     if (m == out.length) out = java.util.Arrays.copyOf(out, m * 2);
-                    out[m++] = BTree.childPointer(b.segment(), bs, c);
+                    out[m++] = BTree.childPointer(b.view(), bs, c);
                 }
             }
             return java.util.Arrays.copyOf(out, m);

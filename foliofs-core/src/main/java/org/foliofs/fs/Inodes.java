@@ -240,7 +240,7 @@ public final class Inodes {
 
     private static Inode decode(int agno, MetaBlock leaf, long off, long key) throws CorruptMetadataException {
         long ino = Inode.make(agno, key);
-        Inode i = Inode.decode(ino, leaf.segment(), off);
+        Inode i = Inode.decode(ino, leaf.view(), off);
         String problem = null;
         if (key < 1 || key > MAX_LOCAL) problem = "key " + Long.toUnsignedString(key) + " is not a valid inode number";
         else if ((i.mode & ~0177777) != 0 || !knownType(i.type()))
@@ -251,7 +251,7 @@ public final class Inodes {
             problem = "fork levels " + i.forkLevels + " outside [1, " + BTree.MAX_LEVELS + "]";
         else if (i.nrecs < 0) problem = "record count " + Integer.toUnsignedString(i.nrecs) + " is impossible";
         else if (i.writeMode > Inode.WMODE_WRITETHROUGH_DSYNC) problem = "write mode " + i.writeMode + " is unknown";
-        else if (leaf.segment().get(MetaBlockLayout.U32, off + 84) != 0) problem = "reserved field is not zero";
+        else if (leaf.view().get(MetaBlockLayout.U32, off + 84) != 0) problem = "reserved field is not zero";
         if (problem != null) throw MetaBlockLayout.corrupt(leaf.blkno(), MetaType.INODE_BTREE, "inode " + ino + ": " + problem);
         return i;
     }

@@ -492,13 +492,14 @@ public final class Journal implements AutoCloseable {
                 b.cur = img;
                 cache.put(blkno, b);
                 evict();
-                return new MetaBlock(blkno, MemorySegment.ofArray(img.clone()));
+                return MetaBlock.shared(blkno, img);
             }
-            MemorySegment seg = MemorySegment.ofArray(b.cur.clone());
-            // Cached images were checksummed when read or stamped when written: check what the
-            // caller expects (type, owner), not the CRC again.
-            MetaBlockLayout.verifyIdentity(seg, blkno, type, owner, sb.uuid());
-            return new MetaBlock(blkno, seg);
+            // The cached image itself, read-only (copied by the caller's first change: cached
+            // images are never changed in place). Cached images were checksummed when read or
+            // stamped when written: check what the caller expects (type, owner), not the CRC again.
+            MetaBlock mb = MetaBlock.shared(blkno, b.cur);
+            MetaBlockLayout.verifyIdentity(mb.view(), blkno, type, owner, sb.uuid());
+            return mb;
         }
 
         @Override
@@ -527,7 +528,8 @@ public final class Journal implements AutoCloseable {
             MetaBlockLayout.stampCrc(block.segment());
             Buf b = cache.get(blkno);
             if (b == null) { b = new Buf(); cache.put(blkno, b); }
-            b.cur = block.segment().toArray(ValueLayout.JAVA_BYTE);
+            byte[] img = block.share();   // the block's own buffer becomes the image (the block turns copy-on-write)
+            b.cur = img != null ? img : block.view().toArray(ValueLayout.JAVA_BYTE);
         }
 
         @Override
@@ -712,6 +714,31 @@ public final class Journal implements AutoCloseable {
                 else commitEnded.awaitUninterruptibly();
             }
             return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * {@link #force} for a caller whose data was complete before the handles that expose it
+     * committed, and that called after them (an atomic write's remap): waits until the commit
+     * holding the newest handle finished before this call is durable, committing if that is the
+     * running transaction. A commit already in flight counts (force would have the caller
+     * flush): it was gathered after those handles, hence after the data completed, and its PREFLUSH
+     * (issued with its first write) or post-flush (after its last) comes after that.
+     */
+    public void forceCommitted() throws IOException {
+        lock.lock();
+        try {
+            if (active != null && lock.getHoldCount() > 1)
+                throw new IllegalStateException("forceCommitted() inside an active handle");
+            long target = running.isEmpty() ? gathered : gathered + 1;
+            while (durable < target) {
+                if (commitFailure != null) throw commitFailure;
+                if (!committing) commitLocked();
+                else commitEnded.awaitUninterruptibly();
+            }
+            if (commitFailure != null) throw commitFailure;
         } finally {
             lock.unlock();
         }

@@ -1,6 +1,7 @@
 package org.foliofs.fs;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 import static org.foliofs.fs.MetaBlockLayout.*;
 
@@ -8,18 +9,62 @@ import static org.foliofs.fs.MetaBlockLayout.*;
  * One metadata block in memory: its block number and a buffer of exactly one block, with accessors for
  * the header fields ({@link MetaBlockLayout}). Changes reach the store only through
  * {@link MetaStore#write(MetaBlock)}, which stamps the checksum.
+ *
+ * <p>Copy on write: a block a store hands out may wrap the store's own cached image
+ * ({@link #shared}). Reading it ({@link #view()}, the header getters) costs no copy; the first
+ * {@link #segment()} (the way to change it) copies the image into a buffer of the block's own.
+ * A store that keeps a written block's buffer as its new image ({@link #share()}) turns the block
+ * back into a shared one, so a later change copies again: a cached image is never changed in place.
  */
 public final class MetaBlock {
     private final long blkno;
-    private final MemorySegment seg;
+    private MemorySegment seg;
+    private byte[] arr;        // seg's backing array (whole), or null when seg is not a whole byte[]
+    private boolean shared;    // seg is an image the store keeps (read-only): copy before changing
 
     MetaBlock(long blkno, MemorySegment seg) {
         this.blkno = blkno;
         this.seg = seg;
+        this.arr = seg.heapBase().orElse(null) instanceof byte[] a && a.length == seg.byteSize() && seg.address() == 0 ? a : null;
+    }
+
+    /** A block over a store's cached image {@code img}, which it must not change: read-only until {@link #segment()} copies it. */
+    static MetaBlock shared(long blkno, byte[] img) {
+        MetaBlock b = new MetaBlock(blkno, MemorySegment.ofArray(img).asReadOnly());
+        b.arr = img;
+        b.shared = true;
+        return b;
     }
 
     public long blkno() { return blkno; }
-    public MemorySegment segment() { return seg; }
+
+    /** The block's bytes to change: its own buffer (a copy of a shared image, made once). */
+    public MemorySegment segment() {
+        if (shared) {
+            arr = seg.toArray(ValueLayout.JAVA_BYTE);
+            seg = MemorySegment.ofArray(arr);
+            shared = false;
+        }
+        return seg;
+    }
+
+    /** The block's bytes to read, without a copy; never to be changed (it may be a store's cached image). */
+    public MemorySegment view() { return seg; }
+
+    /**
+     * For a store's write: the block's buffer, to be kept as the store's image of the block from
+     * now on; the block becomes shared (a later change copies). Null when the buffer cannot be
+     * kept (not a whole heap array): the store copies.
+     */
+    byte[] share() {
+        if (arr == null) return null;
+        if (!shared) {
+            seg = seg.asReadOnly();
+            shared = true;
+        }
+        return arr;
+    }
+
     public int size() { return (int) seg.byteSize(); }
 
     public int magic() { return seg.get(U32, MAGIC); }
@@ -30,10 +75,10 @@ public final class MetaBlock {
     public long right() { return seg.get(U64, RIGHT); }
     int reserved() { return seg.get(U32, RESERVED); }
 
-    void level(int level) { seg.set(U16, LEVEL, (short) level); }
-    void numRecs(int n) { seg.set(U16, NRECS, (short) n); }
-    void left(long blk) { seg.set(U64, LEFT, blk); }
-    void right(long blk) { seg.set(U64, RIGHT, blk); }
+    void level(int level) { segment().set(U16, LEVEL, (short) level); }
+    void numRecs(int n) { segment().set(U16, NRECS, (short) n); }
+    void left(long blk) { segment().set(U64, LEFT, blk); }
+    void right(long blk) { segment().set(U64, RIGHT, blk); }
 
     @Override
     public String toString() {

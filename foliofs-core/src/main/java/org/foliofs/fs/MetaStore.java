@@ -6,7 +6,8 @@ import java.util.UUID;
 /**
  * Where metadata blocks live. Every block handed out by {@link #read} has been verified
  * ({@link MetaBlockLayout#verify}); a block that fails raises {@link CorruptMetadataException}.
- * A returned block is the caller's private copy: changes reach the store only through {@link #write}.
+ * Changes to a returned block reach the store only through {@link #write}: a block may wrap the
+ * store's cached image read-only ({@link MetaBlock}: its first {@link MetaBlock#segment()} copies it).
  *
  * <p>Not thread-safe: callers serialise access per tree (as XFS holds the AG header buffer lock).
  */

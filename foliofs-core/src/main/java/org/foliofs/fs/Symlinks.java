@@ -94,7 +94,7 @@ public final class Symlinks {
             for (int i = 0; i < n; i++) {
                 long blk = inl.get(U64, 8L * i);
                 MetaBlock b = tx.read(blk, MetaType.SYMLINK, link.ino);
-                MemorySegment s = b.segment();
+                MemorySegment s = b.view();
                 int off = i * per, want = Math.min(per, len - off);
                 long got = Integer.toUnsignedLong(s.get(U32, LENGTH)), at = Integer.toUnsignedLong(s.get(U32, OFFSET));
                 if (got != want || at != off)

@@ -6,7 +6,7 @@ import java.io.IOException;
  * One metadata transaction handle: every change to metadata goes through one, so that it is
  * journaled and atomic. A handle is a {@link MetaStore}, so B+trees work on it unchanged:
  * <ul>
- *   <li>{@link #read} returns a private copy of the newest image of the block (including changes
+ *   <li>{@link #read} returns the newest image of the block, copy-on-write ({@link MetaBlock}) (including changes
  *       made earlier in this handle and in handles not yet committed);</li>
  *   <li>{@link #write} makes the block's new image part of this handle (it is logged at commit);</li>
  *   <li>{@link #allocate} takes a block for new metadata from the allocation group the owner
@@ -25,7 +25,7 @@ public interface Txn extends MetaStore {
     /** The volume's geometry. */
     Superblock superblock();
 
-    /** Reads the header of group {@code agno} (a private copy; write it back with {@link #writeAgHeader}). */
+    /** Reads the header of group {@code agno} (decoded: a private object; write it back with {@link #writeAgHeader}). */
     default AgHeader agHeader(int agno) throws IOException {
         return AgHeader.decode(read(AgHeader.blockOf(superblock(), agno), AgHeader.TYPE, agno));
     }

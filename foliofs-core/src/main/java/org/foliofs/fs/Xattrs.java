@@ -201,7 +201,7 @@ public final class Xattrs {
     /** Reads and checks the inode's block; anything inconsistent is corruption of that block. */
     private static List<Attr> load(Txn tx, Inode inode) throws IOException {
         MetaBlock b = tx.read(inode.xattrBlock, MetaType.XATTR, inode.ino);
-        MemorySegment s = b.segment();
+        MemorySegment s = b.view();
         int count = Short.toUnsignedInt(s.get(U16, COUNT));
         long used = Integer.toUnsignedLong(s.get(U32, USED));
         int bs = b.size();

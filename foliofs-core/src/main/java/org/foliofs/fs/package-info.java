@@ -8,7 +8,8 @@
  * {@link org.foliofs.fs.FsIoMapOps}, {@link org.foliofs.fs.FsIoEnd}), reflink, {@link org.foliofs.fs.Mkfs}
  * and {@link org.foliofs.fs.Fsck}. On-disk format: docs/FORMAT.md; design: docs/ARCHITECTURE.md section 7.
  *
- * <p>Locking (docs/ARCHITECTURE.md 7.2): inode lock, then the open-file table, then the journal lock
+ * <p>Locking (docs/ARCHITECTURE.md 7.2): inode lock, then the open-file table, then the atomic
+ * writes' {@link org.foliofs.fs.StagingPool} monitor, then the journal lock
  * (every metadata change is one handle under it; handles run one at a time), then the FsInode and
  * Allocator monitors. A commit gathers the running transaction under the journal lock and writes
  * the log with it released (one commit in flight; the next commit and checkpoints wait for it);
@@ -18,6 +19,8 @@
  * with POSTFLUSH; recovery replays the last transaction only if that data is on the device, and an
  * in-place write over such blocks first calls {@link org.foliofs.fs.Journal#barrier()}. An atomic
  * write holds the inode lock exclusively only while it copies and submits, and waits only for the
- * asynchronous calls overlapping its range ({@code FsInode.waitIo(pos, len)}).
+ * asynchronous calls overlapping its range ({@code FsInode.waitIo(pos, len)}); a small one takes
+ * its staging blocks from the pool without a handle. Metadata blocks are copy-on-write in memory
+ * ({@link org.foliofs.fs.MetaBlock}): reads share the cached image, a change copies it.
  */
 package org.foliofs.fs;

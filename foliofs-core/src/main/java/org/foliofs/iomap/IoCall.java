@@ -35,6 +35,7 @@ abstract class IoCall {
     private volatile boolean submitting = true;
     /** A synchronous call's hook, run on the submitter once every request is issued, before it waits. */
     private Runnable afterSubmit;
+    private volatile boolean dataLogged;   // an atomic call's data is exposed only by metadata its end of I/O logged
 
     // Outcome of a synchronous call.
     private long bytes;
@@ -131,7 +132,7 @@ abstract class IoCall {
     private void syncNow(IoEndHandler handler, IoInode inode, long pos, long length, BlockDevice device, Consumer<Throwable> rest) {
         Throwable err = null;
         try {
-            boolean flushed = handler.sync(inode, pos, length);
+            boolean flushed = dataLogged ? handler.syncLogged(inode, pos, length) : handler.sync(inode, pos, length);
             if (!flushed && device.volatileWriteCache()) {
                 if (future != null) {
                     flushThen(device, rest);
@@ -211,7 +212,7 @@ abstract class IoCall {
         int errno = err == null ? 0 : err instanceof DeviceException d ? d.errno() : Errno.EIO;
         if (maps.isEmpty()) return err;
         try {
-            handler.ioEndAtomic(inode, start, errno == 0 ? length : result, maps, errno, data);
+            dataLogged = handler.ioEndAtomic(inode, start, errno == 0 ? length : result, maps, errno, data) && errno == 0;
         } catch (Exception | Error e) {
             if (err == null) err = e;
             else err.addSuppressed(e);

@@ -71,9 +71,22 @@ public interface IoEndHandler {
      * with the device's ATOMIC flag and needs only the size update. {@code data} holds the bytes the
      * call wrote for {@code [pos, pos + length)} (valid during this call), so that the file system
      * can checksum what its transaction exposes.
+     *
+     * @return true when, on success, every byte of the call was written out of place and is exposed
+     *         only by the metadata this method logged (then a DSYNC goes to {@link #syncLogged});
+     *         false when some of it was written in place (its durability needs a flush after it)
      */
-    default void ioEndAtomic(IoInode inode, long pos, long length, java.util.List<IoMap> maps, int error,
-                             java.lang.foreign.MemorySegment data) throws IOException {
+    default boolean ioEndAtomic(IoInode inode, long pos, long length, java.util.List<IoMap> maps, int error,
+                                java.lang.foreign.MemorySegment data) throws IOException {
         throw new UnsupportedOperationException(getClass().getName() + " does not support atomic writes");
     }
+
+    /**
+     * DSYNC of an atomic call whose {@link #ioEndAtomic} returned true: its data was complete before
+     * the metadata that exposes it was logged, so the data is durable once that metadata's commit
+     * is, if the commit drains the device's cache after it was gathered (a commit already in flight
+     * counts: it was gathered after the data completed). Return true when so, as {@link #sync}.
+     * Default: {@link #sync}.
+     */
+    default boolean syncLogged(IoInode inode, long pos, long length) throws IOException { return sync(inode, pos, length); }
 }

@@ -34,6 +34,22 @@ class AtomicWriteTest {
 
     static MemorySegment data(long seed, int len) { return MemorySegment.ofArray(FolioFileTest.pattern(seed, len)); }
 
+    /**
+     * Free blocks, counting the staged blocks the atomic-write staging pool holds unused as free
+     * (they go back on demand: {@link StagingPool#drain}).
+     */
+    static long free(FolioFs fs) { return fs.allocator().freeBlocks() + fs.staging().held(); }
+
+    /** CoW staging blocks on the volume other than the pool's unused ones (those of writes in flight or leaked). */
+    static long stagedOutsideThePool(FolioFs fs) throws IOException {
+        long staged = fs.op(h -> {
+            long n = 0;
+            for (int g = 0; g < fs.superblock().agCount(); g++) for (long[] r : fs.refcounts().cowStaging(h, g)) n += r[1];
+            return n;
+        });
+        return staged - fs.staging().held();
+    }
+
     @Test
     void limitsAreReportedAndEveryViolationIsRefusedBeforeAnythingIsWritten() throws IOException {
         try (SimDevice dev = device(0)) {
@@ -74,13 +90,12 @@ class AtomicWriteTest {
                 ino = f.ino();
                 f.write(0, data(1, 65536), FolioFile.WRITETHROUGH);        // written [0, 64K)
                 f.fallocate(FolioFile.FALLOC_KEEP_SIZE, 65536, 65536);       // unwritten [64K, 128K); hole beyond
-                long before = fs.allocator().freeBlocks();
+                long before = free(fs);
                 assertThat(f.write(0, data(2, 65536), AT | FolioFile.DSYNC)).isEqualTo(65536);
                 assertThat(f.write(65536, data(3, 65536), AT)).isEqualTo(65536);
                 assertThat(f.write(131072, data(4, 16384), AT | FolioFile.DSYNC)).isEqualTo(16384);
-                assertThat(fs.allocator().freeBlocks()).as("old blocks freed, staging consumed").isEqualTo(before - 4);
-                int staging = fs.op(h -> fs.refcounts().cowStaging(h, 0).size() + fs.refcounts().cowStaging(h, 1).size());
-                assertThat(staging).isZero();
+                assertThat(free(fs)).as("old blocks freed, staging consumed").isEqualTo(before - 4);
+                assertThat(stagedOutsideThePool(fs)).isZero();
                 assertThat(FolioFileTest.read(f, 0, 65536)).isEqualTo(FolioFileTest.pattern(2, 65536));
                 assertThat(f.size()).isEqualTo(131072 + 16384);
             }
@@ -109,13 +124,13 @@ class AtomicWriteTest {
             try (FolioFile f = FolioFileTest.create(fs, "a")) {
                 f.write(0, data(1, 1 << 20), FolioFile.WRITETHROUGH);
                 f.fsync(false);
-                long free = fs.allocator().freeBlocks(), w = dev.stats().requests(IoOp.WRITE), at = dev.stats().atomicWrites();
+                long free = free(fs), w = dev.stats().requests(IoOp.WRITE), at = dev.stats().atomicWrites();
                 long fua = dev.stats().fuaWrites();
                 assertThat(f.write(65536, data(2, 4096), AT | FolioFile.DSYNC)).isEqualTo(4096);
                 assertThat(dev.stats().requests(IoOp.WRITE) - w).isEqualTo(1);
                 assertThat(dev.stats().atomicWrites() - at).isEqualTo(1);
                 assertThat(dev.stats().fuaWrites() - fua).as("pure DSYNC overwrite: FUA").isEqualTo(1);
-                assertThat(fs.allocator().freeBlocks()).as("in place: nothing allocated").isEqualTo(free);
+                assertThat(free(fs)).as("in place: nothing allocated").isEqualTo(free);
                 assertThat(FolioFileTest.readDirect(f, 65536, 4096)).isEqualTo(FolioFileTest.pattern(2, 4096));
                 // larger than the device's unit: the software path, still untorn
                 assertThat(f.write(131072, data(3, 65536), AT)).isEqualTo(65536);
@@ -133,14 +148,14 @@ class AtomicWriteTest {
             try (FolioFile f = FolioFileTest.create(fs, "a")) {
                 f.write(0, data(1, 65536), FolioFile.WRITETHROUGH);
                 f.fsync(false);
-                long free = fs.allocator().freeBlocks();
+                long free = free(fs);
                 dev.faultPlan(FaultPlan.builder().failRange(0, dev.capacity(), IoOp.WRITE, Errno.EIO).build());
                 assertThatThrownBy(() -> f.write(0, data(2, 65536), AT)).hasMessageContaining("EIO");
                 dev.faultPlan(FaultPlan.none());
                 assertThat(FolioFileTest.read(f, 0, 65536)).as("the cache forgot the new bytes").isEqualTo(FolioFileTest.pattern(1, 65536));
                 fs.pageCache().evict(Long.MAX_VALUE);
                 assertThat(FolioFileTest.read(f, 0, 65536)).isEqualTo(FolioFileTest.pattern(1, 65536));
-                assertThat(fs.allocator().freeBlocks()).as("the out-of-place blocks were freed").isEqualTo(free);
+                assertThat(free(fs)).as("the out-of-place blocks were freed").isEqualTo(free);
             }
             fs.close();
             assertThat(Fsck.check(dev).problems()).isEmpty();
@@ -174,7 +189,7 @@ class AtomicWriteTest {
             long max = fs.atomicWriteUnitMax();
             try (FolioFile f = FolioFileTest.create(fs, "a")) {
                 f.write(0, data(1, 1 << 20), FolioFile.DIRECT);
-                long writes = dev.stats().requests(IoOp.WRITE), free = fs.allocator().freeBlocks();
+                long writes = dev.stats().requests(IoOp.WRITE), free = free(fs);
                 String[][] bad = {
                         {"12288", "0", "power of two"}, {"2048", "0", "power of two"}, {"512", "0", "power of two"},
                         {String.valueOf(2 * max), "0", "power of two"},
@@ -193,7 +208,7 @@ class AtomicWriteTest {
                 }
                 assertThatThrownBy(() -> f.write(0, data(9, 8192), DA | FolioFile.WRITETHROUGH)).hasMessageContaining("exclude");
                 assertThat(dev.stats().requests(IoOp.WRITE)).as("nothing written").isEqualTo(writes);
-                assertThat(fs.allocator().freeBlocks()).as("nothing allocated").isEqualTo(free);
+                assertThat(free(fs)).as("nothing allocated").isEqualTo(free);
                 assertThat(FolioFileTest.readDirect(f, 0, 1 << 20)).isEqualTo(FolioFileTest.pattern(1, 1 << 20));
             }
             fs.close();
@@ -216,15 +231,14 @@ class AtomicWriteTest {
                 f.truncate(262144);
                 f.cloneRange(b, 0, 196608, 65536);                            // shared [192K, 256K); hole [128K, 192K)
                 fs.sync();
-                long before = fs.allocator().freeBlocks();
+                long before = free(fs);
                 assertThat(f.write(0, data(2, 65536), DA | FolioFile.DSYNC)).isEqualTo(65536);   // written
                 assertThat(f.write(65536, data(3, 65536), DA)).isEqualTo(65536);                  // unwritten
                 assertThat(f.write(131072, data(4, 16384), DA | FolioFile.DSYNC)).isEqualTo(16384); // hole
                 assertThat(f.write(196608, data(5, 65536), DA)).isEqualTo(65536);                 // shared
-                assertThat(fs.allocator().freeBlocks()).as("old written blocks freed, unwritten freed, shared kept by b, staging consumed")
+                assertThat(free(fs)).as("old written blocks freed, unwritten freed, shared kept by b, staging consumed")
                         .isEqualTo(before - 4 - 16);
-                int staging = fs.op(h -> fs.refcounts().cowStaging(h, 0).size() + fs.refcounts().cowStaging(h, 1).size());
-                assertThat(staging).isZero();
+                assertThat(stagedOutsideThePool(fs)).isZero();
                 assertThat(FolioFileTest.read(f, 196608, 65536)).as("buffered read sees the direct write").isEqualTo(FolioFileTest.pattern(5, 65536));
                 assertThat(FolioFileTest.readDirect(b, 0, 65536)).as("the other file of the shared pair").isEqualTo(bData);
             }
@@ -273,14 +287,14 @@ class AtomicWriteTest {
             try (FolioFile f = FolioFileTest.create(fs, "a")) {
                 f.write(0, data(1, 1 << 20), FolioFile.DIRECT);
                 f.fsync(false);
-                long free = fs.allocator().freeBlocks(), w = dev.stats().requests(IoOp.WRITE), at = dev.stats().atomicWrites();
+                long free = free(fs), w = dev.stats().requests(IoOp.WRITE), at = dev.stats().atomicWrites();
                 long fua = dev.stats().fuaWrites(), fl = dev.stats().requests(IoOp.FLUSH);
                 assertThat(f.write(65536, data(2, 4096), DA | FolioFile.DSYNC)).isEqualTo(4096);
                 assertThat(dev.stats().requests(IoOp.WRITE) - w).isEqualTo(1);
                 assertThat(dev.stats().atomicWrites() - at).isEqualTo(1);
                 assertThat(dev.stats().fuaWrites() - fua).as("pure DSYNC overwrite: FUA").isEqualTo(1);
                 assertThat(dev.stats().requests(IoOp.FLUSH) - fl).as("and no flush").isZero();
-                assertThat(fs.allocator().freeBlocks()).as("in place: nothing allocated").isEqualTo(free);
+                assertThat(free(fs)).as("in place: nothing allocated").isEqualTo(free);
                 assertThat(FolioFileTest.readDirect(f, 65536, 4096)).isEqualTo(FolioFileTest.pattern(2, 4096));
                 // larger than the device's unit: the software path
                 assertThat(f.write(131072, data(3, 65536), DA)).isEqualTo(65536);
@@ -305,7 +319,7 @@ class AtomicWriteTest {
                 b.cloneRange(f, 65536, 0, 65536);                            // [64K, 128K) shared
                 f.fsync(false);
                 fs.sync();
-                long free = fs.allocator().freeBlocks();
+                long free = free(fs);
                 dev.faultPlan(FaultPlan.builder().failRange(0, dev.capacity(), IoOp.WRITE, Errno.EIO).build());
                 assertThatThrownBy(() -> f.write(0, data(2, 65536), DA)).hasMessageContaining("EIO");
                 assertThatThrownBy(() -> f.write(65536, data(2, 65536), DA | FolioFile.DSYNC)).hasMessageContaining("EIO");
@@ -315,9 +329,8 @@ class AtomicWriteTest {
                 assertThat(FolioFileTest.read(f, 0, 131072)).isEqualTo(FolioFileTest.pattern(1, 131072));
                 assertThat(FolioFileTest.readDirect(f, 0, 131072)).isEqualTo(FolioFileTest.pattern(1, 131072));
                 assertThat(f.size()).isEqualTo(131072);
-                assertThat(fs.allocator().freeBlocks()).as("the out-of-place blocks were freed").isEqualTo(free);
-                int staging = fs.op(h -> fs.refcounts().cowStaging(h, 0).size() + fs.refcounts().cowStaging(h, 1).size());
-                assertThat(staging).isZero();
+                assertThat(free(fs)).as("the out-of-place blocks were freed").isEqualTo(free);
+                assertThat(stagedOutsideThePool(fs)).isZero();
             }
             fs.close();
             assertThat(Fsck.check(dev).problems()).as("no leaked blocks").isEmpty();
@@ -490,6 +503,94 @@ class AtomicWriteTest {
         }
     }
 
+    // ---- the staging pool ------------------------------------------------------------------------
+
+    /**
+     * Small atomic writes take their staging blocks from a pool: one handle stages a chunk for
+     * many writes (each write then runs only its remap handle), and a DSYNC one issues no FLUSH of
+     * its own (its remap's commit ends with the flush). A clean unmount gives the unused rest back:
+     * the mount after it frees nothing and fsck finds no staging.
+     */
+    @Test
+    void smallAtomicWritesShareOneStagingChunkAndTheRestGoesBackAtUnmount() throws IOException {
+        try (SimDevice dev = device(0)) {
+            FolioFs fs = format(dev);
+            long ino;
+            int n = 32;
+            try (FolioFile f = FolioFileTest.create(fs, "a")) {
+                ino = f.ino();
+                f.write(0, data(1, 1 << 20), FolioFile.WRITETHROUGH);
+                f.fsync(false);
+                long handles = fs.journal().stats().handles(), flushes = dev.stats().requests(IoOp.FLUSH);
+                long[] c0 = fs.staging().counts();
+                for (int i = 0; i < n; i++) assertThat(f.write(i * 16384L, data(10 + i, 16384), AT | FolioFile.DSYNC)).isEqualTo(16384);
+                long[] c1 = fs.staging().counts();
+                assertThat(c1[1] - c0[1]).as("writes served by the pool").isEqualTo(n);
+                assertThat(c1[0] - c0[0]).as("chunks staged for them").isEqualTo(1);
+                assertThat(fs.journal().stats().handles() - handles).as("one remap handle per write, one for the chunk").isEqualTo(n + 1);
+                assertThat(dev.stats().requests(IoOp.FLUSH) - flushes).as("no FLUSH besides the commits' post-flushes").isZero();
+                assertThat(fs.staging().held()).isEqualTo(StagingPool.CHUNK_BLOCKS - n * 4);
+                assertThat(stagedOutsideThePool(fs)).isZero();
+            }
+            fs.close();
+            FolioFs again = FolioFs.mount(dev);
+            assertThat(again.mountLog()).noneMatch(l -> l.contains("copy-on-write"));
+            try (FolioFile f = again.openFile(ino)) {
+                for (int i = 0; i < n; i++) assertThat(FolioFileTest.read(f, i * 16384L, 16384)).isEqualTo(FolioFileTest.pattern(10 + i, 16384));
+            }
+            again.close();
+            FsckReport r = Fsck.check(dev);
+            assertThat(r.problems()).isEmpty();
+            assertThat(r.notes()).noneMatch(x -> x.contains("CoW staging"));
+        }
+    }
+
+    /** A crash while the pool holds staged blocks: mount frees them like any interrupted copy-on-write. */
+    @Test
+    void aCrashWithThePoolHoldingBlocksLeaksNothing() throws IOException {
+        try (SimDevice dev = device(0)) {
+            FolioFs fs = format(dev);
+            long ino;
+            try (FolioFile f = FolioFileTest.create(fs, "a")) {
+                ino = f.ino();
+                f.write(0, data(1, 65536), FolioFile.WRITETHROUGH | FolioFile.DSYNC);
+                assertThat(f.write(16384, data(2, 16384), AT | FolioFile.DSYNC)).isEqualTo(16384);
+                assertThat(fs.staging().held()).isEqualTo(StagingPool.CHUNK_BLOCKS - 4);
+            }
+            fs.abandon();
+            dev.crash();
+            FolioFs again = FolioFs.mount(dev);
+            assertThat(again.mountLog()).anyMatch(l -> l.contains("freed " + (StagingPool.CHUNK_BLOCKS - 4) + " blocks of interrupted copy-on-write"));
+            try (FolioFile f = again.openFile(ino)) {
+                assertThat(FolioFileTest.read(f, 16384, 16384)).as("acknowledged DSYNC atomic write").isEqualTo(FolioFileTest.pattern(2, 16384));
+            }
+            again.close();
+            assertThat(Fsck.check(dev).problems()).isEmpty();
+        }
+    }
+
+    /** The pool's staged blocks are free space on demand: an allocation that needs them drains the pool instead of failing with ENOSPC. */
+    @Test
+    void theStagingPoolGivesItsBlocksBackBeforeEnospc() throws IOException {
+        try (SimDevice dev = SimDevice.builder().capacity(64L << 20).seed(3).build()) {
+            FolioFs fs = format(dev);
+            try (FolioFile f = FolioFileTest.create(fs, "a"); FolioFile g = FolioFileTest.create(fs, "b")) {
+                f.write(0, data(1, 16384), FolioFile.WRITETHROUGH);
+                assertThat(f.write(0, data(2, 16384), AT)).isEqualTo(16384);
+                long held = fs.staging().held();
+                assertThat(held).as("the pool holds the rest of its chunk").isEqualTo(StagingPool.CHUNK_BLOCKS - 4);
+                long free = fs.allocator().freeBlocks();
+                long bytes = (free + held / 2) * BS;   // more than is free outside the pool
+                g.fallocate(0, 0, bytes);
+                assertThat(g.size()).isEqualTo(bytes);
+                assertThat(fs.staging().held()).as("drained").isZero();
+                assertThat(FolioFileTest.read(f, 0, 16384)).isEqualTo(FolioFileTest.pattern(2, 16384));
+            }
+            fs.close();
+            assertThat(Fsck.check(dev).problems()).isEmpty();
+        }
+    }
+
     // ---- allocation aligned to the device's atomic unit ----------------------------------------
 
     /** Device address of the extent holding {@code pos} (its first block's address plus the offset). */
@@ -530,13 +631,13 @@ class AtomicWriteTest {
                         continue;
                     }
                     assertThat(addrs).as("unit-aligned: atomic software path, delalloc conversion, fallocate").allMatch(x -> x % unit == 0);
-                    long at = dev.stats().atomicWrites(), w = dev.stats().requests(IoOp.WRITE), free = fs.allocator().freeBlocks();
+                    long at = dev.stats().atomicWrites(), w = dev.stats().requests(IoOp.WRITE), free = free(fs);
                     assertThat(a.write(unit, data(6, unit), DA)).isEqualTo(unit);
                     assertThat(c.write(unit, data(7, unit), AT)).isEqualTo(unit);
                     assertThat(d.write(unit + 16384, data(8, 16384), DA | FolioFile.DSYNC)).isEqualTo(16384);
                     assertThat(dev.stats().atomicWrites() - at).as("each overwrite: one ATOMIC request in place").isEqualTo(3);
                     assertThat(dev.stats().requests(IoOp.WRITE) - w).isEqualTo(3);
-                    assertThat(fs.allocator().freeBlocks()).as("nothing allocated").isEqualTo(free);
+                    assertThat(free(fs)).as("nothing allocated").isEqualTo(free);
                     assertThat(FolioFileTest.readDirect(a, unit, unit)).isEqualTo(FolioFileTest.pattern(6, unit));
                     assertThat(FolioFileTest.readDirect(c, unit, unit)).isEqualTo(FolioFileTest.pattern(7, unit));
                     assertThat(FolioFileTest.read(d, unit + 16384, 16384)).isEqualTo(FolioFileTest.pattern(8, 16384));

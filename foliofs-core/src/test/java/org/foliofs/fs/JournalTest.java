@@ -97,6 +97,41 @@ class JournalTest {
     }
 
     /**
+     * A block read through a handle is the cached image itself, read-only (no copy per read): a
+     * change copies it first, so neither a change that is never written nor a change after the
+     * write reaches the cache; only written changes do, and an abort still restores the image.
+     */
+    @Test
+    void readsShareTheCachedImageAndChangesCopyIt() throws Exception {
+        try (SimDevice dev = device(11)) {
+            Superblock sb = Mkfs.format(dev, Mkfs.Options.defaults().withAgCount(4));
+            Journal j = Journal.open(dev, sb, NO_SPACE, 1024);
+            init(j, sb, 2);
+            try (var h = j.begin(4)) {
+                MetaBlock a = h.read(home(sb, 0), TEST, 7);
+                assertThat(a.view().isReadOnly()).as("a read is a read-only view").isTrue();
+                assertThatThrownBy(() -> a.view().set(MetaBlockLayout.U64, 40, 5L)).hasMessageContaining("read-only");
+                set(a, 5);                                  // copies; never written
+                assertThat(get(h.read(home(sb, 0), TEST, 7))).as("an unwritten change stays private").isZero();
+                MetaBlock b = h.read(home(sb, 1), TEST, 7);
+                set(b, 6);
+                h.write(b);
+                set(b, 7);                                  // after the write: a new private copy
+                assertThat(get(h.read(home(sb, 1), TEST, 7))).as("the written value, not the later change").isEqualTo(6);
+                h.commit();
+            }
+            try (var h = j.begin(4)) {
+                MetaBlock b = h.read(home(sb, 1), TEST, 7);
+                set(b, 8);
+                h.write(b);
+                // aborted on close
+            }
+            assertThat(readAll(j, sb, 2)).as("the abort restored the committed image").containsExactly(0, 6);
+            j.close();
+        }
+    }
+
+    /**
      * A checkpoint writes runs of contiguous home blocks as one request each, all in flight
      * together (it wrote one synchronous block at a time); a crash after it replays nothing and
      * reads every value.
