@@ -188,6 +188,18 @@ public final class FsIoEnd implements IoEndHandler {
         return true;
     }
 
+    /** {@link #syncLogged} without a waiting thread ({@link Journal#forceCommittedAsync}). */
+    @Override
+    public boolean syncLoggedAsync(IoInode inode, long pos, long length, java.util.function.Consumer<Throwable> done) {
+        FsInode fi = (FsInode) inode;
+        long g = fi.metaGeneration();
+        fi.fs.journal().forceCommittedAsync(e -> {
+            if (e == null) fi.markDurable(g);
+            done.accept(e);
+        });
+        return true;
+    }
+
     @Override
     public String toString() { return direct ? "FsIoEnd.DIRECT" : "FsIoEnd.WRITEBACK"; }
 }

@@ -71,6 +71,17 @@ public final class Journal implements AutoCloseable {
     private final ReentrantLock lock = new ReentrantLock();
     /** Signalled when a commit's log I/O (done without the lock) ended. */
     private final java.util.concurrent.locks.Condition commitEnded = lock.newCondition();
+    /**
+     * Asynchronous forces ({@link #forceCommittedAsync}): each waits for commit number
+     * {@code target} to be durable (ascending: targets only grow). The log thread ({@link #logLoop},
+     * started by the first one) commits while {@code wanted} (the highest target) is not yet
+     * gathered, back to back, so that no waiter has to wake up to lead the next commit.
+     */
+    private final java.util.ArrayDeque<Waiter> waiters = new java.util.ArrayDeque<>();
+    private record Waiter(long target, java.util.function.Consumer<IOException> done) {}
+    private final java.util.concurrent.locks.Condition logWork = lock.newCondition();
+    private long wanted;
+    private Thread logThread;
     private final BlockIo io;
     /** The log writes of commits (their I/O runs without the lock, beside handles' reads through {@link #io}); null when read-only. */
     private final BlockIo commitIo;
@@ -733,6 +744,16 @@ public final class Journal implements AutoCloseable {
             if (active != null && lock.getHoldCount() > 1)
                 throw new IllegalStateException("forceCommitted() inside an active handle");
             long target = running.isEmpty() ? gathered : gathered + 1;
+            if (durable < target && committing && commitFailure == null && !closed) {
+                // A commit is in flight: the log thread leads the next one as soon as it ends (no
+                // waiter has to wake up and take the lock to lead it); this thread waits to be released.
+                IOException[] outcome = new IOException[1];
+                boolean[] released = new boolean[1];
+                waitFor(target, e -> { outcome[0] = e; released[0] = true; });
+                while (!released[0]) commitEnded.awaitUninterruptibly();
+                if (outcome[0] != null) throw outcome[0];
+                return;
+            }
             while (durable < target) {
                 if (commitFailure != null) throw commitFailure;
                 if (!committing) commitLocked();
@@ -742,6 +763,80 @@ public final class Journal implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Under the lock: queues a waiter for commit {@code target} and has the log thread commit for it. */
+    private void waitFor(long target, java.util.function.Consumer<IOException> done) {
+        waiters.add(new Waiter(target, done));
+        if (target > wanted) wanted = target;
+        if (logThread == null) logThread = Thread.ofPlatform().daemon().name("foliofs-log " + dev.describe()).start(this::logLoop);
+        logWork.signal();
+    }
+
+    /**
+     * {@link #forceCommitted} without a thread waiting: {@code done} runs once the commit holding
+     * the newest handle finished before this call is durable (with null), or the journal failed
+     * or closed first (with the failure). It runs on the thread that ended that commit, under the
+     * journal lock, or on this thread when nothing is left to wait for: it must only hand off
+     * (no blocking, no journal calls). The commits are led by the journal's log thread, back to
+     * back while waiters need them; synchronous forces still lead their own commit when none is
+     * in flight.
+     */
+    public void forceCommittedAsync(java.util.function.Consumer<IOException> done) {
+        IOException now = null;
+        lock.lock();
+        try {
+            if (closed) {
+                now = new IOException("journal of " + dev.describe() + " is closed");
+            } else if (commitFailure != null) {
+                now = commitFailure;
+            } else {
+                long target = running.isEmpty() ? gathered : gathered + 1;
+                if (durable < target) {
+                    waitFor(target, done);
+                    return;
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        done.accept(now);
+    }
+
+    /** The log thread: commits while an asynchronous waiter needs a commit not yet gathered. */
+    private void logLoop() {
+        lock.lock();
+        try {
+            while (true) {
+                while (!closed && commitFailure == null && (wanted <= gathered || committing)) logWork.awaitUninterruptibly();
+                if (closed || commitFailure != null) return;
+                try {
+                    if (running.isEmpty()) {   // cannot happen (a waiter's handles are running or gathered): end them anyway
+                        wanted = gathered;
+                        releaseWaiters();
+                        continue;
+                    }
+                    commitLocked();
+                } catch (IOException | RuntimeException e) {
+                    // commitFailure is set (the waiters were failed with it), or the journal closed
+                    if (commitFailure == null && !closed) failWaiters(new IOException("journal commit on " + dev.describe() + " failed: " + e, e));
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Under the lock, after a commit ended: runs the waiters it made durable (all of them, failed, if it failed). */
+    private void releaseWaiters() {
+        if (commitFailure != null) { failWaiters(commitFailure); return; }
+        while (!waiters.isEmpty() && waiters.peekFirst().target() <= durable) waiters.pollFirst().done().accept(null);
+        if (wanted > gathered) logWork.signal();   // more to commit: the log thread goes on at once
+    }
+
+    private void failWaiters(IOException e) {
+        while (!waiters.isEmpty()) waiters.pollFirst().done().accept(e);
+        commitEnded.signalAll();   // synchronous waiters check their outcome
     }
 
     /**
@@ -933,9 +1028,11 @@ public final class Journal implements AutoCloseable {
             committingDeps = List.of();
             updateDepsLive();
             commitEnded.signalAll();
+            if (failure != null) releaseWaiters();
         }
         if (failure != null) throw commitFailure;
         runAll(done);
+        releaseWaiters();   // after the commit's callbacks, as a synchronous force returns after them
     }
 
     private void checkpointLocked() throws IOException {
@@ -1028,6 +1125,8 @@ public final class Journal implements AutoCloseable {
                 checkpointLocked();
             } finally {
                 closed = true;
+                failWaiters(new IOException("journal of " + dev.describe() + " closed"));
+                logWork.signalAll();
                 closeIo();
             }
         } finally {
@@ -1043,6 +1142,8 @@ public final class Journal implements AutoCloseable {
                 closed = true;
                 // A commit in flight (another thread, without the lock) uses commitIo: let it end first.
                 while (committing) commitEnded.awaitUninterruptibly();
+                failWaiters(new IOException("journal of " + dev.describe() + " abandoned: the commit never happened"));
+                logWork.signalAll();
                 closeIo();
             }
         } finally {

@@ -103,6 +103,15 @@ abstract class IoCall {
         else if (error != t) error.addSuppressed(t);
     }
 
+    /** Runs {@code r} on the executor (on a new virtual thread if it refuses: shut down). */
+    private void onExecutor(Runnable r) {
+        try {
+            executor.execute(r);
+        } catch (RejectedExecutionException e) {
+            Thread.ofVirtual().name("foliofs-end").start(r);
+        }
+    }
+
     private void finishOnExecutor() {
         try {
             executor.execute(this::finish);
@@ -122,6 +131,10 @@ abstract class IoCall {
      * every other call, the very handles the next commit should gather.
      */
     final void syncThen(IoEndHandler handler, IoInode inode, long pos, long length, BlockDevice device, Consumer<Throwable> rest) {
+        if (future != null && dataLogged
+                && handler.syncLoggedAsync(inode, pos, length, t -> onExecutor(() -> rest.accept(t)))) {
+            return;   // no thread waits: the commit's end hands the rest to the executor
+        }
         if (future != null) {
             Thread.ofVirtual().name("foliofs-dsync").start(() -> syncNow(handler, inode, pos, length, device, rest));
             return;

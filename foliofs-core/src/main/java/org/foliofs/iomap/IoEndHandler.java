@@ -89,4 +89,15 @@ public interface IoEndHandler {
      * Default: {@link #sync}.
      */
     default boolean syncLogged(IoInode inode, long pos, long length) throws IOException { return sync(inode, pos, length); }
+
+    /**
+     * {@link #syncLogged} for an asynchronous call, without a thread waiting: returns false when
+     * not supported (the default; the engine then calls {@link #syncLogged} on a virtual thread),
+     * else true, and later runs {@code done} with null once the data is durable (no FLUSH of the
+     * engine's follows), or with the failure. {@code done} may run on any thread, possibly under
+     * the file system's locks; the engine's only hands the rest of the call to its executor.
+     */
+    default boolean syncLoggedAsync(IoInode inode, long pos, long length, java.util.function.Consumer<Throwable> done) {
+        return false;
+    }
 }

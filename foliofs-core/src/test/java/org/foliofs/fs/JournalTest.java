@@ -1,5 +1,6 @@
 package org.foliofs.fs;
 
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -128,6 +129,60 @@ class JournalTest {
             }
             assertThat(readAll(j, sb, 2)).as("the abort restored the committed image").containsExactly(0, 6);
             j.close();
+        }
+    }
+
+    /**
+     * Asynchronous forces: no thread waits; the journal's log thread commits and runs each
+     * callback once the commit holding the handles before it is durable (a crash then replays
+     * them), many waiters share commits, and a failed commit fails its waiters with the failure.
+     */
+    @Test
+    void asynchronousForcesAreCommittedByTheLogThreadAndShareCommits() throws Exception {
+        try (SimDevice dev = device(12)) {
+            Superblock sb = Mkfs.format(dev, Mkfs.Options.defaults().withAgCount(4));
+            Journal j = Journal.open(dev, sb, NO_SPACE, 1024);
+            init(j, sb, 8);
+            long commits = j.stats().commits();
+            java.util.concurrent.ConcurrentLinkedQueue<String> ran = new java.util.concurrent.ConcurrentLinkedQueue<>();
+            java.util.concurrent.CountDownLatch all = new java.util.concurrent.CountDownLatch(8);
+            for (int i = 0; i < 8; i++) {
+                try (var h = j.begin(4)) {
+                    MetaBlock b = h.read(home(sb, i), TEST, 7);
+                    set(b, 100 + i);
+                    h.write(b);
+                    h.commit();
+                }
+                j.forceCommittedAsync(e -> {
+                    ran.add(e == null ? Thread.currentThread().getName() : "failed: " + e);
+                    all.countDown();
+                });
+            }
+            assertThat(all.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            assertThat(ran).as("each callback once, none failed").hasSize(8).allMatch(n -> !n.startsWith("failed"));
+            assertThat(ran).as("run by the thread that ended the commit").anyMatch(n -> n.startsWith("foliofs-log"));
+            assertThat(j.stats().commits() - commits).as("8 forces, at most 8 commits").isBetween(1L, 8L);
+            // nothing running: the callback runs at once, on this thread
+            String[] here = new String[1];
+            j.forceCommittedAsync(e -> here[0] = Thread.currentThread().getName());
+            assertThat(here[0]).isEqualTo(Thread.currentThread().getName());
+            j.abandon();
+            dev.crash();
+            Journal j2 = Journal.open(dev, sb, NO_SPACE, 1024);
+            assertThat(readAll(j2, sb, 8)).as("every acknowledged change replayed").containsExactly(100, 101, 102, 103, 104, 105, 106, 107);
+            // a commit that fails: its waiter hears the failure
+            dev.faultPlan(org.foliofs.device.FaultPlan.builder()
+                    .failRange(sb.logStart() * sb.blockSize(), sb.logBlocks() * sb.blockSize(), IoOp.WRITE, org.foliofs.device.Errno.EIO).build());
+            try (var h = j2.begin(4)) {
+                MetaBlock b = h.read(home(sb, 0), TEST, 7);
+                set(b, 1);
+                h.write(b);
+                h.commit();
+            }
+            java.util.concurrent.CompletableFuture<IOException> failed = new java.util.concurrent.CompletableFuture<>();
+            j2.forceCommittedAsync(failed::complete);
+            assertThat(failed.get(10, java.util.concurrent.TimeUnit.SECONDS)).isNotNull().hasMessageContaining("EIO");
+            j2.abandon();
         }
     }
 
