@@ -930,8 +930,11 @@ public final class Journal implements AutoCloseable {
         runningDeps = new ArrayList<>();
         runningPreflush = false;
         int records = Math.max(1, (blknos.length + perDescriptor - 1) / perDescriptor);
-        long[] at = new long[records];                   // log block of each record
-        List<byte[]> recs = new ArrayList<>(records);
+        long[] at = new long[records], seqs = new long[records];   // log block and sequence of each record
+        // The images as of this gather (cached images are never changed in place: a later handle
+        // replaces the array), so the records are built after the lock is released.
+        byte[][] imgs = new byte[blknos.length][];
+        for (int i = 0; i < blknos.length; i++) imgs[i] = cache.get(blknos[i]).cur;
         for (int r = 0; r < records; r++) {
             int from = r * perDescriptor, n = Math.min(perDescriptor, blknos.length - from);
             int extra = r == records - 1 && !deps.isEmpty() ? 1 : 0;   // the dependency block
@@ -940,35 +943,8 @@ public final class Journal implements AutoCloseable {
                 usedBlocks += logBlocks - pos;
                 pos = FIRST_RECORD;
             }
-            byte[] rec = new byte[(n + 1 + extra) * bs];
-            MemorySegment rs = MemorySegment.ofArray(rec);
-            CRC32C crc = new CRC32C();
-            for (int i = 0; i < n; i++) {
-                Buf b = cache.get(blknos[from + i]);
-                System.arraycopy(b.cur, 0, rec, (i + 1) * bs, bs);
-            }
-            if (extra == 1) {
-                MemorySegment db = rs.asSlice((long) (n + 1) * bs, bs);
-                db.set(U32, 0, deps.size());
-                for (int i = 0; i < deps.size(); i++) {
-                    long[] dp = deps.get(i);
-                    db.set(U64, 8 + 16L * i, dp[0]);
-                    db.set(U32, 16 + 16L * i, (int) dp[1]);
-                    db.set(U32, 20 + 16L * i, (int) dp[2]);
-                }
-            }
-            crc.update(rec, bs, (n + extra) * bs);
-            MemorySegment d = rs.asSlice(0, bs);
-            MetaBlockLayout.init(d, MetaType.LOG_RECORD, logStart + pos, 0, sb.uuid());
-            d.set(U64, D_SEQ, headSeq);
-            d.set(U32, D_COUNT, n);
-            d.set(U32, D_FLAGS, (r < records - 1 ? MORE : 0) | (extra == 1 ? DEPS : 0));
-            d.set(U32, D_CRC, (int) crc.getValue());
-            d.set(U64, D_LOG_ID, logId);
-            for (int i = 0; i < n; i++) d.set(U64, D_BLKNOS + 8L * i, blknos[from + i]);
-            MetaBlockLayout.stampCrc(d);
             at[r] = pos;
-            recs.add(rec);
+            seqs[r] = headSeq;
             headSeq++;
             headPos = pos + 1 + n + extra;
             if (headPos >= logBlocks) headPos = FIRST_RECORD;
@@ -995,7 +971,7 @@ public final class Journal implements AutoCloseable {
         try {
             boolean first = true;
             for (int r = 0; r < records; r++) {
-                byte[] rec = recs.get(r);
+                byte[] rec = buildRecord(r, records, blknos, imgs, deps, at[r], seqs[r]);
                 MemorySegment rs = MemorySegment.ofArray(rec);
                 long pos = at[r];
                 for (int off = 0; off < rec.length; off += IO_CHUNK) {
@@ -1033,6 +1009,41 @@ public final class Journal implements AutoCloseable {
         if (failure != null) throw commitFailure;
         runAll(done);
         releaseWaiters();   // after the commit's callbacks, as a synchronous force returns after them
+    }
+
+    /**
+     * Record {@code r} of a commit: its descriptor (sequence, block numbers, flags, CRC32C of the
+     * rest), the images of its blocks, and after the last record's images the dependency block.
+     * Reads only what the gather captured (no journal state): runs without the lock.
+     */
+    private byte[] buildRecord(int r, int records, long[] blknos, byte[][] imgs, List<long[]> deps, long pos, long seq) {
+        int from = r * perDescriptor, n = Math.min(perDescriptor, blknos.length - from);
+        int extra = r == records - 1 && !deps.isEmpty() ? 1 : 0;
+        byte[] rec = new byte[(n + 1 + extra) * bs];
+        MemorySegment rs = MemorySegment.ofArray(rec);
+        for (int i = 0; i < n; i++) System.arraycopy(imgs[from + i], 0, rec, (i + 1) * bs, bs);
+        if (extra == 1) {
+            MemorySegment db = rs.asSlice((long) (n + 1) * bs, bs);
+            db.set(U32, 0, deps.size());
+            for (int i = 0; i < deps.size(); i++) {
+                long[] dp = deps.get(i);
+                db.set(U64, 8 + 16L * i, dp[0]);
+                db.set(U32, 16 + 16L * i, (int) dp[1]);
+                db.set(U32, 20 + 16L * i, (int) dp[2]);
+            }
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(rec, bs, (n + extra) * bs);
+        MemorySegment d = rs.asSlice(0, bs);
+        MetaBlockLayout.init(d, MetaType.LOG_RECORD, logStart + pos, 0, sb.uuid());
+        d.set(U64, D_SEQ, seq);
+        d.set(U32, D_COUNT, n);
+        d.set(U32, D_FLAGS, (r < records - 1 ? MORE : 0) | (extra == 1 ? DEPS : 0));
+        d.set(U32, D_CRC, (int) crc.getValue());
+        d.set(U64, D_LOG_ID, logId);
+        for (int i = 0; i < n; i++) d.set(U64, D_BLKNOS + 8L * i, blknos[from + i]);
+        MetaBlockLayout.stampCrc(d);
+        return rec;
     }
 
     private void checkpointLocked() throws IOException {
