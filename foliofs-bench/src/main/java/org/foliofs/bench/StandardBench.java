@@ -71,8 +71,15 @@ public final class StandardBench {
     public static final long MIN_SIZE = 256L << 20;
     static final String K4 = "4 KiB random writes", AT = "Atomic writes (issue 8): 16 KiB random overwrites, 8 KiB database pages";
     static final int BS = 4096, AT_BS = 16384, PAGE = 8192, DW_PAGES = 64;
-    private static final String FILE = "bench", DOUBLEWRITE = "doublewrite";
+    private static final String FILE = "bench", DOUBLEWRITE = "doublewrite", ATOMIC16 = "bench-atomic16", ATOMIC_PAGES = "bench-atomic-pages";
     private static final String[] NAMES = {FILE, DOUBLEWRITE};
+    /**
+     * The ATOMIC rows write files of their own: an out-of-place write leaves the file in extents of
+     * its size, and the rows without ATOMIC (what a program not using atomic writes has: a file
+     * written once, contiguous) must not be measured on a file the atomic rows cut up (a 16 KiB
+     * write over two 8 KiB extents is two device writes).
+     */
+    private static final String[] ATOMIC16_NAMES = {ATOMIC16}, ATOMIC_PAGE_NAMES = {ATOMIC_PAGES};
 
     /** What a run produced: the lines (table, chart, CSV) and the Markdown report with its header. */
     public record Outcome(List<StandardReport.Line> lines, String title, String markdown) {}
@@ -125,7 +132,16 @@ public final class StandardBench {
             Map<String, Long> files = new LinkedHashMap<>();
             files.put(FILE, fileBytes);
             files.put(DOUBLEWRITE, (long) DW_PAGES * PAGE * 32);
+            if (cfg.atomic()) {
+                files.put(ATOMIC16, fileBytes);
+                files.put(ATOMIC_PAGES, fileBytes);
+            }
             device = prepareVolume(image, cfg.size(), files, chunk);
+            if (cfg.atomic()) {
+                log.printf("overwriting the ATOMIC rows' files once with atomic writes (their steady state: extents of the write size)...%n");
+                ageAtomic(image, bigCache, def, ATOMIC16, AT_BS, atBufs);
+                ageAtomic(image, bigCache, def, ATOMIC_PAGES, PAGE, pages);
+            }
 
             if (cfg.fourK()) {
                 log.printf("writing the host-file-system file %s (%d MiB)...%n", host, fileBytes >> 20);
@@ -208,10 +224,11 @@ public final class StandardBench {
                     int j = 0;
                     for (int f : new int[] {at, atomic}) {
                         String name = "16 KiB write-through + DSYNC" + ((f & FolioFile.ATOMIC) != 0 ? " + ATOMIC" : "");
+                        String[] names = (f & FolioFile.ATOMIC) != 0 ? ATOMIC16_NAMES : NAMES;
                         Named n = depth == 1
-                                ? new Named(name, 1, fsThreads(image, NAMES, bigCache, def, 1, atBufs,
+                                ? new Named(name, 1, fsThreads(image, names, bigCache, def, 1, atBufs,
                                         (v, w, r, b) -> v.file.write(r.nextLong(units) * AT_BS, b, f)), "")
-                                : new Named(name, depth, fsAsync(image, NAMES, bigCache, def, depth, atBufs,
+                                : new Named(name, depth, fsAsync(image, names, bigCache, def, depth, atBufs,
                                         v -> (s, r, b) -> v.file.writeAsync(r.nextLong(units) * AT_BS, b, f)), "writeAsync");
                         pairs[k][j++] = n;
                         g.add(n);
@@ -235,7 +252,7 @@ public final class StandardBench {
                     pagePairs[k][0] = new Named("8 KiB page: doublewrite + in place", threads,
                             fsThreads(image, NAMES, bigCache, def, threads, pages, dw), note);
                     pagePairs[k][1] = new Named("8 KiB page: one ATOMIC write", threads,
-                            fsThreads(image, NAMES, bigCache, def, threads, pages, one), note);
+                            fsThreads(image, ATOMIC_PAGE_NAMES, bigCache, def, threads, pages, one), note);
                     g.add(pagePairs[k][0]);
                     g.add(pagePairs[k][1]);
                     k++;
@@ -263,12 +280,48 @@ public final class StandardBench {
         md.append("Volume: FolioFS on ").append(device).append(" (written full of zeros before mkfs: every block backed by the host file system)")
                 .append("; temp dir on ").append(fsType)
                 .append(" (the device-limit, fio and JDK rows use a file of the same size there)").append('\n');
-        md.append(String.format(Locale.ROOT, "File: %d MiB written full first (every write an overwrite); page cache %d MiB (writeback: %d MiB). "
+        md.append(String.format(Locale.ROOT, "File: %d MiB written full first (every write an overwrite; the ATOMIC rows write files of their own, the same size, first overwritten once with atomic writes in random order); page cache %d MiB (writeback: %d MiB). "
                         + "Each row: %d trial(s) (device limit: at least 3; median shown), %s s warm-up and %s s measured, on a fresh mount.%s%n%n",
                 fileBytes >> 20, bigCache >> 20, smallCache >> 20, cfg.trials(), fmt(cfg.warmupSeconds()), fmt(cfg.seconds()),
                 fioVersion == null ? "" : " fio: " + fioVersion + "."));
         md.append(StandardReport.table(lines));
         return new Outcome(List.copyOf(lines), title, md.toString());
+    }
+
+    /**
+     * Writes every {@code unit} of file {@code name} once, in random order, with ATOMIC
+     * write-through (32 in flight), then fsyncs: the file of an atomic-write user is in that state
+     * after a while (each atomic write moves its range out of place), as the file of a plain
+     * overwriter is contiguous after its first write (the state the other rows start from). The
+     * first trial would otherwise measure the file being cut up (extent splits, tree growth) on top
+     * of the writes.
+     */
+    private static void ageAtomic(Path image, long cache, BufferedIo.Options opts, String name, int unit, MemorySegment[] bufs)
+            throws Exception {
+        try (Runners.Vol v = new Runners.Vol(image, cache, opts, name)) {
+            int units = (int) (v.file.size() / unit);
+            int[] order = new int[units];
+            for (int i = 0; i < units; i++) order[i] = i;
+            java.util.SplittableRandom r = new java.util.SplittableRandom(42);
+            for (int i = units - 1; i > 0; i--) {
+                int j = r.nextInt(i + 1), t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+            }
+            java.util.concurrent.Semaphore inFlight = new java.util.concurrent.Semaphore(32);
+            java.util.concurrent.atomic.AtomicReference<Throwable> failed = new java.util.concurrent.atomic.AtomicReference<>();
+            int flags = FolioFile.WRITETHROUGH | FolioFile.ATOMIC;
+            for (int i = 0; i < units && failed.get() == null; i++) {
+                inFlight.acquire();
+                v.file.writeAsync((long) order[i] * unit, bufs[i % bufs.length], flags).whenComplete((n, t) -> {
+                    if (t != null) failed.compareAndSet(null, t);
+                    inFlight.release();
+                });
+            }
+            inFlight.acquire(32);
+            if (failed.get() != null) throw new IOException("ageing " + name + " with atomic writes failed: " + failed.get(), failed.get());
+            v.file.fsync(false);
+        }
     }
 
     private static StandardReport.Line line(String section, Named n, int bs, String unit, Measured m, double vsDevice, String note) {

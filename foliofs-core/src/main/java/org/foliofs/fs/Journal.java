@@ -739,6 +739,7 @@ public final class Journal implements AutoCloseable {
      * (issued with its first write) or post-flush (after its last) comes after that.
      */
     public void forceCommitted() throws IOException {
+        SyncWaiter w = null;
         lock.lock();
         try {
             if (active != null && lock.getHoldCount() > 1)
@@ -746,22 +747,46 @@ public final class Journal implements AutoCloseable {
             long target = running.isEmpty() ? gathered : gathered + 1;
             if (durable < target && committing && commitFailure == null && !closed) {
                 // A commit is in flight: the log thread leads the next one as soon as it ends (no
-                // waiter has to wake up and take the lock to lead it); this thread waits to be released.
-                IOException[] outcome = new IOException[1];
-                boolean[] released = new boolean[1];
-                waitFor(target, e -> { outcome[0] = e; released[0] = true; });
-                while (!released[0]) commitEnded.awaitUninterruptibly();
-                if (outcome[0] != null) throw outcome[0];
-                return;
-            }
-            while (durable < target) {
+                // waiter has to wake up and take the lock to lead it); this thread sleeps, without
+                // the lock, until the commit it needs releases it (no wake-up at every commit).
+                w = new SyncWaiter(Thread.currentThread());
+                waitFor(target, w::release);
+            } else {
+                while (durable < target) {
+                    if (commitFailure != null) throw commitFailure;
+                    if (!committing) commitLocked();
+                    else commitEnded.awaitUninterruptibly();
+                }
                 if (commitFailure != null) throw commitFailure;
-                if (!committing) commitLocked();
-                else commitEnded.awaitUninterruptibly();
             }
-            if (commitFailure != null) throw commitFailure;
         } finally {
             lock.unlock();
+        }
+        if (w != null) w.await();
+    }
+
+    /** A synchronous thread waiting for a commit ({@link #forceCommitted}): parked until released. */
+    private static final class SyncWaiter {
+        private final Thread thread;
+        private volatile boolean released;
+        private IOException outcome;   // written before released, read after
+
+        SyncWaiter(Thread thread) { this.thread = thread; }
+
+        void release(IOException e) {
+            outcome = e;
+            released = true;
+            java.util.concurrent.locks.LockSupport.unpark(thread);
+        }
+
+        void await() throws IOException {
+            boolean interrupted = false;
+            while (!released) {
+                java.util.concurrent.locks.LockSupport.park(this);
+                if (Thread.interrupted()) interrupted = true;   // the commit goes on regardless
+            }
+            if (interrupted) Thread.currentThread().interrupt();
+            if (outcome != null) throw outcome;
         }
     }
 
