@@ -59,6 +59,14 @@ public interface BlockDevice extends Closeable {
     /** Submits a request; see the class comment for validation and completion rules. */
     void submit(IoRequest request);
 
+    /**
+     * {@link #submit} for a caller that waits for the request at once (synchronous metadata I/O):
+     * a device may perform a READ or WRITE on the calling thread instead of handing it to an
+     * engine thread and back (two thread wake-ups saved per request). Same validation and
+     * completion rules; the request may be complete when this returns. Default: {@link #submit}.
+     */
+    default void submitInline(IoRequest request) { submit(request); }
+
     /** Drains the volatile write cache, waiting for it. */
     default void flush() throws DeviceException {
         IoRequest r = IoRequest.flush(null);

@@ -92,6 +92,8 @@ public final class FileDevice implements BlockDevice {
     private final int atomicSegmentsMax;
     private final Engine engineKind;
     private final IoEngine engine;
+    /** {@link #submitInline}'s engine when {@link #engine} hands requests to a ring thread; null otherwise. */
+    private final SyncEngine inline;
     private final DeviceStats stats = new DeviceStats();
     private final AtomicBoolean closed = new AtomicBoolean();
     /** Requests past the closed check and not yet completed; close() waits for zero. */
@@ -131,6 +133,7 @@ public final class FileDevice implements BlockDevice {
             case SYNC -> new SyncEngine(this, fd);
             case IO_URING -> new UringEngine(this, fd, options.queueDepth(), options.registeredBuffers(), options.batchSubmissions());
         };
+        this.inline = engineKind == Engine.IO_URING ? new SyncEngine(this, fd) : null;
     }
 
     /**
@@ -217,8 +220,36 @@ public final class FileDevice implements BlockDevice {
     @Override public DeviceStats stats() { return stats; }
     @Override public String describe() { return description; }
 
+    /**
+     * With io_uring: a READ or WRITE is performed on the calling thread (preadv2/pwritev2, plus
+     * fdatasync for PREFLUSH/POSTFLUSH, as {@link Engine#SYNC} does), skipping the hand-off to the
+     * ring thread and the completion's way back; FLUSH and DISCARD go through {@link #submit}
+     * (flushes are merged there).
+     */
+    @Override
+    public void submitInline(IoRequest r) {
+        if (inline == null || (r.op() != IoOp.READ && r.op() != IoOp.WRITE)) {
+            submit(r);
+            return;
+        }
+        if (accept(r)) inline.submit(r);
+    }
+
     @Override
     public void submit(IoRequest r) {
+        if (!accept(r)) return;
+        if (r.op() == IoOp.FLUSH && mergeFlushes) {
+            submitFlush(r);
+            return;
+        }
+        engine.submit(r);
+    }
+
+    /**
+     * The checks and accounting every request goes through before an engine performs it; false
+     * when it was already answered here (a DISCARD of nothing or on a block device).
+     */
+    private boolean accept(IoRequest r) {
         // Count first, then check: close() sets `closed` first, then waits for `active` to drain
         // (both volatile), so a request either sees the device closed or is waited for.
         active.incrementAndGet();
@@ -259,13 +290,9 @@ public final class FileDevice implements BlockDevice {
             // Zero length: nothing to do (fallocate would reject it). Block devices: BLKDISCARD on
             // the caller's thread for both engines (io_uring has no discard opcode on every kernel).
             finish(r, r.length() == 0 ? 0 : discardNow(r.offset(), r.length()), "ioctl(BLKDISCARD)");
-            return;
+            return false;
         }
-        if (r.op() == IoOp.FLUSH && mergeFlushes) {
-            submitFlush(r);
-            return;
-        }
-        engine.submit(r);
+        return true;
     }
 
     /**

@@ -9,7 +9,8 @@ import org.foliofs.device.IoRequest;
 
 /**
  * Synchronous I/O for the filesystem's metadata code: one reused {@link IoRequest} and one buffer
- * aligned to 4096 bytes (any device's memory alignment), submit then await. Not thread-safe; the
+ * aligned to 4096 bytes (any device's memory alignment), submit then await
+ * ({@link BlockDevice#submitInline}: performed on the calling thread where the device can). Not thread-safe; the
  * buffer returned by {@link #read} is valid until the next call.
  */
 final class BlockIo implements AutoCloseable {
@@ -31,7 +32,7 @@ final class BlockIo implements AutoCloseable {
     MemorySegment read(long offset, int len) throws IOException {
         MemorySegment s = buf.asSlice(0, len);
         req.prepare(IoOp.READ, offset, 0, null).add(s);
-        dev.submit(req);
+        dev.submitInline(req);   // synchronous: on this thread, no engine hand-off
         long n = req.await();
         if (n != len)
             throw new IOException("short read of " + n + " of " + len + " bytes at offset " + offset + " on " + dev.describe());
@@ -44,7 +45,7 @@ final class BlockIo implements AutoCloseable {
         MemorySegment s = buf.asSlice(0, len);
         s.copyFrom(from);
         req.prepare(IoOp.WRITE, offset, flags, null).add(s);
-        dev.submit(req);
+        dev.submitInline(req);   // synchronous: on this thread, no engine hand-off
         long n = req.await();
         if (n != len)
             throw new IOException("short write of " + n + " of " + len + " bytes at offset " + offset + " on " + dev.describe());
