@@ -48,6 +48,16 @@ class JournalTest {
         return v;
     }
 
+    /** One handle that sets test block {@code i} to {@code v} and commits. */
+    static void change(Journal j, Superblock sb, int i, long v) throws Exception {
+        try (var h = j.begin(4)) {
+            MetaBlock b = h.read(home(sb, i), TEST, 7);
+            set(b, v);
+            h.write(b);
+            h.commit();
+        }
+    }
+
     static void init(Journal j, Superblock sb, int n) throws Exception {
         for (int from = 0; from < n; from += 4) initSome(j, sb, from, Math.min(n, from + 4));
         j.checkpoint();
@@ -70,12 +80,7 @@ class JournalTest {
             Superblock sb = Mkfs.format(dev, Mkfs.Options.defaults().withAgCount(4));
             Journal j = Journal.open(dev, sb, NO_SPACE, 1024);
             init(j, sb, 4);
-            try (var h = j.begin(4)) {
-                MetaBlock b = h.read(home(sb, 0), TEST, 7);
-                set(b, 42);
-                h.write(b);
-                h.commit();
-            }
+            change(j, sb, 0, 42);
             try (var h = j.begin(4)) {
                 MetaBlock b = h.read(home(sb, 1), TEST, 7);
                 set(b, 99);
@@ -147,12 +152,7 @@ class JournalTest {
             java.util.concurrent.ConcurrentLinkedQueue<String> ran = new java.util.concurrent.ConcurrentLinkedQueue<>();
             java.util.concurrent.CountDownLatch all = new java.util.concurrent.CountDownLatch(8);
             for (int i = 0; i < 8; i++) {
-                try (var h = j.begin(4)) {
-                    MetaBlock b = h.read(home(sb, i), TEST, 7);
-                    set(b, 100 + i);
-                    h.write(b);
-                    h.commit();
-                }
+                change(j, sb, i, 100 + i);
                 j.forceCommittedAsync(e -> {
                     ran.add(e == null ? Thread.currentThread().getName() : "failed: " + e);
                     all.countDown();
@@ -173,12 +173,7 @@ class JournalTest {
             // a commit that fails: its waiter hears the failure
             dev.faultPlan(org.foliofs.device.FaultPlan.builder()
                     .failRange(sb.logStart() * sb.blockSize(), sb.logBlocks() * sb.blockSize(), IoOp.WRITE, org.foliofs.device.Errno.EIO).build());
-            try (var h = j2.begin(4)) {
-                MetaBlock b = h.read(home(sb, 0), TEST, 7);
-                set(b, 1);
-                h.write(b);
-                h.commit();
-            }
+            change(j2, sb, 0, 1);
             java.util.concurrent.CompletableFuture<IOException> failed = new java.util.concurrent.CompletableFuture<>();
             j2.forceCommittedAsync(failed::complete);
             assertThat(failed.get(10, java.util.concurrent.TimeUnit.SECONDS)).isNotNull().hasMessageContaining("EIO");
@@ -264,12 +259,7 @@ class JournalTest {
                 assertThat(j.dependsOn(dataBlk, 1)).isTrue();
                 assertThat(j.dependsOn(dataBlk + 1, 4)).isFalse();
                 if (variant == 2) {   // a later commit: the first is no longer the last, recovery replays it unchecked
-                    try (var h = j.begin(4)) {
-                        MetaBlock b = h.read(home(sb, 1), TEST, 7);
-                        set(b, 43);
-                        h.write(b);
-                        h.commit();
-                    }
+                    change(j, sb, 1, 43);
                     j.force();
                     assertThat(j.dependsOn(dataBlk, 1)).isFalse();
                 }
