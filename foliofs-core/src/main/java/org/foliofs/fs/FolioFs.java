@@ -284,6 +284,9 @@ public final class FolioFs implements AutoCloseable {
                 // Its frees are busy until durable: the checkpoint below makes them usable.
                 if (attempt > 0 || Thread.holdsLock(staging) || staging.held() == 0) throw e;
                 h.abort();
+                // Never under the journal lock (an op nested in a journal callback): the pool's
+                // monitor comes before it.
+                if (journal.lock().isHeldByCurrentThread()) throw e;
                 staging.drain();
             } catch (DeviceException e) {
                 throw shutDown(e);
