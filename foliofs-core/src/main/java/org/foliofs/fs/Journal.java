@@ -34,7 +34,12 @@ import static org.foliofs.fs.MetaBlockLayout.U64;
  * the data) and FUA; or, when every handle declared the data it exposes ({@link Handle#dataDependency},
  * {@link Handle#exposesNoData}), without PREFLUSH: records, the last write with POSTFLUSH (a cache
  * flush after it, before it completes), and recovery checks the last
- * transaction's data ({@link #barrier}). Many handles share one commit: group commit. Until a checkpoint, committed
+ * transaction's data ({@link #barrier}). Many handles share one commit: group commit. A commit
+ * gathers under the lock (capturing the cached images, which are never changed in place:
+ * {@link MetaBlock} is copy-on-write) and builds and writes its records without it; one commit is
+ * in flight at a time. Callers whose data was complete before their handles wait without leading
+ * when a commit is in flight ({@link #forceCommitted}, {@link #forceCommittedAsync}): the journal's
+ * log thread then leads the next commit as soon as the current one ends. Until a checkpoint, committed
  * images are written nowhere else: the home locations keep the previous checkpoint's state. A
  * checkpoint writes every committed image home, flushes, and then moves the log tail (header write
  * with FUA). Recovery replays complete records from the tail; replaying whole images is idempotent,
