@@ -39,7 +39,11 @@ public final class BufferedIo {
      * {@code foliofs-wbend-N}). Give it threads that never wait for writeback themselves: folio
      * writeback ends there, so a pool whose threads all wait for writeback (direct I/O finishing
      * on {@link DirectIo}'s pool waits in {@link CacheRangeSync#invalidate}) would deadlock. That
-     * is why the default is not DirectIo's pool. Write-through end-of-I/O work runs there too.
+     * is why the default is not DirectIo's pool. Write-through end-of-I/O work runs there too, and
+     * so does the rest of an asynchronous DSYNC call after its journal commit: the file system
+     * hands it over from the thread that ended the commit, under its journal lock
+     * ({@link IoEndHandler#syncLoggedAsync}), so the executor must run tasks on threads of its
+     * own, never inline in {@code execute}.
      * {@code perFolioRequests} and {@code wholeFileStable}: see their withers (benchmarks).
      */
     public record Options(int maxRequestBytes, long readaheadInitBytes, long readaheadMaxBytes, int maxFolioOrder,

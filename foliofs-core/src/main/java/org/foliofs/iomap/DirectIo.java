@@ -65,7 +65,10 @@ public final class DirectIo {
      * Engine settings. {@code maxRequestBytes}: largest device request (a positive multiple of 4096,
      * default 1 MiB); {@code maxInFlight}: requests one call keeps in flight (1..1024, default 32);
      * {@code executor}: runs asynchronous completions and their end-of-I/O work (default: a shared
-     * pool of daemon threads named {@code foliofs-ioend-N}).
+     * pool of daemon threads named {@code foliofs-ioend-N}). It also gets the rest of an
+     * asynchronous DSYNC call after its journal commit, handed over under the file system's
+     * journal lock ({@link IoEndHandler#syncLoggedAsync}): it must run tasks on threads of its own,
+     * never inline in {@code execute}.
      */
     public record Options(int maxRequestBytes, int maxInFlight, Executor executor) {
         public Options {
