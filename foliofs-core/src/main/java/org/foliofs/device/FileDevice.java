@@ -93,7 +93,7 @@ public final class FileDevice implements BlockDevice {
     private final Engine engineKind;
     private final IoEngine engine;
     /** {@link #submitInline}'s engine when {@link #engine} hands requests to a ring thread; null otherwise. */
-    private final SyncEngine inline;
+    private final InlineEngine inline;
     private final DeviceStats stats = new DeviceStats();
     private final AtomicBoolean closed = new AtomicBoolean();
     /** Requests past the closed check and not yet completed; close() waits for zero. */
@@ -133,7 +133,7 @@ public final class FileDevice implements BlockDevice {
             case SYNC -> new SyncEngine(this, fd);
             case IO_URING -> new UringEngine(this, fd, options.queueDepth(), options.registeredBuffers(), options.batchSubmissions());
         };
-        this.inline = engineKind == Engine.IO_URING ? new SyncEngine(this, fd) : null;
+        this.inline = engineKind == Engine.IO_URING ? new InlineEngine(this, fd) : null;
     }
 
     /**

@@ -16,7 +16,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the io_uring ring thread. Uses HotSpot's per-thread allocation counters.
  */
 class HotPathAllocationTest {
-    private static final int WARMUP = 30_000, MEASURED = 20_000;
+    private static final int WARMUP = 30_000, MEASURED = 20_000, ROUNDS = 5;
     @TempDir Path dir;
 
     private static com.sun.management.ThreadMXBean threads() {
@@ -36,12 +36,20 @@ class HotPathAllocationTest {
             run(d, r, buf, WARMUP);
             Thread ring = engine == FileDevice.Engine.IO_URING ? ringThread(d) : null;
             long me = Thread.currentThread().threadId();
-            long before = threads().getThreadAllocatedBytes(me);
-            long ringBefore = ring == null ? 0 : threads().getThreadAllocatedBytes(ring.threadId());
-            run(d, r, buf, MEASURED);
-            double perIo = (threads().getThreadAllocatedBytes(me) - before) / (double) MEASURED;
-            double ringPerIo = ring == null ? 0 : (threads().getThreadAllocatedBytes(ring.threadId()) - ringBefore) / (double) MEASURED;
-            System.out.printf("%s: %.3f bytes allocated per I/O on the submitter, %.3f on the ring thread%n", engine, perIo, ringPerIo);
+            // The best of a few rounds: on a loaded machine late in a long test run the JIT may
+            // not have compiled the path yet (interpreted and C1 code allocate what C2's escape
+            // analysis removes). Garbage the code really makes shows in every round.
+            double perIo = Double.MAX_VALUE, ringPerIo = Double.MAX_VALUE;
+            for (int round = 0; round < ROUNDS && (perIo >= 1.0 || ringPerIo >= 1.0); round++) {
+                long before = threads().getThreadAllocatedBytes(me);
+                long ringBefore = ring == null ? 0 : threads().getThreadAllocatedBytes(ring.threadId());
+                run(d, r, buf, MEASURED);
+                perIo = Math.min(perIo, (threads().getThreadAllocatedBytes(me) - before) / (double) MEASURED);
+                ringPerIo = Math.min(ringPerIo,
+                        ring == null ? 0 : (threads().getThreadAllocatedBytes(ring.threadId()) - ringBefore) / (double) MEASURED);
+                System.out.printf("%s round %d: %.3f bytes allocated per I/O on the submitter, %.3f on the ring thread%n",
+                        engine, round + 1, perIo, ringPerIo);
+            }
             assertThat(perIo).as("bytes per I/O on the submitting thread").isLessThan(1.0);
             assertThat(ringPerIo).as("bytes per I/O on the ring thread").isLessThan(1.0);
         }
