@@ -278,6 +278,8 @@ public final class StandardBench {
         StringBuilder md = new StringBuilder();
         md.append("Standard comparison, ").append(LocalDate.now()).append(", ").append(Machine.describe()).append('\n');
         md.append("Volume: FolioFS on ").append(device).append(" (written full of zeros before mkfs: every block backed by the host file system)")
+                .append("false".equals(System.getProperty(org.foliofs.fs.FolioFs.ATOMIC_HARDWARE_PROPERTY))
+                        ? "; atomic writes: hardware path off (--atomic-software), every one out of place" : "")
                 .append("; temp dir on ").append(fsType)
                 .append(" (the device-limit, fio and JDK rows use a file of the same size there)").append('\n');
         md.append(String.format(Locale.ROOT, "File: %d MiB written full first (every write an overwrite; the ATOMIC rows write files of their own, the same size, first overwritten once with atomic writes in random order); page cache %d MiB (writeback: %d MiB). "

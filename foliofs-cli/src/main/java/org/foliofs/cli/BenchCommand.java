@@ -94,6 +94,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--no-fio", description = "Do not run the fio comparison even when fio is installed.")
     boolean noFio;
 
+    @Option(names = "--atomic-software",
+            description = "Atomic rows: turn the hardware path off (every ATOMIC write out of place and remapped, as on a device without an atomic unit), for a device whose atomic unit is a slow emulation, e.g. an image on XFS (sets -D" + org.foliofs.fs.FolioFs.ATOMIC_HARDWARE_PROPERTY + "=false).")
+    boolean atomicSoftware;
+
     @Option(names = "--engine", paramLabel = "<engine>", defaultValue = "both",
             description = "I/O engine to measure (--workload device): ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     Engine engine;
@@ -172,6 +176,7 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (atomicSoftware) System.setProperty(org.foliofs.fs.FolioFs.ATOMIC_HARDWARE_PROPERTY, "false");   // read at each mount
         validate();
         boolean standard = workload.standardKind() || workload == WorkloadSet.ALL;
         if (standard) {
@@ -250,6 +255,7 @@ public final class BenchCommand implements Callable<Integer> {
         if (trialsOption != null) c.append(" --trials ").append(trialsOption);
         if (w == WorkloadSet.DEVICE && engine != Engine.BOTH) c.append(" --engine ").append(engine);
         if (noFio) c.append(" --no-fio");
+        if (atomicSoftware) c.append(" --atomic-software");
         // the volume's file system matters (an image on XFS offers atomic writes, on ext4 not)
         if (dir != null && !dir.equals(Path.of(System.getProperty("java.io.tmpdir")))) c.append(" --dir ").append(dir);
         return c.toString();

@@ -141,6 +141,7 @@ public final class FolioFs implements AutoCloseable {
     public static FolioFs mountReadOnly(BlockDevice dev) throws IOException {
         List<String> warnings = new ArrayList<>();
         Superblock sb = Volume.readSuperblock(dev, warnings);
+        atomicHardwareDefault();   // a bad property value is refused before anything is opened
         Allocator alloc = new Allocator(sb);
         Journal j = Journal.openReadOnly(dev, sb, alloc, 16384);
         Journal.Recovery r = j.recovery();
@@ -162,6 +163,7 @@ public final class FolioFs implements AutoCloseable {
     }
 
     private static FolioFs open(BlockDevice dev, Superblock sb) throws IOException {
+        atomicHardwareDefault();   // a bad property value is refused before anything is opened
         Allocator alloc = new Allocator(sb);
         Journal j = Journal.open(dev, sb, alloc, 16384);
         return setUp(new FolioFs(dev, sb, j, alloc), fs -> fs.op(h -> { alloc.init(h); return null; }));
@@ -243,6 +245,38 @@ public final class FolioFs implements AutoCloseable {
         long bytes = Math.min(1L << 20, blocks * sb.blockSize());
         return Math.max(sb.blockSize(), Long.highestOneBit(bytes));
     }
+
+    /** System property giving {@link #atomicHardwarePath()}'s value at mount: {@code true} (default) or {@code false}. */
+    public static final String ATOMIC_HARDWARE_PROPERTY = "foliofs.atomic.hardware";
+
+    private volatile boolean atomicHardware = atomicHardwareDefault();
+
+    private static boolean atomicHardwareDefault() {
+        String v = System.getProperty(ATOMIC_HARDWARE_PROPERTY, "true");
+        return switch (v.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException("system property " + ATOMIC_HARDWARE_PROPERTY + " is '" + v
+                    + "': it must be true (atomic writes use the device's atomic unit where it covers them) or false (always out of place)");
+        };
+    }
+
+    /**
+     * Whether atomic writes use the device's atomic write unit where it covers them (the hardware
+     * path: one ATOMIC request in place, file data allocated aligned to the unit); default true, or
+     * the system property {@value #ATOMIC_HARDWARE_PROPERTY} at mount.
+     */
+    public boolean atomicHardwarePath() { return atomicHardware; }
+
+    /**
+     * Turns the hardware path of atomic writes off (or on again): every atomic write then goes
+     * out of place and is remapped in one journal transaction, and new file data is no longer
+     * aligned to the device's unit. For a device whose atomic unit is an emulation slower than that:
+     * an image on XFS, whose RWF_ATOMIC on a disk without an atomic unit of its own is a
+     * copy-on-write through XFS's log (docs/BENCHMARKS.md, atomic writes, "Fourth session").
+     * The limits ({@link #atomicWriteUnitMax}) do not change.
+     */
+    public void setAtomicHardwarePath(boolean on) { atomicHardware = on; }
 
     /** Atomic write segments per call (statx's atomic_write_segments_max): one buffer. */
     public int atomicWriteSegmentsMax() { return 1; }

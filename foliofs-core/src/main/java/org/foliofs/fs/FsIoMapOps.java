@@ -201,7 +201,8 @@ public final class FsIoMapOps implements IoMapOps {
         int bs = fi.bs;
         long n = endB - fb;
         var dev = fs.device();
-        boolean hw = length >= dev.atomicWriteUnitMin() && length <= dev.atomicWriteUnitMax() && dev.atomicWriteUnitMax() > 0;
+        boolean hw = fs.atomicHardwarePath() && length >= dev.atomicWriteUnitMin() && length <= dev.atomicWriteUnitMax()
+                && dev.atomicWriteUnitMax() > 0;
         if (!hw && atomicAlignBlocks(fs, bs) == 1) {
             // No device alignment to keep: staging blocks from the pool, without a handle
             long s = fs.staging().take(Inode.agOf(fi.ino), n);
@@ -262,9 +263,11 @@ public final class FsIoMapOps implements IoMapOps {
     /**
      * The allocation alignment (blocks) that lets atomic writes use the hardware path: the device's
      * largest atomic write unit, capped by the volume's {@link FolioFs#atomicWriteUnitMax()}, when
-     * that is more than one block; else 1 (no alignment).
+     * that is more than one block and the hardware path is on ({@link FolioFs#atomicHardwarePath});
+     * else 1 (no alignment).
      */
     static long atomicAlignBlocks(FolioFs fs, int bs) {
+        if (!fs.atomicHardwarePath()) return 1;   // nothing will be written in place atomically
         long unit = Math.min(fs.device().atomicWriteUnitMax(), fs.atomicWriteUnitMax());
         if (unit <= bs || Long.bitCount(unit) != 1) return 1;
         return unit / bs;

@@ -141,6 +141,62 @@ class AtomicWriteTest {
         }
     }
 
+    /**
+     * With the hardware path off, the same block-sized atomic overwrite of a written extent on a
+     * device with a 4 KiB atomic unit goes out of place (no ATOMIC request; the pool's blocks, a
+     * remap), reads back and survives a remount; turned on again, it is one ATOMIC request.
+     */
+    @Test
+    void theHardwarePathCanBeTurnedOff() throws IOException {
+        try (SimDevice dev = device(4096)) {
+            FolioFs fs = format(dev);
+            assertThat(fs.atomicHardwarePath()).isTrue();
+            long ino;
+            try (FolioFile f = FolioFileTest.create(fs, "a")) {
+                ino = f.ino();
+                f.write(0, data(1, 1 << 20), FolioFile.WRITETHROUGH);
+                f.fsync(false);
+                long before = deviceAddressOf(f, 65536), at = dev.stats().atomicWrites();
+                fs.setAtomicHardwarePath(false);
+                assertThat(f.write(65536, data(2, 4096), AT | FolioFile.DSYNC)).isEqualTo(4096);
+                assertThat(dev.stats().atomicWrites() - at).as("no ATOMIC request").isZero();
+                assertThat(deviceAddressOf(f, 65536)).as("out of place").isNotEqualTo(before);
+                assertThat(FolioFileTest.readDirect(f, 65536, 4096)).isEqualTo(FolioFileTest.pattern(2, 4096));
+                fs.setAtomicHardwarePath(true);
+                assertThat(f.write(65536, data(3, 4096), AT | FolioFile.DSYNC)).isEqualTo(4096);
+                assertThat(dev.stats().atomicWrites() - at).as("on again: one ATOMIC request").isEqualTo(1);
+            }
+            fs.close();
+            FolioFs again = FolioFs.mount(dev);
+            try (FolioFile f = again.openFile(ino)) {
+                assertThat(FolioFileTest.readDirect(f, 65536, 4096)).isEqualTo(FolioFileTest.pattern(3, 4096));
+            }
+            again.close();
+            assertThat(Fsck.check(dev).problems()).isEmpty();
+        }
+    }
+
+    /** The mount-time default comes from a system property; a value other than true or false is refused by name. */
+    @Test
+    void theHardwarePathPropertyIsReadAtMountAndCheckedByName() throws IOException {
+        try (SimDevice dev = device(4096)) {
+            System.setProperty(FolioFs.ATOMIC_HARDWARE_PROPERTY, "false");
+            try {
+                FolioFs fs = format(dev);
+                assertThat(fs.atomicHardwarePath()).isFalse();
+                fs.close();
+                System.setProperty(FolioFs.ATOMIC_HARDWARE_PROPERTY, "maybe");
+                assertThatThrownBy(() -> FolioFs.mount(dev)).isInstanceOf(IllegalArgumentException.class)
+                        .hasMessageContaining(FolioFs.ATOMIC_HARDWARE_PROPERTY).hasMessageContaining("'maybe'");
+            } finally {
+                System.clearProperty(FolioFs.ATOMIC_HARDWARE_PROPERTY);
+            }
+            FolioFs fs = FolioFs.mount(dev);
+            assertThat(fs.atomicHardwarePath()).isTrue();
+            fs.close();
+        }
+    }
+
     @Test
     void aFailedAtomicWriteLeavesTheRangeAllOldAndLeaksNothing() throws IOException {
         try (SimDevice dev = device(0)) {
