@@ -978,8 +978,11 @@ public final class FolioFs implements AutoCloseable {
             }
         }
         if (shutdown != null) { journal.abandon(); return; }
-        if (!readOnly) staging.drain();   // unused atomic-write staging space: free again on a clean volume
-        journal.close();
+        try {
+            if (!readOnly) staging.drain();   // unused atomic-write staging space: free again on a clean volume
+        } finally {
+            journal.close();   // even if the drain failed: its blocks stay staged, and mount frees them
+        }
     }
 
     /** Drops the volume without writing anything (tests: a crash); dirty cached file data is lost. */
