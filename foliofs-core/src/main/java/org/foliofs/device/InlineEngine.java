@@ -1,6 +1,5 @@
 package org.foliofs.device;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -16,9 +15,6 @@ import java.lang.foreign.MemorySegment;
  * ({@code HotPathAllocationTest}). Only READ and WRITE come here.
  */
 final class InlineEngine implements IoEngine {
-    private static final ThreadLocal<MemorySegment> IOVECS =
-            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(FileDevice.MAX_SEGMENTS * Native.IOVEC_SIZE, 8)); // freed by GC with its thread
-
     private final FileDevice dev;
     private final int fd;
 
@@ -29,8 +25,7 @@ final class InlineEngine implements IoEngine {
 
     @Override
     public void submit(IoRequest r) {
-        MemorySegment iov = IOVECS.get();
-        for (int i = 0, n = r.segmentCount(); i < n; i++) Native.putIovec(iov, i, r.segment(i));
+        MemorySegment iov = SyncEngine.fillIovecs(r);
         if (r.op() == IoOp.READ) {
             dev.finish(r, Native.preadv2(fd, iov, r.segmentCount(), r.offset(), 0), "preadv2");
             return;

@@ -63,7 +63,8 @@ final class SyncEngine implements IoEngine {
         dev.finish(r, res, call);
     }
 
-    private static MemorySegment fillIovecs(IoRequest r) {
+    /** The request's segments as this thread's scratch iovec array (shared with {@link InlineEngine}). */
+    static MemorySegment fillIovecs(IoRequest r) {
         MemorySegment iov = IOVECS.get();
         for (int i = 0, n = r.segmentCount(); i < n; i++) {
             Native.putIovec(iov, i, r.segment(i));

@@ -123,6 +123,14 @@ public final class FolioFile implements AutoCloseable {
             synchronized (files) { return files.size(); }
         }
 
+        /** The in-memory inode of {@code ino} if it lingers (cached, not open), else null. */
+        private FsInode lingering(long ino) {
+            synchronized (files) {
+                FsInode fi = files.get(ino);
+                return fi == null || fi.opens != 0 ? null : fi;
+            }
+        }
+
         /**
          * Before inode {@code ino} is freed (its last link gone and no opener left: unlink, rename
          * over it, last close of an unlinked file): drops a lingering in-memory inode without
@@ -131,11 +139,8 @@ public final class FolioFile implements AutoCloseable {
          * is safe.
          */
         void discard(long ino) {
-            FsInode fi;
-            synchronized (files) {
-                fi = files.get(ino);
-                if (fi == null || fi.opens != 0) return;
-            }
+            FsInode fi = lingering(ino);
+            if (fi == null) return;
             try (InodeLock.Guard g = fi.lock.exclusive()) {
                 fi.waitIo();
                 fi.file.cache().truncate(0);      // waits for writeback, discards dirty data
@@ -156,11 +161,8 @@ public final class FolioFile implements AutoCloseable {
          * {@link FolioFile#truncate}).
          */
         void writeBackAndDrop(long ino) throws IOException {
-            FsInode fi;
-            synchronized (files) {
-                fi = files.get(ino);
-                if (fi == null || fi.opens != 0) return;
-            }
+            FsInode fi = lingering(ino);
+            if (fi == null) return;
             try (InodeLock.Guard g = fi.lock.exclusive()) {
                 fi.waitIo();
                 fi.file.writeAndWait(0, Long.MAX_VALUE);

@@ -115,31 +115,31 @@ public final class FsIoEnd implements IoEndHandler {
             else inPlace = true;
         }
         if (blocks == 0 && Math.min(pos + length, fi.size()) <= fi.diskSize) return false;   // in place, inside the size: nothing to log
+        // What the handle exposes: the new blocks, holding exactly the call's bytes (the atomic
+        // range is whole blocks, and one mapping lies inside it). The commit then needs no
+        // PREFLUSH; recovery checks the data instead (Journal: data dependencies). The CRC32C is
+        // computed here, before the handle: not under the journal lock.
+        List<long[]> deps = new java.util.ArrayList<>(maps.size());
+        boolean declare = true;   // false: a mapping in place or not checksummable, so the commit keeps its PREFLUSH
+        for (IoMap m : maps) {
+            long a = m.offset() / bs, b = Math.ceilDiv(m.end(), bs), off = m.offset() - pos;
+            if (m.hasFlag(IoMap.SHARED) && data != null && off >= 0 && off + m.length() <= data.byteSize() && m.length() == (b - a) * bs) {
+                java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+                crc.update(data.asSlice(off, m.length()).asByteBuffer());
+                deps.add(new long[] {m.deviceAddress() / bs, b - a, crc.getValue()});
+            } else {
+                declare = false;
+            }
+        }
+        boolean declared = declare;
         // Distinct blocks the remap may change: a few per old extent (at most one per block) in
         // the extent, refcount and free-space trees, shared leaves mostly; bounded by the journal.
         int reserve = (int) Math.min(fs.journal().maxTransactionBlocks(), 64 + 4 * blocks);
         long size = fs.op(reserve, h -> {
             Inode i = Inodes.get(h, fi.ino);
-            List<long[]> deps = new java.util.ArrayList<>();
-            boolean undeclared = false;
-            for (IoMap m : maps) {
-                if (!m.hasFlag(IoMap.SHARED)) { undeclared = true; continue; }
-                long a = m.offset() / bs, b = Math.ceilDiv(m.end(), bs);
-                long newStart = m.deviceAddress() / bs;
-                remap(h, fs, i, a, b, newStart);
-                // What this handle exposes: the new blocks, holding exactly the call's bytes (the
-                // atomic range is whole blocks, and one mapping lies inside it). The commit then
-                // needs no PREFLUSH; recovery checks the data instead (Journal: data dependencies).
-                long off = m.offset() - pos;
-                if (data != null && off >= 0 && off + m.length() <= data.byteSize() && m.length() == (b - a) * bs) {
-                    java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-                    crc.update(data.asSlice(off, m.length()).asByteBuffer());
-                    deps.add(new long[] {newStart, b - a, crc.getValue()});
-                } else {
-                    undeclared = true;   // then the commit keeps its PREFLUSH
-                }
-            }
-            if (!undeclared) for (long[] d : deps) h.dataDependency(d[0], d[1], (int) d[2]);
+            for (IoMap m : maps)
+                if (m.hasFlag(IoMap.SHARED)) remap(h, fs, i, m.offset() / bs, Math.ceilDiv(m.end(), bs), m.deviceAddress() / bs);
+            if (declared) for (long[] d : deps) h.dataDependency(d[0], d[1], (int) d[2]);
             return putSize(h, fi, i, pos + length);
         });
         diskSizeAtLeast(fi, size);

@@ -749,7 +749,7 @@ public final class Journal implements AutoCloseable {
         try {
             if (active != null && lock.getHoldCount() > 1)
                 throw new IllegalStateException("forceCommitted() inside an active handle");
-            long target = running.isEmpty() ? gathered : gathered + 1;
+            long target = commitOfFinishedHandles();
             if (durable < target && committing && commitFailure == null && !closed) {
                 // A commit is in flight: the log thread leads the next one as soon as it ends (no
                 // waiter has to wake up and take the lock to lead it); this thread sleeps, without
@@ -795,6 +795,12 @@ public final class Journal implements AutoCloseable {
         }
     }
 
+    /**
+     * Under the lock: the number of the commit that holds every handle finished so far (the
+     * running transaction's, gathered next, or when nothing runs the last one gathered).
+     */
+    private long commitOfFinishedHandles() { return running.isEmpty() ? gathered : gathered + 1; }
+
     /** Under the lock: queues a waiter for commit {@code target} and has the log thread commit for it. */
     private void waitFor(long target, java.util.function.Consumer<IOException> done) {
         waiters.add(new Waiter(target, done));
@@ -821,7 +827,7 @@ public final class Journal implements AutoCloseable {
             } else if (commitFailure != null) {
                 now = commitFailure;
             } else {
-                long target = running.isEmpty() ? gathered : gathered + 1;
+                long target = commitOfFinishedHandles();
                 if (durable < target) {
                     waitFor(target, done);
                     return;

@@ -48,13 +48,13 @@ final class StagingPool {
         if (n > CHUNK_BLOCKS / 4) return -1;
         if (end[ag] - next[ag] < n) {
             if (fs.allocator().available() < MIN_AVAILABLE_CHUNKS * CHUNK_BLOCKS) {
-                drainLocked();
+                drain();   // reentrant: this thread holds the monitor
                 return -1;
             }
             try {
                 refill(ag, n);
             } catch (NoSpaceException e) {   // the write's own allocation, after a drain, may still fit (or reports ENOSPC)
-                drainLocked();
+                drain();   // reentrant: this thread holds the monitor
                 return -1;
             }
         }
@@ -92,12 +92,7 @@ final class StagingPool {
 
     /** Frees every staged block the pool holds (one handle); returns how many. */
     synchronized long drain() throws IOException {
-        return drainLocked();
-    }
-
-    private long drainLocked() throws IOException {
-        long total = 0;
-        for (int ag = 0; ag < next.length; ag++) total += end[ag] - next[ag];
+        long total = held;
         if (total == 0) return 0;
         fs.op(h -> {
             for (int ag = 0; ag < next.length; ag++)
@@ -113,6 +108,6 @@ final class StagingPool {
     /** Blocks the pool holds unused (staged, in no file). Takes no lock: callable under the journal lock. */
     long held() { return held; }
 
-    /** Chunks allocated and blocks handed out so far (for tests and statistics). */
+    /** Chunks allocated and writes served so far (for tests and statistics). */
     synchronized long[] counts() { return new long[] {refills, served}; }
 }

@@ -13,7 +13,10 @@
  * (every metadata change is one handle under it; handles run one at a time), then the FsInode and
  * Allocator monitors. A commit gathers the running transaction under the journal lock and writes
  * the log with it released (one commit in flight; the next commit and checkpoints wait for it);
- * {@link org.foliofs.fs.Journal#force()} waits for a commit gathered after it. A transaction whose
+ * {@link org.foliofs.fs.Journal#force()} waits for a commit gathered after it; callers whose data
+ * completed before their handles ({@link org.foliofs.fs.Journal#forceCommitted},
+ * {@link org.foliofs.fs.Journal#forceCommittedAsync}) wait as queued waiters when a commit is in flight,
+ * and the journal's log thread leads the next commit for them. A transaction whose
  * handles declared the data they expose ({@link org.foliofs.fs.Journal.Handle#dataDependency},
  * {@link org.foliofs.fs.Journal.Handle#exposesNoData}) is written without PREFLUSH, its last record
  * with POSTFLUSH; recovery replays the last transaction only if that data is on the device, and an

@@ -113,21 +113,9 @@ public final class BufferedFile implements CacheRangeSync, WritebackTarget {
         long idx = pos >>> Folio.PAGE_SHIFT, end = lastPage(pos, len) + 1;
         long sample = errors.sample();
         int rewrites = 0;
-        while (idx < end) {
-            long i = cache.nextCachedIndex(idx);
-            if (i < 0 || i >= end) return;
-            Folio f = cache.lookup(i);
-            if (f == null) {
-                idx = Math.max(idx, i + 1);
-                continue;
-            }
+        for (Folio f; (f = lockNextCached(idx, end)) != null; ) {
             long next = f.index() + f.pages();
-            f.lock();
             try {
-                if (f.isRemoved()) {
-                    idx = Math.max(idx, next);
-                    continue;
-                }
                 f.waitWriteback();
                 if (f.isDirty()) {
                     // Dirtied again after the caller's writeAndWait (a concurrent buffered write):
@@ -186,29 +174,19 @@ public final class BufferedFile implements CacheRangeSync, WritebackTarget {
         }
         long end = pos + len < 0 ? Long.MAX_VALUE : pos + len;
         long idx = pos >>> Folio.PAGE_SHIFT, endIdx = lastPage(pos, len) + 1;
-        while (idx < endIdx) {
-            long i = cache.nextCachedIndex(idx);
-            if (i < 0 || i >= endIdx) return;
-            Folio f = cache.lookup(i);
-            if (f == null) {
-                idx = Math.max(idx, i + 1);
-                continue;
-            }
+        for (Folio f; (f = lockNextCached(idx, endIdx)) != null; ) {
             long next = f.index() + f.pages();
-            f.lock();
             try {
-                if (!f.isRemoved()) {
-                    f.waitWriteback();          // cannot restart: starting writeback needs the lock we hold
-                    long fo = f.fileOffset();
-                    long a = Math.max(pos, fo) - fo, b = Math.min(end - fo, f.size());
-                    if (a == 0 && b == f.size()) {
-                        f.clearDirty(0, f.size());
-                        cache.remove(f);
-                    } else if (a < b) {
-                        f.clearDirty(a, b - a);
-                        f.data().asSlice(a, b - a).fill((byte) 0);
-                        f.markUptodate(a, b - a);
-                    }
+                f.waitWriteback();          // cannot restart: starting writeback needs the lock we hold
+                long fo = f.fileOffset();
+                long a = Math.max(pos, fo) - fo, b = Math.min(end - fo, f.size());
+                if (a == 0 && b == f.size()) {
+                    f.clearDirty(0, f.size());
+                    cache.remove(f);
+                } else if (a < b) {
+                    f.clearDirty(a, b - a);
+                    f.data().asSlice(a, b - a).fill((byte) 0);
+                    f.markUptodate(a, b - a);
                 }
             } finally {
                 f.unlock();
@@ -216,6 +194,28 @@ public final class BufferedFile implements CacheRangeSync, WritebackTarget {
             }
             idx = Math.max(idx, next);
         }
+    }
+
+    /**
+     * The walk of {@link #invalidate} and {@link #discard}: the first cached folio with pages in
+     * [idx, end), locked and not removed (the caller unlocks and puts it), or null when none is left.
+     */
+    private Folio lockNextCached(long idx, long end) {
+        while (idx < end) {
+            long i = cache.nextCachedIndex(idx);
+            if (i < 0 || i >= end) return null;
+            Folio f = cache.lookup(i);
+            if (f == null) {
+                idx = Math.max(idx, i + 1);
+                continue;
+            }
+            f.lock();
+            if (!f.isRemoved()) return f;
+            idx = Math.max(idx, f.index() + f.pages());
+            f.unlock();
+            f.put();
+        }
+        return null;
     }
 
     static long lastPage(long pos, long len) {
