@@ -42,8 +42,18 @@ final class BlockIo implements AutoCloseable {
     /** Writes {@code from} (any memory) at {@code offset}, through the aligned buffer. */
     void write(long offset, MemorySegment from, int flags) throws IOException {
         int len = (int) from.byteSize();
+        buf.asSlice(0, len).copyFrom(from);
+        writeBuffer(offset, len, flags);
+    }
+
+    /** The first {@code len} bytes of the aligned buffer, to fill and then write with {@link #writeBuffer}. */
+    MemorySegment buffer(int len) {
+        return buf.asSlice(0, len);
+    }
+
+    /** Writes the first {@code len} bytes of the buffer (filled through {@link #buffer}) at {@code offset}: no copy. */
+    void writeBuffer(long offset, int len, int flags) throws IOException {
         MemorySegment s = buf.asSlice(0, len);
-        s.copyFrom(from);
         req.prepare(IoOp.WRITE, offset, flags, null).add(s);
         dev.submitInline(req);   // synchronous: on this thread, no engine hand-off
         long n = req.await();

@@ -134,8 +134,22 @@ public final class Journal implements AutoCloseable {
     private final boolean readOnly;
 
     private static final class Buf {
-        byte[] cur;        // current image, checksum stamped
+        private byte[] cur;        // current image, checksum stamped
+        private MemorySegment view; // cur, read-only (made on first read: handle reads hand it out without a new segment each)
         byte[] logged;     // image of the last commit, not yet written home (null: home is current or never committed)
+
+        byte[] cur() { return cur; }
+
+        void cur(byte[] img) {
+            cur = img;
+            view = null;
+        }
+
+        MetaBlock shared(long blkno) {
+            MemorySegment v = view;
+            if (v == null) view = v = MemorySegment.ofArray(cur).asReadOnly();
+            return MetaBlock.shared(blkno, cur, v);
+        }
     }
 
     private Journal(BlockDevice dev, Superblock sb, MetaSpace space, int cacheBlocks, boolean readOnly) {
@@ -457,8 +471,11 @@ public final class Journal implements AutoCloseable {
                 if (running.size() + reserveBlocks > maxTransactionBlocks()) {
                     commitLocked();
                 } else if (usedBlocks + 2 * recordBlocks(running.size() + reserveBlocks) > area) {
+                    // Threads that queued here meanwhile find the log emptied by the first one's
+                    // checkpoint: each checks again after its commit, or one full log would cost a
+                    // checkpoint per waiting thread.
                     commitLocked();
-                    checkpointLocked();
+                    if (usedBlocks + 2 * recordBlocks(running.size() + reserveBlocks) > area) checkpointLocked();
                 } else {
                     break;
                 }
@@ -502,18 +519,18 @@ public final class Journal implements AutoCloseable {
             Buf b = cache.get(blkno);
             byte[] img;
             if (b == null) {
-                img = io.read(blkno * bs, bs).toArray(ValueLayout.JAVA_BYTE);
+                img = MetaBlock.copyOf(io.read(blkno * bs, bs));
                 MetaBlockLayout.verify(MemorySegment.ofArray(img), blkno, type, owner, sb.uuid());
                 b = new Buf();
-                b.cur = img;
+                b.cur(img);
                 cache.put(blkno, b);
                 evict();
-                return MetaBlock.shared(blkno, img);
+                return b.shared(blkno);
             }
             // The cached image itself, read-only (copied by the caller's first change: cached
             // images are never changed in place). Cached images were checksummed when read or
             // stamped when written: check what the caller expects (type, owner), not the CRC again.
-            MetaBlock mb = MetaBlock.shared(blkno, b.cur);
+            MetaBlock mb = b.shared(blkno);
             MetaBlockLayout.verifyIdentity(mb.view(), blkno, type, owner, sb.uuid());
             return mb;
         }
@@ -545,7 +562,7 @@ public final class Journal implements AutoCloseable {
             Buf b = cache.get(blkno);
             if (b == null) { b = new Buf(); cache.put(blkno, b); }
             byte[] img = block.share();   // the block's own buffer becomes the image (the block turns copy-on-write)
-            b.cur = img != null ? img : block.view().toArray(ValueLayout.JAVA_BYTE);
+            b.cur(img != null ? img : MetaBlock.copyOf(block.view()));
         }
 
         @Override
@@ -645,7 +662,7 @@ public final class Journal implements AutoCloseable {
                     else {
                         Buf b = cache.get(blkno);
                         if (b == null) { b = new Buf(); cache.put(blkno, b); }
-                        b.cur = p.cur;
+                        b.cur(p.cur);
                         b.logged = p.logged;
                     }
                     if (!p.running) running.remove(blkno); else running.add(blkno);
@@ -1007,19 +1024,26 @@ public final class Journal implements AutoCloseable {
         try {
             boolean first = true;
             for (int r = 0; r < records; r++) {
-                byte[] rec = buildRecord(r, records, blknos, imgs, deps, at[r], seqs[r]);
-                MemorySegment rs = MemorySegment.ofArray(rec);
+                int from = r * perDescriptor, n = Math.min(perDescriptor, blknos.length - from);
+                int extra = r == records - 1 && !deps.isEmpty() ? 1 : 0;   // the dependency block
+                int recBytes = (n + 1 + extra) * bs;
                 long pos = at[r];
-                for (int off = 0; off < rec.length; off += IO_CHUNK) {
-                    int len = Math.min(IO_CHUNK, rec.length - off);
-                    boolean last = r == records - 1 && off + len == rec.length;
+                // A record that fits the commit buffer is built in it (no heap copy); a larger one
+                // is built on the heap and written in pieces.
+                boolean direct = recBytes <= IO_CHUNK;
+                MemorySegment rs = direct ? commitIo.buffer(recBytes) : MemorySegment.ofArray(new byte[recBytes]);
+                buildRecord(rs, from, n, extra, r < records - 1, blknos, imgs, deps, at[r], seqs[r]);
+                for (int off = 0; off < recBytes; off += IO_CHUNK) {
+                    int len = Math.min(IO_CHUNK, recBytes - off);
+                    boolean last = r == records - 1 && off + len == recBytes;
                     // depsMode: the records are written one after the other, each completed before
                     // the next, so the last one's post-flush makes them all durable, with every data
                     // write completed before the commit (what a separate FLUSH did, one request less).
                     int flags = depsMode ? (last ? IoRequest.POSTFLUSH : 0)
                             : IoRequest.FUA | (first ? IoRequest.PREFLUSH : 0);
                     first = false;
-                    commitIo.write((logStart + pos) * bs + off, rs.asSlice(off, len), flags);
+                    if (direct) commitIo.writeBuffer((logStart + pos) * bs, len, flags);
+                    else commitIo.write((logStart + pos) * bs + off, rs.asSlice(off, len), flags);
                 }
             }
         } catch (IOException e) {
@@ -1048,18 +1072,16 @@ public final class Journal implements AutoCloseable {
     }
 
     /**
-     * Record {@code r} of a commit: its descriptor (sequence, block numbers, flags, CRC32C of the
-     * rest), the images of its blocks, and after the last record's images the dependency block.
-     * Reads only what the gather captured (no journal state): runs without the lock.
+     * One record of a commit, built into {@code rs} (exactly its size): its descriptor (sequence,
+     * the {@code n} block numbers from {@code from}, flags, CRC32C of the rest), the images of its
+     * blocks, and with {@code extra} the dependency block after them. Reads only what the gather
+     * captured (no journal state): runs without the lock.
      */
-    private byte[] buildRecord(int r, int records, long[] blknos, byte[][] imgs, List<long[]> deps, long pos, long seq) {
-        int from = r * perDescriptor, n = Math.min(perDescriptor, blknos.length - from);
-        int extra = r == records - 1 && !deps.isEmpty() ? 1 : 0;
-        byte[] rec = new byte[(n + 1 + extra) * bs];
-        MemorySegment rs = MemorySegment.ofArray(rec);
-        for (int i = 0; i < n; i++) System.arraycopy(imgs[from + i], 0, rec, (i + 1) * bs, bs);
+    private void buildRecord(MemorySegment rs, int from, int n, int extra, boolean more, long[] blknos, byte[][] imgs,
+                             List<long[]> deps, long pos, long seq) {
+        for (int i = 0; i < n; i++) MemorySegment.copy(imgs[from + i], 0, rs, ValueLayout.JAVA_BYTE, (long) (i + 1) * bs, bs);
         if (extra == 1) {
-            MemorySegment db = rs.asSlice((long) (n + 1) * bs, bs);
+            MemorySegment db = rs.asSlice((long) (n + 1) * bs, bs).fill((byte) 0);
             db.set(U32, 0, deps.size());
             for (int i = 0; i < deps.size(); i++) {
                 long[] dp = deps.get(i);
@@ -1069,17 +1091,16 @@ public final class Journal implements AutoCloseable {
             }
         }
         CRC32C crc = new CRC32C();
-        crc.update(rec, bs, (n + extra) * bs);
-        MemorySegment d = rs.asSlice(0, bs);
+        crc.update(rs.asSlice(bs, (long) (n + extra) * bs).asByteBuffer());
+        MemorySegment d = rs.asSlice(0, bs).fill((byte) 0);
         MetaBlockLayout.init(d, MetaType.LOG_RECORD, logStart + pos, 0, sb.uuid());
         d.set(U64, D_SEQ, seq);
         d.set(U32, D_COUNT, n);
-        d.set(U32, D_FLAGS, (r < records - 1 ? MORE : 0) | (extra == 1 ? DEPS : 0));
+        d.set(U32, D_FLAGS, (more ? MORE : 0) | (extra == 1 ? DEPS : 0));
         d.set(U32, D_CRC, (int) crc.getValue());
         d.set(U64, D_LOG_ID, logId);
         for (int i = 0; i < n; i++) d.set(U64, D_BLKNOS + 8L * i, blknos[from + i]);
         MetaBlockLayout.stampCrc(d);
-        return rec;
     }
 
     private void checkpointLocked() throws IOException {

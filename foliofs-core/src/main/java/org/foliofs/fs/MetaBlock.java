@@ -1,7 +1,6 @@
 package org.foliofs.fs;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 import static org.foliofs.fs.MetaBlockLayout.*;
 
@@ -30,10 +29,27 @@ public final class MetaBlock {
 
     /** A block over a store's cached image {@code img}, which it must not change: read-only until {@link #segment()} copies it. */
     static MetaBlock shared(long blkno, byte[] img) {
-        MetaBlock b = new MetaBlock(blkno, MemorySegment.ofArray(img).asReadOnly());
-        b.arr = img;
+        return shared(blkno, img, MemorySegment.ofArray(img).asReadOnly());
+    }
+
+    /** {@link #shared(long, byte[])} with {@code view}, a read-only segment over the whole of {@code img}. */
+    static MetaBlock shared(long blkno, byte[] img, MemorySegment view) {
+        MetaBlock b = new MetaBlock(blkno, view, img);
         b.shared = true;
         return b;
+    }
+
+    private MetaBlock(long blkno, MemorySegment seg, byte[] arr) {
+        this.blkno = blkno;
+        this.seg = seg;
+        this.arr = arr;
+    }
+
+    /** A copy of {@code s} in a new array (not {@code MemorySegment.toArray}, which looks up the carrier's name per call). */
+    static byte[] copyOf(MemorySegment s) {
+        byte[] a = new byte[(int) s.byteSize()];
+        MemorySegment.copy(s, 0, MemorySegment.ofArray(a), 0, a.length);
+        return a;
     }
 
     public long blkno() { return blkno; }
@@ -41,7 +57,7 @@ public final class MetaBlock {
     /** The block's bytes to change: its own buffer (a copy of a shared image, made once). */
     public MemorySegment segment() {
         if (shared) {
-            arr = seg.toArray(ValueLayout.JAVA_BYTE);
+            arr = arr.clone();   // (MemorySegment.toArray looks up the carrier's name per call: 19% of an atomic remap's CPU)
             seg = MemorySegment.ofArray(arr);
             shared = false;
         }

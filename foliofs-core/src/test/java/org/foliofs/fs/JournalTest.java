@@ -182,6 +182,45 @@ class JournalTest {
     }
 
     /**
+     * Threads that queue in {@code begin} while the log is full find it emptied by the first one's
+     * checkpoint: one checkpoint per filling of the log, not one per waiting thread (8 threads
+     * forcing small changes through a small log wrote 10 times as many checkpoints as needed).
+     */
+    @Test
+    void aFullLogIsCheckpointedOnceNotOncePerWaitingThread() throws Exception {
+        try (SimDevice dev = device(13)) {
+            Superblock sb = Mkfs.format(dev, Mkfs.Options.defaults().withAgCount(4).withLogBlocks(Mkfs.MIN_LOG_BLOCKS));
+            Journal j = Journal.open(dev, sb, NO_SPACE, 1024);
+            init(j, sb, 64);
+            dev.faultPlan(org.foliofs.device.FaultPlan.builder().slowAll(1).build());   // commits take a while: threads queue
+            var s0 = j.stats();
+            Thread[] ts = new Thread[8];
+            java.util.concurrent.ConcurrentLinkedQueue<Throwable> failed = new java.util.concurrent.ConcurrentLinkedQueue<>();
+            for (int t = 0; t < ts.length; t++) {
+                int k = t;
+                ts[t] = Thread.ofPlatform().start(() -> {
+                    try {
+                        for (int i = 0; i < 60; i++) {
+                            change(j, sb, (k * 8 + i) % 64, i);
+                            j.force();
+                        }
+                    } catch (Throwable e) {
+                        failed.add(e);
+                    }
+                });
+            }
+            for (Thread t : ts) t.join();
+            assertThat(failed).isEmpty();
+            var s1 = j.stats();
+            long logged = s1.blocksLogged() - s0.blocksLogged() + 2 * (s1.commits() - s0.commits());   // images, descriptors and a little
+            long fills = logged / s1.logAreaBlocks() + 1;
+            assertThat(s1.checkpoints() - s0.checkpoints()).as("%d blocks logged through a log of %d", logged, s1.logAreaBlocks())
+                    .isBetween(1L, 2 * fills);
+            j.close();
+        }
+    }
+
+    /**
      * A checkpoint writes runs of contiguous home blocks as one request each, all in flight
      * together (it wrote one synchronous block at a time); a crash after it replays nothing and
      * reads every value.
