@@ -774,9 +774,14 @@ public final class FolioFs implements AutoCloseable {
 
     /** Drops one reference to the blocks of {@code e} (shared blocks stay), frees the rest. */
     void freeExtent(Txn h, Inode i, Extent e) throws IOException {
+        freeExtent(h, i, e, false);
+    }
+
+    /** {@code recycle}: blocks it frees go to the atomic-write staging pool if it takes them ({@link StagingPool#recycle}). */
+    void freeExtent(Txn h, Inode i, Extent e, boolean recycle) throws IOException {
         long pos = e.startBlock(), end = e.deviceEnd();
         for (long[] r : refs.decrement(h, e.startBlock(), e.length())) {
-            alloc.freeData(h, r[0], r[1]);
+            if (!recycle || !staging.recycle(h, r[0], r[1])) alloc.freeData(h, r[0], r[1]);
             if (r[0] > pos) refs.unsharedNotDurable(h, pos, r[0] - pos);   // kept by another owner
             pos = r[0] + r[1];
         }

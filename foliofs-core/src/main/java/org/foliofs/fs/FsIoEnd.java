@@ -49,7 +49,7 @@ public final class FsIoEnd implements IoEndHandler {
             Inode i = Inodes.get(h, fi.ino);
             if (map.type() == IoMap.Type.UNWRITTEN && a < b) ExtentMap.markWritten(h, i, a, b - a);
             if (cow && a < b) {
-                remap(h, fs, i, a, b, (map.deviceAddress() + (a * bs - map.offset())) / bs);
+                remap(h, fs, i, a, b, (map.deviceAddress() + (a * bs - map.offset())) / bs, false);
                 freeStaging(h, fs, map, bs, mapFirst, a);
                 freeStaging(h, fs, map, bs, b, mapEnd);
             }
@@ -61,10 +61,11 @@ public final class FsIoEnd implements IoEndHandler {
     /**
      * File blocks [a, b) of {@code i} now map the written blocks from {@code newStart} (a
      * copy-on-write's staging blocks): the old extents unmapped (refcounts dropped, freed at
-     * zero), the new one inserted written, its staging record removed.
+     * zero), the new one inserted written, its staging record removed. {@code recycle}: freed
+     * old blocks may stay staged for the next atomic write instead ({@link StagingPool#recycle}).
      */
-    private static void remap(Txn h, FolioFs fs, Inode i, long a, long b, long newStart) throws IOException {
-        for (Extent e : ExtentMap.remove(h, i, a, b - a)) fs.freeExtent(h, i, e);
+    private static void remap(Txn h, FolioFs fs, Inode i, long a, long b, long newStart, boolean recycle) throws IOException {
+        for (Extent e : ExtentMap.remove(h, i, a, b - a)) fs.freeExtent(h, i, e, recycle);
         ExtentMap.insert(h, i, new Extent(a, newStart, b - a, false));
         i.blocks += b - a;
         fs.refcounts().removeCowStaging(h, newStart, b - a);
@@ -135,10 +136,11 @@ public final class FsIoEnd implements IoEndHandler {
         // Distinct blocks the remap may change: a few per old extent (at most one per block) in
         // the extent, refcount and free-space trees, shared leaves mostly; bounded by the journal.
         int reserve = (int) Math.min(fs.journal().maxTransactionBlocks(), 64 + 4 * blocks);
+        boolean recycle = FsIoMapOps.atomicAlignBlocks(fs, bs) == 1;   // the staging pool serves this volume's atomic writes
         long size = fs.op(reserve, h -> {
             Inode i = Inodes.get(h, fi.ino);
             for (IoMap m : maps)
-                if (m.hasFlag(IoMap.SHARED)) remap(h, fs, i, m.offset() / bs, Math.ceilDiv(m.end(), bs), m.deviceAddress() / bs);
+                if (m.hasFlag(IoMap.SHARED)) remap(h, fs, i, m.offset() / bs, Math.ceilDiv(m.end(), bs), m.deviceAddress() / bs, recycle);
             if (declared) for (long[] d : deps) h.dataDependency(d[0], d[1], (int) d[2]);
             return putSize(h, fi, i, pos + length);
         });

@@ -585,7 +585,10 @@ class AtomicWriteTest {
                 assertThat(c1[0] - c0[0]).as("chunks staged for them").isEqualTo(1);
                 assertThat(fs.journal().stats().handles() - handles).as("one remap handle per write, one for the chunk").isEqualTo(n + 1);
                 assertThat(dev.stats().requests(IoOp.FLUSH) - flushes).as("no FLUSH besides the commits' post-flushes").isZero();
-                assertThat(fs.staging().held()).isEqualTo(StagingPool.CHUNK_BLOCKS - n * 4);
+                // the first write's blocks came from the chunk; each remap (DSYNC: committed)
+                // recycled the range's old blocks, which the next write took
+                assertThat(fs.staging().recycledCounts()).as("writes served recycled, blocks waiting").containsExactly(n - 1, 4);
+                assertThat(fs.staging().held()).isEqualTo(StagingPool.CHUNK_BLOCKS - 4 + 4);
                 assertThat(stagedOutsideThePool(fs)).isZero();
             }
             fs.close();
@@ -611,17 +614,61 @@ class AtomicWriteTest {
                 ino = f.ino();
                 f.write(0, data(1, 65536), FolioFile.WRITETHROUGH | FolioFile.DSYNC);
                 assertThat(f.write(16384, data(2, 16384), AT | FolioFile.DSYNC)).isEqualTo(16384);
-                assertThat(fs.staging().held()).isEqualTo(StagingPool.CHUNK_BLOCKS - 4);
+                assertThat(fs.staging().held()).as("the chunk's rest and the 4 recycled old blocks").isEqualTo(StagingPool.CHUNK_BLOCKS);
             }
             fs.abandon();
             dev.crash();
             FolioFs again = FolioFs.mount(dev);
-            assertThat(again.mountLog()).anyMatch(l -> l.contains("freed " + (StagingPool.CHUNK_BLOCKS - 4) + " blocks of interrupted copy-on-write"));
+            assertThat(again.mountLog()).anyMatch(l -> l.contains("freed " + StagingPool.CHUNK_BLOCKS + " blocks of interrupted copy-on-write"));
             try (FolioFile f = again.openFile(ino)) {
                 assertThat(FolioFileTest.read(f, 16384, 16384)).as("acknowledged DSYNC atomic write").isEqualTo(FolioFileTest.pattern(2, 16384));
             }
             again.close();
             assertThat(Fsck.check(dev).problems()).isEmpty();
+        }
+    }
+
+    /**
+     * An atomic remap stages the range's old blocks again instead of freeing them, and they serve
+     * the next atomic write of their length only once that remap is committed (before, a crash
+     * would map them back into the file). A stream of such overwrites frees no data block: the
+     * volume's free count moves only by the extent tree's new nodes.
+     */
+    @Test
+    void anAtomicRemapRecyclesTheOldBlocksOnceItsCommitIsDurable() throws IOException {
+        try (SimDevice dev = device(0)) {
+            FolioFs fs = format(dev);
+            try (FolioFile f = FolioFileTest.create(fs, "a")) {
+                f.write(0, data(1, 1 << 20), FolioFile.WRITETHROUGH);
+                f.fsync(false);
+                long oldA = deviceAddressOf(f, 0), oldB = deviceAddressOf(f, 65536);
+                assertThat(f.write(0, data(2, 16384), AT)).isEqualTo(16384);   // no DSYNC: its remap is not committed yet
+                assertThat(fs.staging().recycledCounts()).as("recycled only once committed").containsExactly(0, 0);
+                assertThat(f.write(65536, data(3, 16384), AT)).isEqualTo(16384);
+                assertThat(deviceAddressOf(f, 65536)).as("not the uncommitted remap's old blocks").isNotEqualTo(oldA);
+                assertThat(fs.commit()).isTrue();
+                assertThat(fs.staging().recycledCounts()).containsExactly(0, 8);
+                long free = fs.allocator().freeBlocks();
+                assertThat(f.write(131072, data(4, 16384), AT | FolioFile.DSYNC)).isEqualTo(16384);
+                assertThat(deviceAddressOf(f, 131072)).as("one of the recycled extents").isIn(oldA, oldB);
+                for (int i = 0; i < 64; i++)
+                    assertThat(f.write((i % 16) * 65536L + 16384, data(10 + i, 16384), AT | FolioFile.DSYNC)).isEqualTo(16384);
+                // without recycling, each remap would free its 4 old blocks (the count would grow
+                // by 4 a write); with it, only the extent tree's growth takes a block or two
+                assertThat(fs.allocator().freeBlocks()).as("no data freed, nothing allocated but extent-tree nodes")
+                        .isBetween(free - 4, free);
+                assertThat(fs.staging().recycledCounts()[0]).as("writes served recycled").isEqualTo(65);
+                assertThat(FolioFileTest.read(f, 0, 16384)).isEqualTo(FolioFileTest.pattern(2, 16384));
+                assertThat(FolioFileTest.read(f, 65536, 16384)).isEqualTo(FolioFileTest.pattern(3, 16384));
+                assertThat(FolioFileTest.read(f, 131072, 16384)).isEqualTo(FolioFileTest.pattern(4, 16384));
+                for (int i = 0; i < 16; i++)
+                    assertThat(FolioFileTest.read(f, i * 65536L + 16384, 16384)).isEqualTo(FolioFileTest.pattern(10 + 48 + i, 16384));
+                assertThat(stagedOutsideThePool(fs)).isZero();
+            }
+            fs.close();
+            FsckReport r = Fsck.check(dev);
+            assertThat(r.problems()).isEmpty();
+            assertThat(r.notes()).as("unmount drained the recycled extents too").noneMatch(x -> x.contains("CoW staging"));
         }
     }
 
