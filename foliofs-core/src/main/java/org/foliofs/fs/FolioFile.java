@@ -257,11 +257,77 @@ public final class FolioFile implements AutoCloseable {
         flags = effectiveFlags(flags, true);
         checkWriteRange(pos, src.byteSize());
         if ((flags & ATOMIC) != 0) {
-            // The exclusive inode lock only while the call maps, copies and submits (what readers
-            // must not see half done): the call drops it once its requests are issued and then
-            // waits and finishes on this thread, so atomic writes to disjoint ranges of one file
-            // overlap like any other writes (and a lone writer pays no hand-off to the executor).
             checkAtomic(pos, src, flags);
+            // With other synchronous atomic writes in progress on the volume, this one runs as an
+            // asynchronous call and waits for it: its end-of-I/O remap then runs on the engine's
+            // end-of-I/O threads (2 threads take the journal lock in turn instead of every caller)
+            // and the caller sleeps once, until the commit, instead of for its data, the lock and
+            // the commit (8 KiB atomic DSYNC writes from 32 threads: 14.4-17.5k -> 21-23k per second,
+            // 88-110 -> 60-70 us of CPU each). A lone writer keeps the synchronous path: no hand-off.
+            if (fs.atomicCallers.getAndIncrement() > 0) {
+                fs.atomicHandedOff.increment();
+                try {
+                    return awaitWrite(writeAsync(pos, src, flags));
+                } finally {
+                    fs.atomicCallers.decrementAndGet();
+                }
+            }
+            try {
+                return writeAtomicHere(pos, src, flags);
+            } finally {
+                fs.atomicCallers.decrementAndGet();
+            }
+        }
+        if ((flags & DIRECT) != 0) return writeDirect(pos, src, flags & DSYNC);
+        if ((flags & WRITETHROUGH) != 0) {
+            try (InodeLock.Guard g = fi.lock.forWrite(fi, pos, src.byteSize())) {
+                zeroEofBlock(pos);
+                return io.bio.writeThrough(fi, FsIoMapOps.WRITETHROUGH, FsIoMapOps.READ, pos, src, flags & DSYNC);
+            }
+        }
+        long n;
+        try (InodeLock.Guard g = fi.lock.forWrite(fi, pos, src.byteSize())) {
+            zeroEofBlock(pos);
+            n = io.bio.write(fi, FsIoMapOps.BUFFERED_WRITE, pos, src);
+        }
+        if ((flags & DSYNC) != 0 && n > 0) {
+            try (InodeLock.Guard g = fi.lock.shared()) {
+                io.bio.fsync(fi, pos, n, true, errors);
+            }
+        }
+        return n;
+    }
+
+    /** The result of an asynchronous call this thread waits for: its failure thrown as itself. */
+    private static long awaitWrite(CompletableFuture<Long> call) throws IOException {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return call.get();
+                } catch (InterruptedException e) {
+                    interrupted = true;   // the write is under way: wait on, keep the interrupt for the caller
+                } catch (java.util.concurrent.ExecutionException e) {
+                    Throwable c = e.getCause();
+                    if (c instanceof IOException io) throw io;
+                    if (c instanceof RuntimeException re) throw re;
+                    if (c instanceof Error er) throw er;
+                    throw new IOException(c);
+                }
+            }
+        } finally {
+            if (interrupted) Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * A synchronous atomic write on this thread. The exclusive inode lock only while the call
+     * maps, copies and submits (what readers must not see half done): the call drops it once its
+     * requests are issued and then waits and finishes on this thread, so atomic writes to
+     * disjoint ranges of one file overlap like any other writes.
+     */
+    private long writeAtomicHere(long pos, MemorySegment src, int flags) throws IOException {
+        {
             boolean direct = (flags & DIRECT) != 0;
             InodeLock.Guard g = fi.lock.exclusive();
             boolean[] held = {true};
@@ -284,24 +350,6 @@ public final class FolioFile implements AutoCloseable {
                 unlock.run();
             }
         }
-        if ((flags & DIRECT) != 0) return writeDirect(pos, src, flags & DSYNC);
-        if ((flags & WRITETHROUGH) != 0) {
-            try (InodeLock.Guard g = fi.lock.forWrite(fi, pos, src.byteSize())) {
-                zeroEofBlock(pos);
-                return io.bio.writeThrough(fi, FsIoMapOps.WRITETHROUGH, FsIoMapOps.READ, pos, src, flags & DSYNC);
-            }
-        }
-        long n;
-        try (InodeLock.Guard g = fi.lock.forWrite(fi, pos, src.byteSize())) {
-            zeroEofBlock(pos);
-            n = io.bio.write(fi, FsIoMapOps.BUFFERED_WRITE, pos, src);
-        }
-        if ((flags & DSYNC) != 0 && n > 0) {
-            try (InodeLock.Guard g = fi.lock.shared()) {
-                io.bio.fsync(fi, pos, n, true, errors);
-            }
-        }
-        return n;
     }
 
     /** Reads into {@code dst} at {@code pos}; flags: 0 (buffered) or {@link #DIRECT}. */

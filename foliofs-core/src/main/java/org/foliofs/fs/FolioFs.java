@@ -46,6 +46,10 @@ public final class FolioFs implements AutoCloseable {
     private final Journal journal;
     private final Allocator alloc;
     private final StagingPool staging;
+    /** Synchronous atomic writes in progress (FolioFile.write: with others in progress, one runs as an asynchronous call and waits). */
+    final java.util.concurrent.atomic.AtomicInteger atomicCallers = new java.util.concurrent.atomic.AtomicInteger();
+    /** Synchronous atomic writes that ran as asynchronous calls (for tests and statistics). */
+    final java.util.concurrent.atomic.LongAdder atomicHandedOff = new java.util.concurrent.atomic.LongAdder();
     private final Refcounts refs;
     private final int reserve;
     private final boolean readOnly;

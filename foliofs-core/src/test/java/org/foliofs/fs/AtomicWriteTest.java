@@ -218,6 +218,69 @@ class AtomicWriteTest {
         }
     }
 
+    /**
+     * A synchronous atomic write that finds another one in progress on the volume runs as an
+     * asynchronous call and waits for it (its remap on the end-of-I/O threads): a lone writer does
+     * not. Either way the caller sees a synchronous call: the bytes written, a device error thrown
+     * as itself (the range all old, nothing leaked), and an interrupt while it waits neither stops
+     * the write nor is lost.
+     */
+    @Test
+    void aSynchronousAtomicWriteAmongOthersRunsAsAnAsynchronousCallAndReportsLikeASynchronousOne() throws Exception {
+        try (SimDevice dev = SimDevice.builder().capacity(128L << 20).seed(3).asyncCompletions(true).build()) {
+            FolioFs fs = format(dev);
+            try (FolioFile f = FolioFileTest.create(fs, "a")) {
+                f.write(0, data(1, 1 << 20), FolioFile.WRITETHROUGH);
+                f.fsync(false);
+                long handed = fs.atomicHandedOff.sum();
+                assertThat(f.write(0, data(2, 16384), AT | FolioFile.DSYNC)).isEqualTo(16384);
+                assertThat(fs.atomicHandedOff.sum()).as("a lone writer runs on its own thread").isEqualTo(handed);
+                // two writers at once: the second one in is handed off
+                dev.faultPlan(FaultPlan.builder().slowAll(150).build());
+                CompletableFuture<Long> first = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return f.write(65536, data(3, 16384), AT | FolioFile.DSYNC);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+                long until = System.nanoTime() + 10_000_000_000L;
+                while (fs.atomicCallers.get() == 0 && System.nanoTime() < until) Thread.onSpinWait();
+                assertThat(f.write(131072, data(4, 16384), AT | FolioFile.DSYNC)).isEqualTo(16384);
+                assertThat(first.get(10, TimeUnit.SECONDS)).isEqualTo(16384);
+                assertThat(fs.atomicHandedOff.sum() - handed).as("the second writer was handed off").isEqualTo(1);
+                dev.faultPlan(FaultPlan.none());
+                // another writer in progress (held here): a device error is thrown as itself
+                fs.atomicCallers.incrementAndGet();
+                try {
+                    long free = free(fs);
+                    dev.faultPlan(FaultPlan.builder().failRange(0, dev.capacity(), IoOp.WRITE, Errno.EIO).build());
+                    assertThatThrownBy(() -> f.write(196608, data(5, 16384), AT | FolioFile.DSYNC))
+                            .isInstanceOf(IOException.class).hasMessageContaining("EIO");
+                    dev.faultPlan(FaultPlan.none());
+                    assertThat(FolioFileTest.read(f, 196608, 16384)).as("all old").isEqualTo(java.util.Arrays.copyOfRange(FolioFileTest.pattern(1, 1 << 20), 196608, 196608 + 16384));
+                    assertThat(free(fs)).as("the out-of-place blocks were freed").isEqualTo(free);
+                    // interrupted before it waits: it still writes, and the interrupt stays set
+                    Thread.currentThread().interrupt();
+                    assertThat(f.write(262144, data(6, 16384), AT | FolioFile.DSYNC)).isEqualTo(16384);
+                    assertThat(Thread.interrupted()).as("the interrupt kept for the caller").isTrue();
+                    assertThat(fs.atomicHandedOff.sum() - handed).isEqualTo(3);
+                } finally {
+                    fs.atomicCallers.decrementAndGet();
+                }
+                assertThat(fs.atomicCallers.get()).isZero();
+                fs.pageCache().evict(Long.MAX_VALUE);
+                assertThat(FolioFileTest.read(f, 0, 16384)).isEqualTo(FolioFileTest.pattern(2, 16384));
+                assertThat(FolioFileTest.read(f, 65536, 16384)).isEqualTo(FolioFileTest.pattern(3, 16384));
+                assertThat(FolioFileTest.read(f, 131072, 16384)).isEqualTo(FolioFileTest.pattern(4, 16384));
+                assertThat(FolioFileTest.read(f, 262144, 16384)).isEqualTo(FolioFileTest.pattern(6, 16384));
+                assertThat(stagedOutsideThePool(fs)).isZero();
+            }
+            fs.close();
+            assertThat(Fsck.check(dev).problems()).isEmpty();
+        }
+    }
+
     @Test
     void asyncAtomicWriteCompletesOffTheCaller() throws Exception {
         try (SimDevice dev = SimDevice.builder().capacity(128L << 20).seed(3).asyncCompletions(true).build()) {
