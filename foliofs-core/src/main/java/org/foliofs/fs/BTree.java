@@ -279,7 +279,12 @@ public final class BTree<R> {
         MetaBlock b = leafFor(key);
         int i = lastLE(b, key);
         if (i < 0 || key(b, i) != key) return false;
-        ops.writeRecord(b.segment(), valOff(0, i), record);
+        // A record that does not change is not written: its block is neither copied nor logged
+        // (an atomic overwrite's remap puts an inode whose size and block count stay the same).
+        MemorySegment rec = MemorySegment.ofArray(new byte[recSize]);
+        ops.writeRecord(rec, 0, record);
+        if (MemorySegment.mismatch(rec, 0, recSize, b.view(), valOff(0, i), valOff(0, i) + recSize) == -1) return true;
+        MemorySegment.copy(rec, 0, b.segment(), valOff(0, i), recSize);
         store.write(b);
         modCount++;
         return true;

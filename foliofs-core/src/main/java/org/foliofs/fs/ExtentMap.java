@@ -123,6 +123,34 @@ public final class ExtentMap {
         f.finish();
     }
 
+    /**
+     * Maps {@code [from, from + count)} to the written blocks from {@code newStart}: what
+     * {@link #remove} then {@link #insert} of the new extent do, and returns the pieces removed
+     * (the caller frees them). When the range is exactly one extent and no neighbour would merge
+     * with the new one, that is one record update (a copy-on-write or atomic overwrite of a range
+     * it rewrote before): one leaf change instead of a delete and an insert.
+     */
+    public static List<Extent> remap(Txn tx, Inode inode, long from, long count, long newStart) throws IOException {
+        checkRange(from, count);
+        Extent e = new Extent(from, newStart, count, false);
+        Fork f = new Fork(tx, inode);
+        Extent x = f.floor(from);
+        if (x != null && x.fileBlock() == from && x.fileEnd() == from + count) {
+            Extent prev = from > 0 ? f.floor(from - 1) : null;
+            Extent nxt = f.ceiling(from + count);
+            boolean merges = prev != null && prev.fileEnd() == from && prev.joins(e) && prev.length() + count <= Extent.MAX_LENGTH
+                    || nxt != null && e.joins(nxt) && count + nxt.length() <= Extent.MAX_LENGTH;
+            if (!merges) {
+                f.replace(e);
+                f.finish();
+                return List.of(x);
+            }
+        }
+        List<Extent> pieces = remove(tx, inode, from, count);
+        insert(tx, inode, e);
+        return pieces;
+    }
+
     /** Unmaps {@code [from, from + count)} completely; see {@link #remove(Txn, Inode, long, long, int)}. */
     public static List<Extent> remove(Txn tx, Inode inode, long from, long count) throws IOException {
         return remove(tx, inode, from, count, Integer.MAX_VALUE);

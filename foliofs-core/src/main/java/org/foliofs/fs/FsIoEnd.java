@@ -65,8 +65,7 @@ public final class FsIoEnd implements IoEndHandler {
      * old blocks may stay staged for the next atomic write instead ({@link StagingPool#recycle}).
      */
     private static void remap(Txn h, FolioFs fs, Inode i, long a, long b, long newStart, boolean recycle) throws IOException {
-        for (Extent e : ExtentMap.remove(h, i, a, b - a)) fs.freeExtent(h, i, e, recycle);
-        ExtentMap.insert(h, i, new Extent(a, newStart, b - a, false));
+        for (Extent e : ExtentMap.remap(h, i, a, b - a, newStart)) fs.freeExtent(h, i, e, recycle);
         i.blocks += b - a;
         fs.refcounts().removeCowStaging(h, newStart, b - a);
     }

@@ -36,6 +36,15 @@ class BTreeTest {
         assertThat(t.lookup(7)).isEqualTo(70L);
         assertThat(t.update(7, 72L)).isTrue();
         assertThat(t.lookup(7)).isEqualTo(72L);
+        MemMetaStore store = new MemMetaStore(1024, VOL, 16);
+        BTree<Long> u = BTree.create(store, new LongRecordOps(MetaType.EXTENT_BTREE, 8), 9);
+        assertThat(u.insert(7, 70L)).isTrue();
+        long w = store.writes();
+        assertThat(u.update(7, 70L)).as("an unchanged record").isTrue();
+        assertThat(store.writes()).as("is not written").isEqualTo(w);
+        assertThat(u.update(7, 71L)).isTrue();
+        assertThat(store.writes()).isEqualTo(w + 1);
+        assertThat(u.lookup(7)).isEqualTo(71L);
         assertThat(t.lookupLE(6)).isNull();
         assertThat(t.lookupGE(8)).isNull();
         assertThat(t.lookupLE(-1L)).isEqualTo(new BTree.Entry<>(7, 72L)); // keys are unsigned: -1 is the largest

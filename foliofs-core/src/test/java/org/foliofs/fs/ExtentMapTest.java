@@ -666,6 +666,53 @@ class ExtentMapTest {
         }
     }
 
+    /**
+     * remap = remove, then insert of the new written extent: same pieces returned, same map, for
+     * ranges that are one extent, part of one, several, holes, and new blocks that merge with a
+     * neighbour; inline and in a tree. A range that is exactly one extent no neighbour merges with
+     * is one record update (one block written; remove then insert write it twice).
+     */
+    @Test
+    void remapIsRemoveThenInsertAndOneRecordUpdateForOneWholeExtent() throws IOException {
+        long seed = seed();
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed);
+        for (int extents : new int[] {3, 400}) {   // inline, then a tree
+            MemTxn a = volume(4096), b = volume(4096);
+            Inode fa = file(a), fb = file(b);
+            for (int k = 0; k < extents; k++) {   // 4-block extents with 1-block holes, not device-contiguous
+                ExtentMap.insert(a, fa, x(5L * k, 10_000 + 7L * k, 4));
+                ExtentMap.insert(b, fb, x(5L * k, 10_000 + 7L * k, 4));
+            }
+            long next = 30_000;
+            for (int i = 0; i < 300; i++) {
+                long from = rnd.nextLong(5L * extents), count = 1 + rnd.nextLong(rnd.nextBoolean() ? 4 : 12);
+                if (rnd.nextInt(3) == 0) { from = from / 5 * 5; count = 4; }   // exactly one extent
+                long dev = rnd.nextInt(8) == 0 ? -1 : next;                     // -1: continue the previous extent's blocks
+                if (dev < 0) {
+                    Extent p = from > 0 ? ExtentMap.find(a, fa, from - 1) : null;
+                    dev = p != null && p.fileEnd() == from ? p.deviceEnd() : next;
+                }
+                next += count + 3;
+                String what = "seed " + seed + " step " + i + ": remap " + from + "+" + count + " -> " + dev;
+                List<Extent> pa = ExtentMap.remap(a, fa, from, count, dev);
+                List<Extent> pb = ExtentMap.remove(b, fb, from, count);
+                ExtentMap.insert(b, fb, x(from, dev, count));
+                assertThat(pa).as(what).isEqualTo(pb);
+                assertThat(ExtentMap.all(a, fa)).as(what).isEqualTo(ExtentMap.all(b, fb));
+                assertThat(new long[] {fa.format, fa.nrecs, fa.forkLevels}).as(what).containsExactly(fb.format, fb.nrecs, fb.forkLevels);
+            }
+            ExtentMap.verify(a, fa);
+        }
+        MemTxn tx = volume(4096);
+        Inode f = file(tx);
+        for (int k = 0; k < 400; k++) ExtentMap.insert(tx, f, x(5L * k, 10_000 + 7L * k, 4));
+        assertThat(f.format).isEqualTo(Inode.FORMAT_BTREE);
+        long w = tx.writes;
+        assertThat(ExtentMap.remap(tx, f, 50, 4, 60_000)).containsExactly(x(50, 10_070, 4));
+        assertThat(tx.writes - w).as("one leaf written").isEqualTo(1);
+        assertThat(ExtentMap.find(tx, f, 52)).isEqualTo(x(50, 60_000, 4));
+    }
+
     static long seed() {
         long seed = Long.getLong("foliofs.seed", System.nanoTime());
         System.out.println("seed=" + seed + " (replay: -Dfoliofs.seed=" + seed + ")");

@@ -98,7 +98,12 @@ class ReadOnlyMountTest {
                 refused(() -> fs.setxattr(fino, "user.k", new byte[1], 0));
                 refused(() -> fs.removexattr(fino, "user.k"));
                 // the choke point: any metadata change inside a handle, whatever the caller
-                refused(() -> fs.op(h -> { Inodes.put(h, Inodes.get(h, fino)); return null; }));
+                refused(() -> fs.op(h -> {   // (an unchanged record is not written at all)
+                    Inode i = Inodes.get(h, fino);
+                    i.mtime++;
+                    Inodes.put(h, i);
+                    return null;
+                }));
                 refused(() -> fs.op(h -> Inodes.allocate(h, 0, Inode.S_IFREG | 0644, FolioFs.now())));
                 assertThat(fs.getattr(fino).mode() & 07777).isEqualTo(0644);
                 assertThat(fs.list(ROOT_INO)).hasSize(2);

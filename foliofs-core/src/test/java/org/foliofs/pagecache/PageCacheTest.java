@@ -222,8 +222,11 @@ class PageCacheTest {
 
     @Test
     void slowWritebackSlowsButNeverDeadlocksAWriter() throws Exception {
+        // maxPause: at the limit, a writer whose wait sees no writeback progress for that long goes
+        // on (never a deadlock), one folio past the limit. 10 ms let a full test run on 2 cores, with
+        // the cleaners starved that long, go 7 folios over once; 50 ms keeps that to real stalls.
         try (CleaningTarget target = new CleaningTarget(3);
-             PageCache pc = new PageCache(config().maxPauseMillis(10).build())) {
+             PageCache pc = new PageCache(config().maxPauseMillis(50).build())) {
             FileCache fc = pc.newFileCache(1024, target);
             long t0 = System.nanoTime();
             for (long i = 0; i < 32 * MIB / (16 * 1024); i++) {          // 2x the cache in 16 KiB folios
