@@ -134,10 +134,10 @@ public final class ExtentMap {
         checkRange(from, count);
         Extent e = new Extent(from, newStart, count, false);
         Fork f = new Fork(tx, inode);
-        Extent x = f.floor(from);
+        Extent[] around = f.around(from);
+        Extent x = around[1];
         if (x != null && x.fileBlock() == from && x.fileEnd() == from + count) {
-            Extent prev = from > 0 ? f.floor(from - 1) : null;
-            Extent nxt = f.ceiling(from + count);
+            Extent prev = around[0], nxt = around[2];
             boolean merges = prev != null && prev.fileEnd() == from && prev.joins(e) && prev.length() + count <= Extent.MAX_LENGTH
                     || nxt != null && e.joins(nxt) && count + nxt.length() <= Extent.MAX_LENGTH;
             if (!merges) {
@@ -437,6 +437,31 @@ public final class ExtentMap {
             if (tree != null) return at(tree.seekLE(fb));
             int i = lastLE(fb);
             return i < 0 ? null : list.get(i);
+        }
+
+        /**
+         * {prev, x, next}: x the extent with the greatest start {@code <= fb} (null if none), and
+         * the extents just before and after it (null where none; both null when x is). One
+         * descent of the tree instead of three.
+         */
+        Extent[] around(long fb) throws IOException {
+            if (tree == null) {
+                int i = lastLE(fb);
+                if (i < 0) return new Extent[3];
+                return new Extent[] {i > 0 ? list.get(i - 1) : null, list.get(i), i + 1 < list.size() ? list.get(i + 1) : null};
+            }
+            BTree<ExtentOps.Rec>.Cursor c = tree.seekLE(fb);
+            if (!c.valid()) return new Extent[3];
+            Extent x = at(c);
+            Extent nxt = c.next() ? at(c) : null;
+            Extent prev;
+            if (nxt != null) {
+                c.prev();
+                prev = c.prev() ? at(c) : null;
+            } else {
+                prev = x.fileBlock() > 0 ? floor(x.fileBlock() - 1) : null;
+            }
+            return new Extent[] {prev, x, nxt};
         }
 
         /** The extent with the smallest start {@code >= fb}. */
