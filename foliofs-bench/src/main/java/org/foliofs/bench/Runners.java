@@ -63,12 +63,51 @@ final class Runners {
         }
     }
 
-    /** What one phase measured ({@code dev}: the device's request counts, null when not on a FolioFS volume). */
-    record Measured(long ops, long bytes, long nanos, double p50, double p99, DeviceStats.Snapshot dev) {
+    /**
+     * What one phase measured ({@code dev}: the device's request counts, null when not on a FolioFS
+     * volume; {@code cpuNanos}: the process's CPU time, user and system, or -1; {@code journal}: the
+     * volume's journal commits, blocks logged and metadata block writes, or null).
+     */
+    record Measured(long ops, long bytes, long nanos, double p50, double p99, DeviceStats.Snapshot dev, long cpuNanos, long[] journal) {
+        Measured(long ops, long bytes, long nanos, double p50, double p99, DeviceStats.Snapshot dev) {
+            this(ops, bytes, nanos, p50, p99, dev, -1, null);
+        }
+
         double iops() { return ops / (nanos / 1e9); }
         double mibps() { return bytes / (nanos / 1e9) / (1 << 20); }
         double writesPerOp() { return dev == null ? Double.NaN : dev.writes() / (double) Math.max(1, ops); }
         double flushesPerOp() { return dev == null ? Double.NaN : dev.flushes() / (double) Math.max(1, ops); }
+
+        /** The progress line's tail: CPU per call, and the journal's work per call and per commit. */
+        String extras() {
+            StringBuilder sb = new StringBuilder();
+            if (cpuNanos >= 0) sb.append(String.format(Locale.ROOT, "  cpu %.0f us/op", cpuNanos / 1e3 / Math.max(1, ops)));
+            if (journal != null && journal[0] > 0)
+                sb.append(String.format(Locale.ROOT, "  commits/op %.2f blocks/commit %.1f meta writes/op %.1f",
+                        journal[0] / (double) Math.max(1, ops), journal[1] / (double) journal[0], journal[2] / (double) Math.max(1, ops)));
+            return sb.toString();
+        }
+    }
+
+    /** The process's CPU time (user and system) so far, in nanoseconds, or -1 where the JVM cannot tell. */
+    static long processCpuNanos() {
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os)
+            return os.getProcessCpuTime();
+        return -1;
+    }
+
+    /** {commits, blocks logged, metadata block writes} of {@code j} so far, or null. */
+    static long[] journalCounts(org.foliofs.fs.Journal j) {
+        if (j == null) return null;
+        var s = j.stats();
+        return new long[] {s.commits(), s.blocksLogged(), s.handleWrites()};
+    }
+
+    private static long[] minus(long[] a, long[] b) {
+        if (a == null || b == null) return null;
+        long[] r = new long[a.length];
+        for (int i = 0; i < a.length; i++) r[i] = a[i] - b[i];
+        return r;
     }
 
     /** A synchronous operation of worker {@code w}: returns the bytes it wrote. */
@@ -91,6 +130,12 @@ final class Runners {
 
     /** {@code threads} platform threads, each running op in a loop for {@code seconds}. */
     static Measured threads(int threads, MemorySegment[] bufs, SyncOp op, double seconds, DeviceStats stats) throws Exception {
+        return threads(threads, bufs, op, seconds, stats, null);
+    }
+
+    /** {@link #threads(int, MemorySegment[], SyncOp, double, DeviceStats)}, counting {@code journal}'s work too (null: none). */
+    static Measured threads(int threads, MemorySegment[] bufs, SyncOp op, double seconds, DeviceStats stats,
+                            org.foliofs.fs.Journal journal) throws Exception {
         Samples lat = new Samples();
         long[] ops = new long[threads], bytes = new long[threads];
         AtomicReference<Throwable> failure = new AtomicReference<>();
@@ -119,15 +164,18 @@ final class Runners {
             }));
         }
         DeviceStats.Snapshot before = stats == null ? null : stats.snapshot();
+        long[] j0 = journalCounts(journal);
+        long cpu0 = processCpuNanos();
         long start = System.nanoTime();
         deadline[0] = start + (long) (seconds * 1e9);
         go.countDown();
         for (Thread t : ts) t.join();
         long nanos = System.nanoTime() - start;
+        long cpu = cpu0 < 0 ? -1 : processCpuNanos() - cpu0;
         if (failure.get() != null) throw new IllegalStateException("benchmark operation failed", failure.get());
         double[] p = lat.p50p99Micros();
         return new Measured(Arrays.stream(ops).sum(), Arrays.stream(bytes).sum(), nanos, p[0], p[1],
-                stats == null ? null : stats.snapshot().minus(before));
+                stats == null ? null : stats.snapshot().minus(before), cpu, minus(journalCounts(journal), j0));
     }
 
     /**
@@ -135,6 +183,12 @@ final class Runners {
      * completion hands its slot back, and this thread issues the next from it.
      */
     static Measured async(int depth, MemorySegment[] bufs, AsyncOp op, double seconds, DeviceStats stats) throws Exception {
+        return async(depth, bufs, op, seconds, stats, null);
+    }
+
+    /** {@link #async(int, MemorySegment[], AsyncOp, double, DeviceStats)}, counting {@code journal}'s work too (null: none). */
+    static Measured async(int depth, MemorySegment[] bufs, AsyncOp op, double seconds, DeviceStats stats,
+                          org.foliofs.fs.Journal journal) throws Exception {
         Samples lat = new Samples();
         ArrayBlockingQueue<Integer> ready = new ArrayBlockingQueue<>(depth);
         for (int i = 0; i < depth; i++) ready.add(i);
@@ -145,6 +199,8 @@ final class Runners {
         for (int i = 0; i < depth; i++) rnd[i] = new SplittableRandom(0xa51c + i * 104729L + System.nanoTime());
         AtomicReference<Throwable> failure = new AtomicReference<>();
         DeviceStats.Snapshot before = stats == null ? null : stats.snapshot();
+        long[] j0 = journalCounts(journal);
+        long cpu0 = processCpuNanos();
         long start = System.nanoTime(), end = start + (long) (seconds * 1e9);
         while (failure.get() == null) {
             Integer s = ready.poll(100, TimeUnit.MILLISECONDS);
@@ -179,10 +235,11 @@ final class Runners {
             Thread.sleep(0, 200_000);
         }
         long nanos = System.nanoTime() - start;
+        long cpu = cpu0 < 0 ? -1 : processCpuNanos() - cpu0;
         if (failure.get() != null) throw new IllegalStateException("benchmark operation failed", failure.get());
         double[] p = lat.p50p99Micros();
         return new Measured(Arrays.stream(ops).sum(), Arrays.stream(bytes).sum(), nanos, p[0], p[1],
-                stats == null ? null : stats.snapshot().minus(before));
+                stats == null ? null : stats.snapshot().minus(before), cpu, minus(journalCounts(journal), j0));
     }
 
     // ------------------------------------------------------------------ the volume
@@ -299,7 +356,7 @@ final class Runners {
             try (Vol v = new Vol(image, cache, opts, names)) {
                 SyncOp o = (w, r, b) -> op.run(v, w, r, b);
                 if (warmup > 0) threads(threads, bufs, o, warmup, null);
-                return threads(threads, bufs, o, seconds, v.dev.stats());
+                return threads(threads, bufs, o, seconds, v.dev.stats(), v.fs.journal());
             }
         };
     }
@@ -310,7 +367,7 @@ final class Runners {
             try (Vol v = new Vol(image, cache, opts, names)) {
                 AsyncOp o = op.make(v);
                 if (warmup > 0) async(depth, bufs, o, warmup, null);
-                return async(depth, bufs, o, seconds, v.dev.stats());
+                return async(depth, bufs, o, seconds, v.dev.stats(), v.fs.journal());
             }
         };
     }
@@ -386,8 +443,8 @@ final class Runners {
                 res.computeIfAbsent(n, k -> new ArrayList<>()).add(m);
                 log.printf(Locale.ROOT, "  [trial %d] %-62s qd%-3d %9.0f IOPS %8.1f MiB/s  p50 %8.1f us  p99 %8.1f us%s%n", t + 1,
                         n.name(), n.depth(), m.iops(), m.mibps(), m.p50(), m.p99(),
-                        m.dev() == null ? "" : String.format(Locale.ROOT, "  dev writes/op %.2f flushes/op %.2f",
-                                m.writesPerOp(), m.flushesPerOp()));
+                        (m.dev() == null ? "" : String.format(Locale.ROOT, "  dev writes/op %.2f flushes/op %.2f",
+                                m.writesPerOp(), m.flushesPerOp())) + m.extras());
             }
         }
         Map<Named, Measured> medians = new LinkedHashMap<>();
