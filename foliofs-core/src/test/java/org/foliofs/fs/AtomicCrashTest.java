@@ -28,6 +28,11 @@ import org.junit.jupiter.api.Test;
  * </ul>
  * A quarter of the rounds run on a device reporting atomic write units (4 KiB .. 1 MiB), so that
  * written, unshared, suitably aligned extents take the hardware path (one ATOMIC request in place).
+ * In half the software rounds of 16 and 64 KiB, an atomic write of the same length to the other
+ * file first (DSYNC in two thirds of them) stages its old blocks again for the pool, which the
+ * armed write then takes once that write's commit is durable ({@link StagingPool#recycle}); that
+ * range must read all old or all new too, all new if it was DSYNC (handing the blocks out before
+ * the commit fails this within a few dozen rounds).
  * Every allocation is followed, at random, by a journal force. {@link #controlWithoutAtomicObservesTears}
  * runs the same campaign with plain write-through and direct writes over written extents and must see a torn range.
  * Default: 2,000 crash points; {@code -Dfoliofs.atomic.points=N} for a long run;
@@ -51,7 +56,7 @@ class AtomicCrashTest {
         long inoA, inoB;
         FolioFile a, b;
         long unit;          // the slot size: the volume's max atomic unit
-        int crashPoints, cutsMidWrite, acked, ackedAndCut, tornSeen, directRounds, directDsync;
+        int crashPoints, cutsMidWrite, acked, ackedAndCut, tornSeen, directRounds, directDsync, recycleRounds, recycledTaken;
         final int[] byBase = new int[BASES.length], directByBase = new int[BASES.length];
         String trace = "";
 
@@ -142,6 +147,31 @@ class AtomicCrashTest {
             assertThat(read(a, pos, len)).as("base state before the write").isEqualTo(old);
             byBase[base]++;
             if (direct) { directRounds++; directByBase[base]++; if (dsync) directDsync++; }
+            // --- half the software rounds: recycled blocks. An acknowledged atomic DSYNC write of the
+            // same length elsewhere (in b, in a slot other than bPos's) stages its range's old blocks
+            // again, and once its commit is durable the armed write takes them from the pool: blocks
+            // of a committed remap, written again and remapped, under the power cut.
+            // Without DSYNC that write's remap is not committed yet: the pool must not hand its old
+            // blocks out (b's range must then read all old or all new after the crash).
+            byte[] pre = null, preOld = null;
+            boolean preSync = false;
+            long prePos = -1, takenBefore = fs.staging().recycledCounts()[0];
+            if (atomic && !hardware && len <= StagingPool.CHUNK_BLOCKS / 4 * BS && rnd.nextBoolean()) {
+                int s2 = (int) ((bPos / unit + 1 + rnd.nextInt(SLOTS - 1)) % SLOTS);
+                prePos = s2 * unit + rnd.nextInt((int) (unit / len)) * (long) len;
+                preSync = rnd.nextInt(3) != 0;
+                b.fallocate(FolioFile.FALLOC_PUNCH_HOLE | FolioFile.FALLOC_KEEP_SIZE, prePos, len);
+                preOld = FsCrashTest.Campaign.data(3, gen ^ 0x77, prePos, len);
+                b.write(prePos, MemorySegment.ofArray(preOld), FolioFile.WRITETHROUGH);
+                b.fsync(false);
+                pre = FsCrashTest.Campaign.data(4, gen ^ 0x99, prePos, len);
+                int pf = FolioFile.WRITETHROUGH | FolioFile.ATOMIC | (preSync ? FolioFile.DSYNC : 0);
+                assertThat(b.write(prePos, MemorySegment.ofArray(pre), pf)).isEqualTo(len);
+                if (preSync)
+                    assertThat(fs.staging().recycledCounts()[1]).as("blocks the DSYNC atomic write recycled").isGreaterThanOrEqualTo(len / BS);
+                recycleRounds++;
+                trace += "; recycled " + len + " from b at " + prePos + (preSync ? " (DSYNC)" : " (not committed)");
+            }
             // --- the write, with the power cut armed
             byte[] neu = FsCrashTest.Campaign.data(1, gen, pos, len);
             long t0 = System.nanoTime(); T[0] += t0 - tStart;
@@ -176,6 +206,7 @@ class AtomicCrashTest {
             }
             boolean cut = dev.powerOff();
             if (cut) cutsMidWrite++;
+            if (pre != null && fs.staging().recycledCounts()[0] > takenBefore) recycledTaken++;   // (only committed ones can be taken)
             if (ack) acked++;
             if (ack && cut) ackedAndCut++;
             long t1 = System.nanoTime();
@@ -206,6 +237,15 @@ class AtomicCrashTest {
             }
             if (ack && !isNew) throw new AssertionError("acknowledged " + (dsync ? "DSYNC " : "") + "write" + (syncAfter ? " + sync" : "")
                     + " of " + pos + " +" + len + " reads all old after the crash");
+            if (pre != null) {
+                byte[] preGot = read(b, prePos, len);
+                if (preSync && !Arrays.equals(preGot, pre))
+                    throw new AssertionError("the acknowledged atomic write whose old blocks were recycled, b at " + prePos + " +" + len
+                            + ", does not read all new after the crash");
+                if (!Arrays.equals(preGot, pre) && !Arrays.equals(preGot, preOld))
+                    throw new AssertionError("the atomic write whose old blocks were recycled, b at " + prePos + " +" + len
+                            + ", reads neither all old nor all new after the crash: " + sectors(preGot, preOld, pre));
+            }
             if (bOld != null) {
                 byte[] bGot = read(b, bPos, len);
                 if (!Arrays.equals(bGot, bOld)) throw new AssertionError("the other file of the shared pair changed at " + bPos + " +"
@@ -275,8 +315,10 @@ class AtomicCrashTest {
                     + " bases sw=" + Arrays.toString(sw.byBase) + " hw=" + Arrays.toString(hw.byBase)
                     + " direct=" + (sw.directRounds + hw.directRounds) + " (DSYNC " + (sw.directDsync + hw.directDsync) + ", bases sw="
                     + Arrays.toString(sw.directByBase) + ")"
-                    + " ms prep/write/crash/fsck/mount=" + Arrays.toString(Arrays.stream(T).map(x -> x / 1_000_000).toArray()) + " device ATOMIC writes=" + hwAtomic + " max unit=" + sw.unit);
+                    + " ms prep/write/crash/fsck/mount=" + Arrays.toString(Arrays.stream(T).map(x -> x / 1_000_000).toArray()) + " device ATOMIC writes=" + hwAtomic + " max unit=" + sw.unit
+                    + " recycling rounds=" + sw.recycleRounds + " (the armed write took recycled blocks in " + sw.recycledTaken + ")");
             assertThat(cp).isGreaterThanOrEqualTo(points);
+            assertThat(sw.recycledTaken).as("armed writes into recycled blocks").isGreaterThan(points / 20);
             assertThat(cuts).as("power cuts during the write").isGreaterThan(points / 3);
             assertThat(sw.acked + hw.acked).as("acknowledged writes").isGreaterThan(points / 10);
             for (int k = 0; k < BASES.length; k++) assertThat(sw.byBase[k]).as("rounds over %s", BASES[k]).isGreaterThan(points / 20);

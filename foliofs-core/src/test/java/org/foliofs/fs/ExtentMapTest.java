@@ -740,7 +740,8 @@ class ExtentMapTest {
         int levelsAtTop = run.maxLevels;
         for (int i = 0; i < 1500; i++) run.step(2, 2, 2, 2);
         // then truncate to zero as a file system would: bounded removes, one handle each, from the end
-        int rounds = 0, levelsBeforeTruncate = Inodes.get(run.tx, run.ino).forkLevels;
+        Inode top = Inodes.get(run.tx, run.ino);
+        int rounds = 0, levelsBeforeTruncate = top.forkLevels, extentsBeforeTruncate = top.nrecs;
         while (true) {
             run.op = "truncate round " + rounds;
             Inode inode = Inodes.get(run.tx, run.ino);
@@ -762,7 +763,9 @@ class ExtentMapTest {
                 + " toInline " + run.toInline);
         assertThat(levelsAtTop).isGreaterThanOrEqualTo(3);
         assertThat(levelsBeforeTruncate).as("seed " + run.seed).isGreaterThanOrEqualTo(2);
-        assertThat(rounds).as("seed " + run.seed).isGreaterThan(10);
+        // every round but the last removes 16 extents (the range is the whole file: no splits)
+        assertThat(extentsBeforeTruncate).as("seed " + run.seed).isGreaterThan(32);
+        assertThat(rounds).as("seed " + run.seed + ", " + extentsBeforeTruncate + " extents").isEqualTo(extentsBeforeTruncate / 16 + 1);
         assertThat(end.format).isEqualTo(Inode.FORMAT_INLINE);
         assertThat(end.blocks).isZero();
         assertThat(end.nrecs).isZero();
