@@ -264,15 +264,14 @@ public final class FolioFile implements AutoCloseable {
             // and the caller sleeps once, until the commit, instead of for its data, the lock and
             // the commit (8 KiB atomic DSYNC writes from 32 threads: 14.4-17.5k -> 21-23k per second,
             // 88-110 -> 60-70 us of CPU each). A lone writer keeps the synchronous path: no hand-off.
-            if (fs.atomicCallers.getAndIncrement() > 0) {
-                fs.atomicHandedOff.increment();
-                try {
-                    return awaitWrite(writeAsync(pos, src, flags));
-                } finally {
-                    fs.atomicCallers.decrementAndGet();
-                }
-            }
+            // Nor does a thread the engines need to finish calls (a future's callback on the
+            // end-of-I/O pool, the ring thread): waiting there for a call's end could wait forever.
+            boolean handOff = fs.atomicCallers.getAndIncrement() > 0 && !org.foliofs.iomap.BufferedIo.onEngineThread();
             try {
+                if (handOff) {
+                    fs.atomicHandedOff.increment();
+                    return awaitWrite(writeAsync(pos, src, flags));
+                }
                 return writeAtomicHere(pos, src, flags);
             } finally {
                 fs.atomicCallers.decrementAndGet();

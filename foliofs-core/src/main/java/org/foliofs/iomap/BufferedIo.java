@@ -95,6 +95,13 @@ public final class BufferedIo {
                 r -> Thread.ofPlatform().daemon().name("foliofs-wbend-" + THREADS.incrementAndGet()).unstarted(r));
     }
 
+    /**
+     * Whether the calling thread is one the engines may need to finish I/O calls (theirs, or one
+     * running a call's end or its future's callbacks): code that would block waiting for another
+     * call's end must not do so here.
+     */
+    public static boolean onEngineThread() { return IoCall.engineThread(); }
+
     final PageCache pageCache;
     final BlockDevice device;
     final Options options;

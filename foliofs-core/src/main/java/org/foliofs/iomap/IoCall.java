@@ -103,10 +103,34 @@ abstract class IoCall {
         else if (error != t) error.addSuppressed(t);
     }
 
+    /** Marks the threads of {@link #asEngine} tasks (an executor the user gave may name its threads as it likes). */
+    private static final ThreadLocal<Boolean> ENGINE = new ThreadLocal<>();
+
+    /**
+     * Whether this thread is one the engines may need to finish I/O calls: their own threads
+     * (named {@code foliofs-...}: ring, end-of-I/O pools, journal log, writeback) or a task of a
+     * call's end on the executor, which includes the callbacks its future runs there. A caller
+     * that would block on another call's end must not do so on such a thread.
+     */
+    static boolean engineThread() {
+        return ENGINE.get() != null || Thread.currentThread().getName().startsWith("foliofs-");
+    }
+
+    private static Runnable asEngine(Runnable r) {
+        return () -> {
+            ENGINE.set(Boolean.TRUE);
+            try {
+                r.run();
+            } finally {
+                ENGINE.remove();
+            }
+        };
+    }
+
     /** Runs {@code r} on the executor (on a new virtual thread if it refuses: shut down). */
     private void onExecutor(Runnable r) {
         try {
-            executor.execute(r);
+            executor.execute(asEngine(r));
         } catch (RejectedExecutionException e) {
             Thread.ofVirtual().name("foliofs-end").start(r);
         }
@@ -114,7 +138,7 @@ abstract class IoCall {
 
     private void finishOnExecutor() {
         try {
-            executor.execute(this::finish);
+            executor.execute(asEngine(this::finish));
         } catch (RejectedExecutionException e) {   // executor shut down: finish here rather than never
             finish();
         }
@@ -170,7 +194,7 @@ abstract class IoCall {
         IoRequest r = IoRequest.flush((req, res) -> {
             Throwable e = res < 0 ? req.error() : null;
             try {
-                executor.execute(() -> then.accept(e));
+                executor.execute(asEngine(() -> then.accept(e)));
             } catch (RejectedExecutionException x) {   // executor shut down: finish here rather than never
                 then.accept(e);
             }

@@ -223,7 +223,8 @@ class AtomicWriteTest {
      * asynchronous call and waits for it (its remap on the end-of-I/O threads): a lone writer does
      * not. Either way the caller sees a synchronous call: the bytes written, a device error thrown
      * as itself (the range all old, nothing leaked), and an interrupt while it waits neither stops
-     * the write nor is lost.
+     * the write nor is lost. Never from a thread the engines need to finish calls (a future's
+     * callback on the end-of-I/O pool).
      */
     @Test
     void aSynchronousAtomicWriteAmongOthersRunsAsAnAsynchronousCallAndReportsLikeASynchronousOne() throws Exception {
@@ -265,6 +266,23 @@ class AtomicWriteTest {
                     assertThat(f.write(262144, data(6, 16384), AT | FolioFile.DSYNC)).isEqualTo(16384);
                     assertThat(Thread.interrupted()).as("the interrupt kept for the caller").isTrue();
                     assertThat(fs.atomicHandedOff.sum() - handed).isEqualTo(3);
+                    // from a callback of another call's future, on an end-of-I/O thread: never handed
+                    // off (waiting there for a call's end could wait for that very thread)
+                    dev.faultPlan(FaultPlan.builder().slowAll(50).build());   // pending when the callback is attached
+                    Thread[] ranOn = new Thread[1];
+                    CompletableFuture<Long> chained = f.writeAsync(327680, data(7, 16384), AT).thenApply(v -> {
+                        ranOn[0] = Thread.currentThread();
+                        try {
+                            return f.write(393216, data(8, 16384), AT | FolioFile.DSYNC);
+                        } catch (IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    });
+                    assertThat(chained.get(10, TimeUnit.SECONDS)).isEqualTo(16384);
+                    dev.faultPlan(FaultPlan.none());
+                    assertThat(ranOn[0].getName()).as("the callback ran on an end-of-I/O thread").startsWith("foliofs-");
+                    assertThat(fs.atomicHandedOff.sum() - handed).as("not handed off from there").isEqualTo(3);
+                    assertThat(FolioFileTest.read(f, 393216, 16384)).isEqualTo(FolioFileTest.pattern(8, 16384));
                 } finally {
                     fs.atomicCallers.decrementAndGet();
                 }
