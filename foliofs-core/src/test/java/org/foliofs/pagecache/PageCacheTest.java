@@ -222,9 +222,9 @@ class PageCacheTest {
 
     @Test
     void slowWritebackSlowsButNeverDeadlocksAWriter() throws Exception {
-        // maxPause: at the limit, a writer whose wait sees no writeback progress for that long goes
-        // on (never a deadlock), one folio past the limit. 10 ms let a full test run on 2 cores, with
-        // the cleaners starved that long, go 7 folios over once; 50 ms keeps that to real stalls.
+        // maxPause: at the limit, a writer that sees no writeback progress for that long goes on
+        // (never a deadlock), a folio past it; 50 ms, so that only a real stall does, not a loaded
+        // machine's scheduling (the writeback thread is one of many here).
         try (CleaningTarget target = new CleaningTarget(3);
              PageCache pc = new PageCache(config().maxPauseMillis(50).build())) {
             FileCache fc = pc.newFileCache(1024, target);
@@ -236,12 +236,18 @@ class PageCacheTest {
                 f.unlock();
                 f.put();
                 pc.balanceDirty(fc);
-                // The two counters are read one after the other while the target's 3 cleaners move
-                // folios from dirty to writeback (writeback first: Folio.startWriteback), so each
-                // cleaner can have one folio counted twice, and the limit is checked per whole folio: allow 6 folios.
+                // The throttle holds the dirty bytes at the limit (20% of 16 MiB): the writer's next
+                // folio, and one counted twice while the writeback thread moves it from dirty to
+                // writeback (writeback first: Folio.startWriteback), may pass it. Dirty plus under
+                // writeback is NOT held there: a writer whose file has no dirty bytes left is never
+                // held (Writeback.balanceDirty), and once the writeback thread has moved all of them
+                // to writeback (3 ms to complete here) the writer goes on. Alone that passed the
+                // limit by 0.2 folios at most; in a loaded full run by 6.2 (twice in 8 runs on
+                // 2026-11-21), so only the cache's budget bounds the sum.
                 long writeback = pc.stats().writebackBytes();
                 long dirty = pc.stats().dirtyBytes();
-                assertThat(dirty + writeback).isLessThanOrEqualTo(16 * MIB * 20 / 100 + 6 * 16 * 1024);
+                assertThat(dirty).isLessThanOrEqualTo(16 * MIB * 20 / 100 + 2 * 16 * 1024);
+                assertThat(dirty + writeback).isLessThanOrEqualTo(16 * MIB);
             }
             assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(20_000);
         }
