@@ -326,28 +326,26 @@ public final class FolioFile implements AutoCloseable {
      * disjoint ranges of one file overlap like any other writes.
      */
     private long writeAtomicHere(long pos, MemorySegment src, int flags) throws IOException {
-        {
-            boolean direct = (flags & DIRECT) != 0;
-            InodeLock.Guard g = fi.lock.exclusive();
-            boolean[] held = {true};
-            Runnable unlock = () -> {
-                if (held[0]) {
-                    held[0] = false;
-                    g.close();
-                }
-            };
-            FsInode.InFlight call = null;
-            try {
-                prepareAtomic(pos, src.byteSize());
-                call = fi.ioBegin(pos, src.byteSize());   // overlapping atomic writes, truncate... wait for it
-                return direct
-                        ? io.dio.write(fi, FsIoMapOps.DIRECT_WRITE, FsIoEnd.DIRECT, pos, src, (flags & DSYNC) | DirectIo.ATOMIC, unlock)
-                        : io.bio.writeThrough(fi, FsIoMapOps.WRITETHROUGH, FsIoMapOps.READ, pos, src, (flags & DSYNC) | BufferedIo.ATOMIC,
-                                unlock);
-            } finally {
-                if (call != null) fi.ioDone(call);
-                unlock.run();
+        boolean direct = (flags & DIRECT) != 0;
+        InodeLock.Guard g = fi.lock.exclusive();
+        boolean[] held = {true};
+        Runnable unlock = () -> {
+            if (held[0]) {
+                held[0] = false;
+                g.close();
             }
+        };
+        FsInode.InFlight call = null;
+        try {
+            prepareAtomic(pos, src.byteSize());
+            call = fi.ioBegin(pos, src.byteSize());   // overlapping atomic writes, truncate... wait for it
+            return direct
+                    ? io.dio.write(fi, FsIoMapOps.DIRECT_WRITE, FsIoEnd.DIRECT, pos, src, (flags & DSYNC) | DirectIo.ATOMIC, unlock)
+                    : io.bio.writeThrough(fi, FsIoMapOps.WRITETHROUGH, FsIoMapOps.READ, pos, src, (flags & DSYNC) | BufferedIo.ATOMIC,
+                            unlock);
+        } finally {
+            if (call != null) fi.ioDone(call);
+            unlock.run();
         }
     }
 

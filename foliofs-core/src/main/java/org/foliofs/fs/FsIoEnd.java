@@ -138,16 +138,13 @@ public final class FsIoEnd implements IoEndHandler {
         boolean recycle = FsIoMapOps.atomicAlignBlocks(fs, bs) == 1;   // the staging pool serves this volume's atomic writes
         long size = fs.op(reserve, h -> {
             Inode i = Inodes.get(h, fi.ino);
-            // An overwrite in extents of its own size leaves the inode as it was (same size, block
-            // count and extent-tree root): then it is not looked up again to be put back.
-            long size0 = i.size, blocks0 = i.blocks, root0 = i.forkRoot;
-            int nrecs0 = i.nrecs, levels0 = i.forkLevels, format0 = i.format;
+            // An overwrite in extents of its own size leaves the inode record as it was (size, block
+            // count, extent-tree root or inline extents): then it is not looked up again to be put back.
+            byte[] before = i.encoded();
             for (IoMap m : maps)
                 if (m.hasFlag(IoMap.SHARED)) remap(h, fs, i, m.offset() / bs, Math.ceilDiv(m.end(), bs), m.deviceAddress() / bs, recycle);
             if (declared) for (long[] d : deps) h.dataDependency(d[0], d[1], (int) d[2]);
-            boolean same = format0 == Inode.FORMAT_BTREE && i.format == format0 && i.size == size0 && i.blocks == blocks0
-                    && i.forkRoot == root0 && i.nrecs == nrecs0 && i.forkLevels == levels0 && Math.min(pos + length, fi.size()) <= i.size;
-            if (same) {
+            if (Math.min(pos + length, fi.size()) <= i.size && java.util.Arrays.equals(before, i.encoded())) {
                 fi.metaChanged(h);
                 return i.size;
             }

@@ -67,6 +67,13 @@ public final class Inode {
 
     public MemorySegment inlineSegment() { return MemorySegment.ofArray(inline); }
 
+    /** The record as {@link #encode} stores it. */
+    byte[] encoded() {
+        byte[] b = new byte[SIZE];
+        encode(MemorySegment.ofArray(b), 0);
+        return b;
+    }
+
     public void encode(MemorySegment s, long off) {
         s.set(U32, off, mode);
         s.set(U32, off + 4, nlink);

@@ -138,8 +138,6 @@ public final class Journal implements AutoCloseable {
         private MemorySegment view; // cur, read-only (made on first read: handle reads hand it out without a new segment each)
         byte[] logged;     // image of the last commit, not yet written home (null: home is current or never committed)
 
-        byte[] cur() { return cur; }
-
         void cur(byte[] img) {
             cur = img;
             view = null;

@@ -27,12 +27,10 @@ public final class MetaBlock {
         this.arr = seg.heapBase().orElse(null) instanceof byte[] a && a.length == seg.byteSize() && seg.address() == 0 ? a : null;
     }
 
-    /** A block over a store's cached image {@code img}, which it must not change: read-only until {@link #segment()} copies it. */
-    static MetaBlock shared(long blkno, byte[] img) {
-        return shared(blkno, img, MemorySegment.ofArray(img).asReadOnly());
-    }
-
-    /** {@link #shared(long, byte[])} with {@code view}, a read-only segment over the whole of {@code img}. */
+    /**
+     * A block over a store's cached image {@code img}, which it must not change ({@code view}: a
+     * read-only segment over the whole of it): read-only until {@link #segment()} copies it.
+     */
     static MetaBlock shared(long blkno, byte[] img, MemorySegment view) {
         MetaBlock b = new MetaBlock(blkno, view, img);
         b.shared = true;

@@ -185,13 +185,16 @@ final class StagingPool {
         for (long[] r : all) total += r[1];
         if (total == 0) return 0;
         held.addAndGet(-total);
-        while (!all.isEmpty()) {
-            fs.op(h -> {
+        long[][] list = all.toArray(new long[0][]);
+        for (int k = 0; k < list.length; ) {
+            int from = k;   // a handle's body may run twice (FolioFs.op retries): it starts from here each time
+            k = fs.op(h -> {
                 // a release changes a leaf or two of the staging records and of each free-space
                 // tree, and the group header: keep well inside the handle's reservation
-                do release(h, all.peek()[0], all.poll()[1]);
-                while (!all.isEmpty() && h.reserveLeft() > 16);
-                return null;
+                int i = from;
+                do release(h, list[i][0], list[i][1]);
+                while (++i < list.length && h.reserveLeft() > 16);
+                return i;
             });
         }
         return total;

@@ -26,11 +26,7 @@ class ExtentMapTest {
 
     static Inode file(MemTxn tx) throws IOException { return Inodes.allocate(tx, 1, Inode.S_IFREG | 0644, NOW); }
 
-    static byte[] bytes(Inode i) {
-        byte[] b = new byte[Inode.SIZE];
-        i.encode(MemorySegment.ofArray(b), 0);
-        return b;
-    }
+    static byte[] bytes(Inode i) { return i.encoded(); }
 
     // ---- unit tests ------------------------------------------------------------------------------
 
