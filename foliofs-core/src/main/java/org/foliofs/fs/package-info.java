@@ -23,7 +23,10 @@
  * in-place write over such blocks first calls {@link org.foliofs.fs.Journal#barrier()}. An atomic
  * write holds the inode lock exclusively only while it copies and submits, and waits only for the
  * asynchronous calls overlapping its range ({@code FsInode.waitIo(pos, len)}); a small one takes
- * its staging blocks from the pool without a handle. Metadata blocks are copy-on-write in memory
+ * its staging blocks from the pool without a handle, and its remap stages the old blocks again
+ * for the pool (handed out once that commit is durable; the recycled list's monitor is a leaf,
+ * taken under the journal lock). A synchronous atomic write that finds another in progress runs
+ * as an asynchronous call and waits, except on an engine thread. Metadata blocks are copy-on-write in memory
  * ({@link org.foliofs.fs.MetaBlock}): reads share the cached image, a change copies it.
  */
 package org.foliofs.fs;

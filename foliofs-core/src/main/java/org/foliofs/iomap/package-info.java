@@ -44,6 +44,9 @@
  *       on the executor, ending folio writeback only after it.</li>
  *   <li>DirectIo and IoMapReport are thread-safe and stateless between calls; a call's context
  *       ({@code DioCall}) and its iterator are confined to the call.</li>
+ *   <li>Never block waiting for another call's end on a thread the engines need to finish calls
+ *       ({@link org.foliofs.iomap.BufferedIo#onEngineThread}: their {@code foliofs-...} threads,
+ *       and a thread while it runs a call's end or its future's callbacks on the executor).</li>
  * </ul>
  */
 package org.foliofs.iomap;
