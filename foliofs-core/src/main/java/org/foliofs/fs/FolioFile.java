@@ -270,7 +270,12 @@ public final class FolioFile implements AutoCloseable {
             try {
                 if (handOff) {
                     fs.atomicHandedOff.increment();
-                    return awaitWrite(writeAsync(pos, src, flags));
+                    // The rest after the commit runs here, where the caller waits anyway: the
+                    // commit's end then wakes this thread directly (CallerRuns).
+                    org.foliofs.iomap.CallerRuns waiter = new org.foliofs.iomap.CallerRuns();
+                    CompletableFuture<Long> call = writeAsync(pos, src, flags, waiter);
+                    waiter.await(call);
+                    return awaitWrite(call);
                 }
                 return writeAtomicHere(pos, src, flags);
             } finally {
@@ -366,6 +371,11 @@ public final class FolioFile implements AutoCloseable {
      * flight. Bad arguments throw; any later failure completes the future exceptionally.
      */
     public CompletableFuture<Long> writeAsync(long pos, MemorySegment src, int flags) {
+        return writeAsync(pos, src, flags, null);
+    }
+
+    /** {@link #writeAsync(long, MemorySegment, int)}; {@code waiter}: see {@link BufferedIo#writeThroughAsync(org.foliofs.iomap.IoInode, org.foliofs.iomap.IoMapOps, org.foliofs.iomap.IoMapOps, long, MemorySegment, int, Runnable, org.foliofs.iomap.CallerRuns)}. */
+    private CompletableFuture<Long> writeAsync(long pos, MemorySegment src, int flags, org.foliofs.iomap.CallerRuns waiter) {
         checkOpen();
         int f = effectiveFlags(flags, true);
         try {
@@ -408,7 +418,7 @@ public final class FolioFile implements AutoCloseable {
             } else {
                 handed = true;   // from here writeThroughAsync runs ioDone exactly once
                 r = io.bio.writeThroughAsync(fi, FsIoMapOps.WRITETHROUGH, FsIoMapOps.READ, pos, src,
-                        (f & DSYNC) | ((f & ATOMIC) != 0 ? BufferedIo.ATOMIC : 0), () -> fi.ioDone(call));
+                        (f & DSYNC) | ((f & ATOMIC) != 0 ? BufferedIo.ATOMIC : 0), () -> fi.ioDone(call), waiter);
             }
             return r;
         } catch (IOException e) {

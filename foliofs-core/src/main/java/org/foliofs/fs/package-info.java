@@ -26,7 +26,8 @@
  * its staging blocks from the pool without a handle, and its remap stages the old blocks again
  * for the pool (handed out once that commit is durable; the recycled list's monitor is a leaf,
  * taken under the journal lock). A synchronous atomic write that finds another in progress runs
- * as an asynchronous call and waits, except on an engine thread. Metadata blocks are copy-on-write in memory
+ * as an asynchronous call and waits, except on an engine thread; the step after its commit then
+ * runs on that waiting thread ({@link org.foliofs.iomap.CallerRuns}). Metadata blocks are copy-on-write in memory
  * ({@link org.foliofs.fs.MetaBlock}): reads share the cached image, a change copies it.
  */
 package org.foliofs.fs;

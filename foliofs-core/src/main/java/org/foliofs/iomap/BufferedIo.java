@@ -238,7 +238,7 @@ public final class BufferedIo {
      */
     public long writeThrough(IoInode inode, IoMapOps ops, IoMapOps readOps, long pos, MemorySegment src, int flags,
                              Runnable afterSubmit) throws IOException {
-        WriteThrough w = startWriteThrough(inode, ops, readOps, pos, src, flags, false, null, afterSubmit);
+        WriteThrough w = startWriteThrough(inode, ops, readOps, pos, src, flags, false, null, afterSubmit, null);
         return w == null ? 0 : w.awaitSync();
     }
 
@@ -252,14 +252,25 @@ public final class BufferedIo {
      */
     public CompletableFuture<Long> writeThroughAsync(IoInode inode, IoMapOps ops, IoMapOps readOps, long pos, MemorySegment src,
                                                      int flags, Runnable onDone) {
-        WriteThrough w = startWriteThrough(inode, ops, readOps, pos, src, flags, true, onDone, null);
+        return writeThroughAsync(inode, ops, readOps, pos, src, flags, onDone, null);
+    }
+
+    /**
+     * {@link #writeThroughAsync(IoInode, IoMapOps, IoMapOps, long, MemorySegment, int, Runnable)}
+     * for a caller that waits for the future on this thread: with {@code waiter} (created on this
+     * thread, then awaited) the call's last step after a journal commit runs on this thread
+     * instead of the end-of-I/O executor ({@link CallerRuns}); null: as the other overload.
+     */
+    public CompletableFuture<Long> writeThroughAsync(IoInode inode, IoMapOps ops, IoMapOps readOps, long pos, MemorySegment src,
+                                                     int flags, Runnable onDone, CallerRuns waiter) {
+        WriteThrough w = startWriteThrough(inode, ops, readOps, pos, src, flags, true, onDone, null, waiter);
         if (w != null) return w.future();
         if (onDone != null) onDone.run();
         return CompletableFuture.completedFuture(0L);
     }
 
     private WriteThrough startWriteThrough(IoInode inode, IoMapOps ops, IoMapOps readOps, long pos, MemorySegment src, int flags,
-                                           boolean async, Runnable onDone, Runnable afterSubmit) {
+                                           boolean async, Runnable onDone, Runnable afterSubmit, CallerRuns waiter) {
         BufferedFile file = file(inode);
         Objects.requireNonNull(ops, "ops");
         Objects.requireNonNull(readOps, "readOps");
@@ -276,6 +287,7 @@ public final class BufferedIo {
                 + " is outside the file offset range");
         if (len == 0) return null;
         WriteThrough w = new WriteThrough(file, ops, pos, src, flags, async, onDone);
+        w.restExecutor = waiter;
         if (afterSubmit != null) w.afterSubmit(afterSubmit);
         w.run(readOps);
         return w;

@@ -28,6 +28,11 @@ import org.foliofs.device.IoRequest;
 abstract class IoCall {
     final CompletableFuture<Long> future;   // null: synchronous
     private final Executor executor;
+    /**
+     * Where the rest after an asynchronous call's journal commit runs instead of the executor: the
+     * thread waiting for the call ({@link CallerRuns}), or null. Set before the call starts.
+     */
+    Executor restExecutor;
     private final Thread submitter = Thread.currentThread();
     final AtomicInteger pending = new AtomicInteger(1);
     private final AtomicLong shortAt = new AtomicLong(Long.MAX_VALUE);   // file position of the first short completion
@@ -156,8 +161,12 @@ abstract class IoCall {
      */
     final void syncThen(IoEndHandler handler, IoInode inode, long pos, long length, BlockDevice device, Consumer<Throwable> rest) {
         if (future != null && dataLogged
-                && handler.syncLoggedAsync(inode, pos, length, t -> onExecutor(() -> rest.accept(t)))) {
-            return;   // no thread waits: the commit's end hands the rest to the executor
+                && handler.syncLoggedAsync(inode, pos, length, t -> {
+                    Executor waiter = restExecutor;
+                    if (waiter != null) waiter.execute(() -> rest.accept(t));
+                    else onExecutor(() -> rest.accept(t));
+                })) {
+            return;   // no thread waits: the commit's end hands the rest to the executor (or to the call's waiter)
         }
         if (future != null) {
             Thread.ofVirtual().name("foliofs-dsync").start(() -> syncNow(handler, inode, pos, length, device, rest));

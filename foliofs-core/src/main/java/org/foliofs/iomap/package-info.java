@@ -36,7 +36,9 @@
  *       DSYNC sync run on the calling thread (synchronous) or the executor (asynchronous), never
  *       on a device completion thread; an asynchronous call's DSYNC FLUSH is submitted, not waited
  *       for, and the rest of its finish goes back to the executor from the FLUSH's completion
- *       (IoCall.syncThen); no FLUSH follows a sync whose journal commit covered the data. Do not hold a lock that ioEnd needs
+ *       (IoCall.syncThen); no FLUSH follows a sync whose journal commit covered the data; a call
+ *       whose submitter waits for it may take a {@link org.foliofs.iomap.CallerRuns}, and the rest
+ *       after its journal commit then runs on that waiting thread. Do not hold a lock that ioEnd needs
  *       while waiting for a synchronous direct write.</li>
  *   <li>Buffered I/O: same caller locking (shared inode lock for reads and writes inside the size,
  *       exclusive for extending writes, truncate, zero range); folio locks inside, one at a time
