@@ -56,6 +56,9 @@ abstract class IoCall {
     /** Sets the synchronous call's after-submit hook (see {@link BufferedIo#writeThrough(IoInode, IoMapOps, IoMapOps, long, MemorySegment, int, Runnable)}). */
     final void afterSubmit(Runnable r) { this.afterSubmit = r; }
 
+    /** Hook: the DSYNC step's commit or FLUSH completed (its callback, before the rest is handed on); for tracing. */
+    void syncEnded() {}
+
     /** Runs once, after the last request and the submitter's loop. */
     abstract void finish();
 
@@ -162,6 +165,7 @@ abstract class IoCall {
     final void syncThen(IoEndHandler handler, IoInode inode, long pos, long length, BlockDevice device, Consumer<Throwable> rest) {
         if (future != null && dataLogged
                 && handler.syncLoggedAsync(inode, pos, length, t -> {
+                    syncEnded();
                     Executor waiter = restExecutor;
                     if (waiter != null) waiter.execute(() -> rest.accept(t));
                     else onExecutor(() -> rest.accept(t));
@@ -189,6 +193,7 @@ abstract class IoCall {
         } catch (IOException | RuntimeException e) {
             err = e;
         }
+        syncEnded();
         rest.accept(err);
     }
 
@@ -202,6 +207,7 @@ abstract class IoCall {
     private void flushThen(BlockDevice device, Consumer<Throwable> then) {
         IoRequest r = IoRequest.flush((req, res) -> {
             Throwable e = res < 0 ? req.error() : null;
+            syncEnded();
             try {
                 executor.execute(asEngine(() -> then.accept(e)));
             } catch (RejectedExecutionException x) {   // executor shut down: finish here rather than never

@@ -68,6 +68,13 @@ final class WriteThrough extends IoCall implements IoMapIter.Chunk {
     private boolean needSync;
     private long copied;
 
+    // JFR stage times (WriteThroughEvent), only when a recording enables it: each written before
+    // the hand-off that orders it before the next (the pending protocol, the commit's callback).
+    private static final jdk.jfr.EventType TRACE = jdk.jfr.EventType.getEventType(WriteThroughEvent.class);
+    private WriteThroughEvent trace;
+    private long tStart, tIssued, tFinish, tEndWork, tSynced;
+    private volatile long tDevice;   // the last completion's (completions may run on several threads)
+
     WriteThrough(BufferedFile file, IoMapOps ops, long pos, MemorySegment src, int flags, boolean async, Runnable onDone) {
         super(async, file.engine.options.executor());
         this.file = file;
@@ -83,6 +90,11 @@ final class WriteThrough extends IoCall implements IoMapIter.Chunk {
         this.fuaUsable = file.engine.device.supportsFua() || !file.engine.device.volatileWriteCache();
         this.sizeAtStart = inode.size();
         this.onDone = onDone;
+        if (TRACE.isEnabled()) {
+            trace = new WriteThroughEvent();
+            trace.begin();
+            tStart = System.nanoTime();
+        }
     }
 
     /** Copies and issues (on the calling thread), then drops the submitter's reference; a synchronous call waits and finishes. */
@@ -102,6 +114,7 @@ final class WriteThrough extends IoCall implements IoMapIter.Chunk {
                 releaseLast();
             }
         }
+        if (trace != null) tIssued = System.nanoTime();
         submitted();
     }
 
@@ -347,6 +360,7 @@ final class WriteThrough extends IoCall implements IoMapIter.Chunk {
         @Override
         public void complete(IoRequest r, long result) {
             WriteThrough c = call;
+            if (c.trace != null) c.tDevice = System.nanoTime();
             if (result < 0) {
                 c.fail(r.error());
             } else if (result < length) {
@@ -363,6 +377,7 @@ final class WriteThrough extends IoCall implements IoMapIter.Chunk {
     /** After the last request: trim, end-of-I/O work per request, DSYNC, folio release, outcome. */
     @Override
     void finish() {
+        if (trace != null) tFinish = System.nanoTime();
         Throwable err = error;
         long result = copied;
         long cut = shortAt();
@@ -390,6 +405,7 @@ final class WriteThrough extends IoCall implements IoMapIter.Chunk {
                 }
             }
         }
+        if (trace != null) tEndWork = System.nanoTime();
         if (err == null && dsync && needSync && result > 0 && !brokenSkipDsyncSync) {
             long done = result;
             syncThen(file.ioEnd, inode, start, result, file.engine.device, e -> release(done, e));
@@ -399,7 +415,13 @@ final class WriteThrough extends IoCall implements IoMapIter.Chunk {
     }
 
     /** The end of finish, after DSYNC's flush: folio release (or re-dirtying), stable gate, onDone, outcome. */
+    @Override
+    void syncEnded() {
+        if (trace != null) tSynced = System.nanoTime();
+    }
+
     private void release(long result, Throwable err) {
+        long tRelease = trace != null ? System.nanoTime() : 0;
         for (Req r : reqs) {
             if (atomic) {
                 // Untorn: on failure the range must read all old. The caller wrote the range back
@@ -421,5 +443,28 @@ final class WriteThrough extends IoCall implements IoMapIter.Chunk {
             }
         }
         complete(result, err);
+        if (trace != null) commitTrace(tRelease, err != null);
+    }
+
+    private void commitTrace(long tRelease, boolean failed) {
+        WriteThroughEvent e = trace;
+        long end = System.nanoTime(), dev = tDevice;
+        if (dev == 0) dev = tIssued;   // nothing reached the device
+        long synced = tSynced != 0 ? tSynced : tEndWork;   // no DSYNC step: no time in it
+        e.end();
+        e.position = start;
+        e.length = length;
+        e.atomic = atomic;
+        e.dsync = dsync;
+        e.async = future != null;
+        e.failed = failed;
+        e.issue = tIssued - tStart;
+        e.device = Math.max(0, dev - tIssued);
+        e.toEnd = tFinish - Math.max(dev, tIssued);
+        e.endWork = tEndWork - tFinish;
+        e.sync = Math.max(0, synced - tEndWork);
+        e.toRelease = Math.max(0, tRelease - synced);
+        e.release = end - tRelease;
+        e.commit();
     }
 }
