@@ -414,12 +414,12 @@ final class WriteThrough extends IoCall implements IoMapIter.Chunk {
         release(result, err);
     }
 
-    /** The end of finish, after DSYNC's flush: folio release (or re-dirtying), stable gate, onDone, outcome. */
     @Override
     void syncEnded() {
         if (trace != null) tSynced = System.nanoTime();
     }
 
+    /** The end of finish, after DSYNC's flush: folio release (or re-dirtying), stable gate, onDone, outcome. */
     private void release(long result, Throwable err) {
         long tRelease = trace != null ? System.nanoTime() : 0;
         for (Req r : reqs) {
@@ -446,6 +446,7 @@ final class WriteThrough extends IoCall implements IoMapIter.Chunk {
         if (trace != null) commitTrace(tRelease, err != null);
     }
 
+    /** Commits the call's JFR event (tracing on): its stages from the times taken along the way. */
     private void commitTrace(long tRelease, boolean failed) {
         WriteThroughEvent e = trace;
         long end = System.nanoTime(), dev = tDevice;
