@@ -274,8 +274,8 @@ public final class FolioFile implements AutoCloseable {
                     // commit's end then wakes this thread directly (CallerRuns).
                     org.foliofs.iomap.CallerRuns waiter = new org.foliofs.iomap.CallerRuns();
                     CompletableFuture<Long> call = writeAsync(pos, src, flags, waiter);
-                    waiter.await(call);
-                    return awaitWrite(call);
+                    waiter.await(call);   // runs the call's end here; keeps an interrupt for the caller
+                    return outcome(call);
                 }
                 return writeAtomicHere(pos, src, flags);
             } finally {
@@ -302,25 +302,16 @@ public final class FolioFile implements AutoCloseable {
         return n;
     }
 
-    /** The result of an asynchronous call this thread waits for: its failure thrown as itself. */
-    private static long awaitWrite(CompletableFuture<Long> call) throws IOException {
-        boolean interrupted = false;
+    /** The result of a call that has completed ({@link org.foliofs.iomap.CallerRuns#await}): its failure thrown as itself. */
+    private static long outcome(CompletableFuture<Long> done) throws IOException {
         try {
-            while (true) {
-                try {
-                    return call.get();
-                } catch (InterruptedException e) {
-                    interrupted = true;   // the write is under way: wait on, keep the interrupt for the caller
-                } catch (java.util.concurrent.ExecutionException e) {
-                    Throwable c = e.getCause();
-                    if (c instanceof IOException io) throw io;
-                    if (c instanceof RuntimeException re) throw re;
-                    if (c instanceof Error er) throw er;
-                    throw new IOException(c);
-                }
-            }
-        } finally {
-            if (interrupted) Thread.currentThread().interrupt();
+            return done.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof IOException io) throw io;
+            if (c instanceof RuntimeException re) throw re;
+            if (c instanceof Error er) throw er;
+            throw new IOException(c);
         }
     }
 

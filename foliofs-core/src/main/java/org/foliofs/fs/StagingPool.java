@@ -106,16 +106,13 @@ final class StagingPool {
      * recycled already, or space short).
      */
     boolean recycle(Txn h, long start, long len) throws IOException {
-        if (len > CHUNK_BLOCKS / 4) return false;
-        synchronized (recycled) {
+        if (len > CHUNK_BLOCKS / 4 || fs.allocator().available() < MIN_AVAILABLE_CHUNKS * CHUNK_BLOCKS) return false;
+        synchronized (recycled) {   // checked and counted at once: concurrent remaps cannot pass the cap together
             if (recycledBlocks + recycling + len > RECYCLE_MAX_BLOCKS) return false;
-        }
-        if (fs.allocator().available() < MIN_AVAILABLE_CHUNKS * CHUNK_BLOCKS) return false;
-        fs.refcounts().addCowStaging(h, start, len);
-        int ag = fs.allocator().agOf(start);
-        synchronized (recycled) {
             recycling += len;
         }
+        int ag = fs.allocator().agOf(start);
+        // Registered before the staging record: a failure there aborts the handle, which uncounts them.
         h.onAbort(() -> {
             synchronized (recycled) {
                 recycling -= len;
@@ -129,6 +126,7 @@ final class StagingPool {
                 held.addAndGet(len);
             }
         });
+        fs.refcounts().addCowStaging(h, start, len);
         return true;
     }
 

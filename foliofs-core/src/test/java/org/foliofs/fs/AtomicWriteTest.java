@@ -34,6 +34,14 @@ class AtomicWriteTest {
 
     static MemorySegment data(long seed, int len) { return MemorySegment.ofArray(FolioFileTest.pattern(seed, len)); }
 
+    /** File "a": 1 MiB of pattern 1 written through and durable (every block a written extent to overwrite). */
+    static FolioFile writtenFile(FolioFs fs) throws IOException {
+        FolioFile f = FolioFileTest.create(fs, "a");
+        f.write(0, data(1, 1 << 20), FolioFile.WRITETHROUGH);
+        f.fsync(false);
+        return f;
+    }
+
     /**
      * Free blocks, counting the staged blocks the atomic-write staging pool holds unused as free
      * (they go back on demand: {@link StagingPool#drain}).
@@ -121,9 +129,7 @@ class AtomicWriteTest {
     void hardwarePathIsOneAtomicRequestInPlace() throws IOException {
         try (SimDevice dev = device(4096)) {
             FolioFs fs = format(dev);
-            try (FolioFile f = FolioFileTest.create(fs, "a")) {
-                f.write(0, data(1, 1 << 20), FolioFile.WRITETHROUGH);
-                f.fsync(false);
+            try (FolioFile f = writtenFile(fs)) {
                 long free = free(fs), w = dev.stats().requests(IoOp.WRITE), at = dev.stats().atomicWrites();
                 long fua = dev.stats().fuaWrites();
                 assertThat(f.write(65536, data(2, 4096), AT | FolioFile.DSYNC)).isEqualTo(4096);
@@ -152,10 +158,8 @@ class AtomicWriteTest {
             FolioFs fs = format(dev);
             assertThat(fs.atomicHardwarePath()).isTrue();
             long ino;
-            try (FolioFile f = FolioFileTest.create(fs, "a")) {
+            try (FolioFile f = writtenFile(fs)) {
                 ino = f.ino();
-                f.write(0, data(1, 1 << 20), FolioFile.WRITETHROUGH);
-                f.fsync(false);
                 long before = deviceAddressOf(f, 65536), at = dev.stats().atomicWrites();
                 fs.setAtomicHardwarePath(false);
                 assertThat(f.write(65536, data(2, 4096), AT | FolioFile.DSYNC)).isEqualTo(4096);
@@ -230,9 +234,7 @@ class AtomicWriteTest {
     void aSynchronousAtomicWriteAmongOthersRunsAsAnAsynchronousCallAndReportsLikeASynchronousOne() throws Exception {
         try (SimDevice dev = SimDevice.builder().capacity(128L << 20).seed(3).asyncCompletions(true).build()) {
             FolioFs fs = format(dev);
-            try (FolioFile f = FolioFileTest.create(fs, "a")) {
-                f.write(0, data(1, 1 << 20), FolioFile.WRITETHROUGH);
-                f.fsync(false);
+            try (FolioFile f = writtenFile(fs)) {
                 long handed = fs.atomicHandedOff.sum();
                 assertThat(f.write(0, data(2, 16384), AT | FolioFile.DSYNC)).isEqualTo(16384);
                 assertThat(fs.atomicHandedOff.sum()).as("a lone writer runs on its own thread").isEqualTo(handed);
@@ -654,10 +656,8 @@ class AtomicWriteTest {
             FolioFs fs = format(dev);
             long ino;
             int n = 32;
-            try (FolioFile f = FolioFileTest.create(fs, "a")) {
+            try (FolioFile f = writtenFile(fs)) {
                 ino = f.ino();
-                f.write(0, data(1, 1 << 20), FolioFile.WRITETHROUGH);
-                f.fsync(false);
                 long handles = fs.journal().stats().handles(), flushes = dev.stats().requests(IoOp.FLUSH);
                 long[] c0 = fs.staging().counts();
                 for (int i = 0; i < n; i++) assertThat(f.write(i * 16384L, data(10 + i, 16384), AT | FolioFile.DSYNC)).isEqualTo(16384);
@@ -719,9 +719,7 @@ class AtomicWriteTest {
     void anAtomicRemapRecyclesTheOldBlocksOnceItsCommitIsDurable() throws IOException {
         try (SimDevice dev = device(0)) {
             FolioFs fs = format(dev);
-            try (FolioFile f = FolioFileTest.create(fs, "a")) {
-                f.write(0, data(1, 1 << 20), FolioFile.WRITETHROUGH);
-                f.fsync(false);
+            try (FolioFile f = writtenFile(fs)) {
                 long oldA = deviceAddressOf(f, 0), oldB = deviceAddressOf(f, 65536);
                 assertThat(f.write(0, data(2, 16384), AT)).isEqualTo(16384);   // no DSYNC: its remap is not committed yet
                 assertThat(fs.staging().recycledCounts()).as("recycled only once committed").containsExactly(0, 0);
