@@ -83,8 +83,9 @@ final class Runners {
             StringBuilder sb = new StringBuilder();
             if (cpuNanos >= 0) sb.append(String.format(Locale.ROOT, "  cpu %.0f us/op", cpuNanos / 1e3 / Math.max(1, ops)));
             if (journal != null && journal[0] > 0)
-                sb.append(String.format(Locale.ROOT, "  commits/op %.2f blocks/commit %.1f meta writes/op %.1f",
-                        journal[0] / (double) Math.max(1, ops), journal[1] / (double) journal[0], journal[2] / (double) Math.max(1, ops)));
+                sb.append(String.format(Locale.ROOT, "  commits/op %.2f blocks/commit %.1f (log blocks written %.1f) meta writes/op %.1f",
+                        journal[0] / (double) Math.max(1, ops), journal[1] / (double) journal[0], journal[3] / (double) journal[0],
+                        journal[2] / (double) Math.max(1, ops)));
             return sb.toString();
         }
     }
@@ -96,11 +97,11 @@ final class Runners {
         return -1;
     }
 
-    /** {commits, blocks logged, metadata block writes} of {@code j} so far, or null. */
+    /** {commits, blocks logged, metadata block writes, log blocks written} of {@code j} so far, or null. */
     static long[] journalCounts(org.foliofs.fs.Journal j) {
         if (j == null) return null;
         var s = j.stats();
-        return new long[] {s.commits(), s.blocksLogged(), s.handleWrites()};
+        return new long[] {s.commits(), s.blocksLogged(), s.handleWrites(), s.logBlocksWritten()};
     }
 
     private static long[] minus(long[] a, long[] b) {

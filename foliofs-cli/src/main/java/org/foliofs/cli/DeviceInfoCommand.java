@@ -7,6 +7,7 @@ import java.util.concurrent.Callable;
 import org.foliofs.device.FileDevice;
 import org.foliofs.fs.AgHeader;
 import org.foliofs.fs.Superblock;
+import org.foliofs.fs.SuperblockLayout;
 import org.foliofs.fs.Volume;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -87,6 +88,7 @@ public final class DeviceInfoCommand implements Callable<Integer> {
         row(out, "root inode", Long.toString(sb.rootIno()));
         row(out, "features", "compat " + hex(sb.compatFeatures()) + ", ro-compat " + hex(sb.roCompatFeatures())
                 + ", incompat " + hex(sb.incompatFeatures())
+                + ((sb.incompatFeatures() & SuperblockLayout.INCOMPAT_LOG_DELTA) != 0 ? " (log-delta: delta journal records)" : "")
                 + (sb.compatFeatures() == 0 && sb.roCompatFeatures() == 0 && sb.incompatFeatures() == 0 ? " (none)" : ""));
         long free = v.freeBlocks(), used = sb.totalBlocks() - free, inodes = 0;
         for (AgHeader g : v.groups()) inodes += g.inoCount;

@@ -62,10 +62,19 @@ public final class Journal implements AutoCloseable {
     /** Log-relative block where records start (blocks 0 and 1 are the headers). */
     static final int FIRST_RECORD = 2;
     static final long H_GEN = 40, H_TAIL_SEQ = 48, H_TAIL_POS = 56, H_LOG_ID = 64;
-    static final long D_SEQ = 40, D_COUNT = 48, D_FLAGS = 52, D_CRC = 56, D_LOG_ID = 64, D_BLKNOS = 72;
+    static final long D_SEQ = 40, D_COUNT = 48, D_FLAGS = 52, D_CRC = 56, D_PAYLOAD = 60, D_LOG_ID = 64, D_BLKNOS = 72;
     static final int MORE = 1;
     /** Record flag: the record's images are followed by one data-dependency block (see {@link Handle#dataDependency}). */
     static final int DEPS = 2;
+    /**
+     * Record flag (volumes with {@link SuperblockLayout#INCOMPAT_LOG_DELTA}): instead of one image
+     * per block, {@code D_PAYLOAD} blocks of entries follow, one per listed block: the byte ranges
+     * that changed since the block's previous record in the log, or the whole block the first time
+     * it is logged after a checkpoint (docs/FORMAT.md section 5.2).
+     */
+    static final int DELTA = 4;
+    /** Two byte ranges of a delta entry closer than this are one range (a range costs 8 bytes of header). */
+    private static final int DELTA_GAP = 8;
     private static final int IO_CHUNK = 1 << 20;
 
     private final BlockDevice dev;
@@ -73,6 +82,8 @@ public final class Journal implements AutoCloseable {
     private final int bs;
     private final long logStart, logBlocks, area;
     private final int perDescriptor;
+    /** Whether commits write {@link #DELTA} records (the volume has {@link SuperblockLayout#INCOMPAT_LOG_DELTA}; else whole images). */
+    private final boolean deltaRecords;
     private final ReentrantLock lock = new ReentrantLock();
     /** Signalled when a commit's log I/O (done without the lock) ended. */
     private final java.util.concurrent.locks.Condition commitEnded = lock.newCondition();
@@ -127,7 +138,7 @@ public final class Journal implements AutoCloseable {
     private boolean committing;
     /** The first failure of a commit's log I/O: the journal is then dead (every later commit throws it). */
     private IOException commitFailure;
-    private long commits, checkpoints, blocksLogged, handles, handleReads, handleWrites;
+    private long commits, checkpoints, blocksLogged, logBlocksWritten, handles, handleReads, handleWrites;
     private Handle active;
     private boolean closed;
     /** Opened with {@link #openReadOnly}: nothing is ever written (handles may only read). */
@@ -159,6 +170,7 @@ public final class Journal implements AutoCloseable {
         this.logBlocks = sb.logBlocks();
         this.area = logBlocks - FIRST_RECORD;
         this.perDescriptor = (bs - (int) D_BLKNOS) / 8;
+        this.deltaRecords = (sb.incompatFeatures() & SuperblockLayout.INCOMPAT_LOG_DELTA) != 0;
         this.space = space;
         this.cacheBlocks = cacheBlocks;
         this.io = new BlockIo(dev, Math.max(bs, IO_CHUNK));
@@ -282,6 +294,7 @@ public final class Journal implements AutoCloseable {
         // it), so the previous one's data is durable. The
         // last one is replayed only if its data dependencies hold (DEPS records).
         List<Rec> lastTxn = null;
+        Map<Long, byte[]> replayed = new HashMap<>();   // each block's image as replayed so far (the base of its deltas)
         long endSeq = seq, endPos = pos, beforeLastSeq = seq, beforeLastPos = pos;
         long guard = 0;
         while (guard++ < area + 1) {
@@ -292,12 +305,12 @@ public final class Journal implements AutoCloseable {
             }
             if (r == null) break;
             pendingChain.add(r);
-            long next = pos + 1 + r.homes.length + (r.deps != null ? 1 : 0);
+            long next = pos + 1 + r.bodyBlocks + (r.deps != null ? 1 : 0);
             seq++;
             pos = next >= logBlocks ? FIRST_RECORD : next;
             if ((r.flags & MORE) == 0) {
                 if (lastTxn != null) {
-                    for (Rec rec : lastTxn) blocks += readOnly ? rec.homes.length : replay(rec);
+                    for (Rec rec : lastTxn) blocks += readOnly ? rec.homes.length : replay(rec, replayed);
                     txns++;
                 }
                 lastTxn = new ArrayList<>(pendingChain);
@@ -310,7 +323,7 @@ public final class Journal implements AutoCloseable {
         }
         if (lastTxn != null) {
             if (dependenciesHold(lastTxn)) {
-                for (Rec rec : lastTxn) blocks += readOnly ? rec.homes.length : replay(rec);
+                for (Rec rec : lastTxn) blocks += readOnly ? rec.homes.length : replay(rec, replayed);
                 txns++;
             } else {   // its commit never finished: the data it exposes is not on the device
                 tornCommits++;
@@ -335,8 +348,12 @@ public final class Journal implements AutoCloseable {
         return new Recovery(txns, blocks, tailSeq);
     }
 
-    /** A valid record: where its images belong, the images, its flags and its data dependencies (null: none). */
-    private record Rec(long[] homes, byte[] images, int flags, long[][] deps) {}
+    /**
+     * A valid record: where its blocks belong, its body (whole images, or with {@link #DELTA} the
+     * entries, each starting at {@code entries[i]}), the blocks the body takes, its flags and its
+     * data dependencies (null: none).
+     */
+    private record Rec(long[] homes, byte[] body, int[] entries, int bodyBlocks, int flags, long[][] deps) {}
 
     /** Last transactions dropped at recovery because their data dependencies did not hold (tests). */
     private long tornCommits;
@@ -378,14 +395,18 @@ public final class Journal implements AutoCloseable {
         if (ds.get(U64, D_SEQ) != seq || ds.get(U64, D_LOG_ID) != logId) return null;
         int count = ds.get(U32, D_COUNT);
         int flags = ds.get(U32, D_FLAGS), extra = (flags & DEPS) != 0 ? 1 : 0;
-        if (count < 0 || count > perDescriptor || pos + 1 + count + extra > logBlocks) return null;
+        boolean delta = (flags & DELTA) != 0;
+        if (count < 0 || count > perDescriptor) return null;
+        // A delta record's entries take at most 12 bytes more per block than whole images.
+        long bodyBlocks = delta ? ds.get(U32, D_PAYLOAD) & 0xffffffffL : count;
+        if (bodyBlocks > count + (12L * count + bs - 1) / bs || pos + 1 + bodyBlocks + extra > logBlocks) return null;
         long[] homes = new long[count];
         for (int i = 0; i < count; i++) {
             homes[i] = ds.get(U64, D_BLKNOS + 8L * i);
             if (homes[i] < 0 || homes[i] >= sb.totalBlocks()) return null;
         }
-        byte[] body = new byte[(count + extra) * bs];
-        scanBlocksRead += count + extra;
+        byte[] body = new byte[(int) (bodyBlocks + extra) * bs];
+        scanBlocksRead += bodyBlocks + extra;
         for (int off = 0; off < body.length; off += IO_CHUNK) {
             int len = Math.min(IO_CHUNK, body.length - off);
             MemorySegment.copy(io.read((logStart + pos + 1) * bs + off, len), 0, MemorySegment.ofArray(body), off, len);
@@ -395,7 +416,7 @@ public final class Journal implements AutoCloseable {
         if ((int) crc.getValue() != ds.get(U32, D_CRC)) return null;
         long[][] deps = null;
         if (extra == 1) {
-            MemorySegment db = MemorySegment.ofArray(body).asSlice((long) count * bs, bs);
+            MemorySegment db = MemorySegment.ofArray(body).asSlice(bodyBlocks * bs, bs);
             int n = db.get(U32, 0);
             if (n < 0 || n > depsPerBlock()) return null;
             deps = new long[n][];
@@ -405,13 +426,60 @@ public final class Journal implements AutoCloseable {
                 deps[i] = new long[] {blk, len, db.get(U32, 20 + 16L * i) & 0xffffffffL};
             }
         }
-        byte[] images = extra == 0 ? body : java.util.Arrays.copyOf(body, count * bs);
-        return new Rec(homes, images, flags, deps);
+        int[] entries = null;
+        if (delta) {   // every entry must lie inside the body, every range inside its block
+            entries = new int[count];
+            MemorySegment p = MemorySegment.ofArray(body);
+            long o = 0, end = bodyBlocks * bs;
+            for (int i = 0; i < count; i++) {
+                if (o + 4 > end) return null;
+                entries[i] = (int) o;
+                long nr = p.get(U32, o) & 0xffffffffL;
+                o += 4;
+                if (nr > bs) return null;
+                for (long k = 0; k < nr; k++) {
+                    if (o + 8 > end) return null;
+                    long off = p.get(U32, o) & 0xffffffffL, len = p.get(U32, o + 4) & 0xffffffffL;
+                    if (off + len > bs || o + 8 + len > end) return null;
+                    o += 8 + len;
+                }
+            }
+        }
+        return new Rec(homes, body, entries, (int) bodyBlocks, flags, deps);
     }
 
-    private long replay(Rec r) throws IOException {
-        MemorySegment images = MemorySegment.ofArray(r.images);
-        for (int i = 0; i < r.homes.length; i++) io.write(r.homes[i] * bs, images.asSlice((long) i * bs, bs), 0);
+    /**
+     * Writes the blocks of {@code r} home: whole images as they are; a delta entry applied to the
+     * block's image from an earlier record of this replay ({@code replayed}, which gets every image
+     * written). A delta without one is corrupt: the first record of a block after a checkpoint
+     * always carries the whole block.
+     */
+    private long replay(Rec r, Map<Long, byte[]> replayed) throws IOException {
+        MemorySegment body = MemorySegment.ofArray(r.body);
+        for (int i = 0; i < r.homes.length; i++) {
+            long home = r.homes[i];
+            byte[] img;
+            if (r.entries == null) {
+                img = java.util.Arrays.copyOfRange(r.body, i * bs, (i + 1) * bs);
+            } else {
+                long o = r.entries[i];
+                int nr = body.get(U32, o);
+                o += 4;
+                boolean whole = nr == 1 && body.get(U32, o) == 0 && body.get(U32, o + 4) == bs;
+                byte[] base = replayed.get(home);
+                if (!whole && base == null)
+                    throw new CorruptMetadataException(home, MetaType.LOG_RECORD.name(), "a journal record holds changes to block "
+                            + home + " without the block's whole image in an earlier record since the tail");
+                img = whole ? new byte[bs] : base.clone();
+                for (int k = 0; k < nr; k++) {
+                    int off = body.get(U32, o), len = body.get(U32, o + 4);
+                    System.arraycopy(r.body, (int) o + 8, img, off, len);
+                    o += 8 + len;
+                }
+            }
+            replayed.put(home, img);
+            io.write(home * bs, MemorySegment.ofArray(img), 0);
+        }
         return r.homes.length;
     }
 
@@ -446,7 +514,12 @@ public final class Journal implements AutoCloseable {
     public long maxTransactionBlocks() { return area / 4; }
 
     /** Records needed to log {@code n} images: the images plus their descriptors. */
-    private long recordBlocks(long n) { return n + (n + perDescriptor - 1) / perDescriptor + 2; }
+    private long recordBlocks(long n) {
+        long records = (n + perDescriptor - 1) / perDescriptor;
+        // a delta record of whole images: each entry costs 12 bytes more than its image
+        long entryOverhead = deltaRecords ? (12L * perDescriptor + bs - 1) / bs : 0;
+        return n + records * (1 + entryOverhead) + 2;
+    }
 
     /** Data dependencies one record's dependency block holds. */
     private int depsPerBlock() { return (bs - 8) / 16; }
@@ -986,20 +1059,28 @@ public final class Journal implements AutoCloseable {
         // replaces the array), so the records are built after the lock is released.
         byte[][] imgs = new byte[blknos.length][];
         for (int i = 0; i < blknos.length; i++) imgs[i] = cache.get(blknos[i]).cur;
+        // Delta records: each block's changed ranges against its image in the log's previous record
+        // (`logged`, which replay will have rebuilt by then), or the whole block when it has none
+        // since the last checkpoint: replay never needs the home location's content.
+        int[][] ranges = deltaRecords ? new int[blknos.length][] : null;
+        if (deltaRecords) for (int i = 0; i < blknos.length; i++) ranges[i] = changedRanges(cache.get(blknos[i]).logged, imgs[i]);
+        int[] body = new int[records];   // blocks after each record's descriptor, without the dependency block
         for (int r = 0; r < records; r++) {
             int from = r * perDescriptor, n = Math.min(perDescriptor, blknos.length - from);
+            body[r] = deltaRecords ? payloadBlocks(ranges, from, n) : n;
             int extra = r == records - 1 && !deps.isEmpty() ? 1 : 0;   // the dependency block
             long pos = headPos;
-            if (pos + 1 + n + extra > logBlocks) {      // does not fit before the end: wrap
+            if (pos + 1 + body[r] + extra > logBlocks) {      // does not fit before the end: wrap
                 usedBlocks += logBlocks - pos;
                 pos = FIRST_RECORD;
             }
             at[r] = pos;
             seqs[r] = headSeq;
             headSeq++;
-            headPos = pos + 1 + n + extra;
+            headPos = pos + 1 + body[r] + extra;
             if (headPos >= logBlocks) headPos = FIRST_RECORD;
-            usedBlocks += 1 + n + extra;
+            usedBlocks += 1 + body[r] + extra;
+            logBlocksWritten += 1 + body[r] + extra;
         }
         // Committed images: a checkpoint (which waits for this commit's I/O) writes them home.
         for (long blkno : blknos) {
@@ -1024,13 +1105,13 @@ public final class Journal implements AutoCloseable {
             for (int r = 0; r < records; r++) {
                 int from = r * perDescriptor, n = Math.min(perDescriptor, blknos.length - from);
                 int extra = r == records - 1 && !deps.isEmpty() ? 1 : 0;   // the dependency block
-                int recBytes = (n + 1 + extra) * bs;
+                int recBytes = (body[r] + 1 + extra) * bs;
                 long pos = at[r];
                 // A record that fits the commit buffer is built in it (no heap copy); a larger one
                 // is built on the heap and written in pieces.
                 boolean direct = recBytes <= IO_CHUNK;
                 MemorySegment rs = direct ? commitIo.buffer(recBytes) : MemorySegment.ofArray(new byte[recBytes]);
-                buildRecord(rs, from, n, extra, r < records - 1, blknos, imgs, deps, at[r], seqs[r]);
+                buildRecord(rs, from, n, body[r], extra, r < records - 1, blknos, imgs, ranges, deps, at[r], seqs[r]);
                 for (int off = 0; off < recBytes; off += IO_CHUNK) {
                     int len = Math.min(IO_CHUNK, recBytes - off);
                     boolean last = r == records - 1 && off + len == recBytes;
@@ -1075,11 +1156,29 @@ public final class Journal implements AutoCloseable {
      * blocks, and with {@code extra} the dependency block after them. Reads only what the gather
      * captured (no journal state): runs without the lock.
      */
-    private void buildRecord(MemorySegment rs, int from, int n, int extra, boolean more, long[] blknos, byte[][] imgs,
-                             List<long[]> deps, long pos, long seq) {
-        for (int i = 0; i < n; i++) MemorySegment.copy(imgs[from + i], 0, rs, ValueLayout.JAVA_BYTE, (long) (i + 1) * bs, bs);
+    private void buildRecord(MemorySegment rs, int from, int n, int body, int extra, boolean more, long[] blknos, byte[][] imgs,
+                             int[][] ranges, List<long[]> deps, long pos, long seq) {
+        if (ranges == null) {
+            for (int i = 0; i < n; i++) MemorySegment.copy(imgs[from + i], 0, rs, ValueLayout.JAVA_BYTE, (long) (i + 1) * bs, bs);
+        } else {
+            // Entries, one per block: u32 range count, then per range u32 offset, u32 length, the bytes.
+            MemorySegment p = rs.asSlice(bs, (long) body * bs);
+            long o = 0;
+            for (int i = from; i < from + n; i++) {
+                int[] rg = ranges[i];
+                p.set(U32, o, rg.length / 2);
+                o += 4;
+                for (int k = 0; k < rg.length; k += 2) {
+                    p.set(U32, o, rg[k]);
+                    p.set(U32, o + 4, rg[k + 1]);
+                    MemorySegment.copy(imgs[i], rg[k], p, ValueLayout.JAVA_BYTE, o + 8, rg[k + 1]);
+                    o += 8 + rg[k + 1];
+                }
+            }
+            p.asSlice(o).fill((byte) 0);
+        }
         if (extra == 1) {
-            MemorySegment db = rs.asSlice((long) (n + 1) * bs, bs).fill((byte) 0);
+            MemorySegment db = rs.asSlice((long) (body + 1) * bs, bs).fill((byte) 0);
             db.set(U32, 0, deps.size());
             for (int i = 0; i < deps.size(); i++) {
                 long[] dp = deps.get(i);
@@ -1089,16 +1188,55 @@ public final class Journal implements AutoCloseable {
             }
         }
         CRC32C crc = new CRC32C();
-        crc.update(rs.asSlice(bs, (long) (n + extra) * bs).asByteBuffer());
+        crc.update(rs.asSlice(bs, (long) (body + extra) * bs).asByteBuffer());
         MemorySegment d = rs.asSlice(0, bs).fill((byte) 0);
         MetaBlockLayout.init(d, MetaType.LOG_RECORD, logStart + pos, 0, sb.uuid());
         d.set(U64, D_SEQ, seq);
         d.set(U32, D_COUNT, n);
-        d.set(U32, D_FLAGS, (more ? MORE : 0) | (extra == 1 ? DEPS : 0));
+        d.set(U32, D_FLAGS, (more ? MORE : 0) | (extra == 1 ? DEPS : 0) | (ranges != null ? DELTA : 0));
         d.set(U32, D_CRC, (int) crc.getValue());
+        if (ranges != null) d.set(U32, D_PAYLOAD, body);
         d.set(U64, D_LOG_ID, logId);
         for (int i = 0; i < n; i++) d.set(U64, D_BLKNOS + 8L * i, blknos[from + i]);
         MetaBlockLayout.stampCrc(d);
+    }
+
+    /**
+     * The byte ranges where {@code cur} differs from {@code base}, as (offset, length) pairs, ranges
+     * less than {@link #DELTA_GAP} bytes apart joined; the whole block when {@code base} is null.
+     */
+    static int[] changedRanges(byte[] base, byte[] cur) {
+        int bs = cur.length;
+        if (base == null) return new int[] {0, bs};
+        int[] out = new int[8];
+        int k = 0, p = 0;
+        while (p < bs) {
+            int m = java.util.Arrays.mismatch(base, p, bs, cur, p, bs);
+            if (m < 0) break;
+            int start = p + m, end = start + 1;
+            while (end < bs) {
+                if (base[end] != cur[end]) { end++; continue; }
+                int lim = Math.min(bs, end + DELTA_GAP);
+                int q = java.util.Arrays.mismatch(base, end, lim, cur, end, lim);
+                if (q < 0) break;   // DELTA_GAP equal bytes (or the block's end): the range ends here
+                end += q + 1;
+            }
+            if (k + 2 > out.length) out = java.util.Arrays.copyOf(out, out.length * 2);
+            out[k++] = start;
+            out[k++] = end - start;
+            p = end;
+        }
+        return java.util.Arrays.copyOf(out, k);
+    }
+
+    /** Blocks that the entries of {@code ranges[from, from + n)} take in a delta record. */
+    private int payloadBlocks(int[][] ranges, int from, int n) {
+        long bytes = 0;
+        for (int i = from; i < from + n; i++) {
+            bytes += 4;
+            for (int k = 1; k < ranges[i].length; k += 2) bytes += 8 + ranges[i][k];
+        }
+        return (int) ((bytes + bs - 1) / bs);
     }
 
     private void checkpointLocked() throws IOException {
@@ -1217,15 +1355,20 @@ public final class Journal implements AutoCloseable {
         }
     }
 
-    /** Counters; {@code handles}, {@code handleReads}, {@code handleWrites}: handles begun, block reads and writes in them. */
+    /**
+     * Counters; {@code handles}, {@code handleReads}, {@code handleWrites}: handles begun, block reads
+     * and writes in them; {@code blocksLogged}: changed blocks committed; {@code logBlocksWritten}:
+     * log blocks their records took (descriptors, images or delta entries, dependency blocks).
+     */
     public record Stats(long commits, long checkpoints, long blocksLogged, long logUsedBlocks, long logAreaBlocks,
-                        long cachedBlocks, long runningBlocks, long handles, long handleReads, long handleWrites) {}
+                        long cachedBlocks, long runningBlocks, long handles, long handleReads, long handleWrites,
+                        long logBlocksWritten) {}
 
     public Stats stats() {
         lock.lock();
         try {
             return new Stats(commits, checkpoints, blocksLogged, usedBlocks, area, cache.size(), running.size(), handles, handleReads,
-                    handleWrites);
+                    handleWrites, logBlocksWritten);
         } finally {
             lock.unlock();
         }

@@ -107,7 +107,7 @@ public final class Mkfs {
                     + " free blocks; use a larger size, fewer groups or a smaller journal");
         Superblock sb = new Superblock(SuperblockLayout.MAJOR, SuperblockLayout.MINOR,
                 opts.uuid() != null ? opts.uuid() : UUID.randomUUID(), bs, agCount, agBlocks, total,
-                ROOT_INO, AgHeader.RESERVED_BLOCKS, logBlocks, 0, 0, 0, opts.label());
+                ROOT_INO, AgHeader.RESERVED_BLOCKS, logBlocks, 0, 0, SuperblockLayout.INCOMPAT_LOG_DELTA, opts.label());
 
         MemorySegment sbBlock = MemorySegment.ofArray(new byte[bs]);
         try (BlockIo io = new BlockIo(dev, bs)) {

@@ -61,8 +61,14 @@ public final class SuperblockLayout {
     /** Allocation groups start at multiples of this many bytes, so backups can be found without the geometry. */
     public static final int AG_ALIGNMENT = 64 * 1024;
     public static final int LABEL_MAX = 32;
-    /** Incompatible features this build understands (none yet). */
-    public static final long KNOWN_INCOMPAT = 0;
+    /**
+     * Incompatible feature: journal commits may write delta records (docs/FORMAT.md section 5.2),
+     * which a build without it would take for torn records. mkfs sets it; a volume without it keeps
+     * whole-image records.
+     */
+    public static final long INCOMPAT_LOG_DELTA = 1;
+    /** Incompatible features this build understands. */
+    public static final long KNOWN_INCOMPAT = INCOMPAT_LOG_DELTA;
 
     static final long MAGIC = 0, CRC = 8, MAJOR_OFF = 12, MINOR_OFF = 14, UUID_OFF = 16, BLOCK_SIZE = 32,
             AG_COUNT = 36, AG_BLOCKS = 40, TOTAL_BLOCKS = 48, ROOT_INO = 56, LOG_START = 64, LOG_BLOCKS = 72,

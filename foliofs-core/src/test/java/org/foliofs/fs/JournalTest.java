@@ -102,6 +102,126 @@ class JournalTest {
         }
     }
 
+    /** {@code sb} with the incompatible features {@code incompat} instead of its own. */
+    static Superblock withIncompat(Superblock sb, long incompat) {
+        return new Superblock(sb.major(), sb.minor(), sb.uuid(), sb.blockSize(), sb.agCount(), sb.agBlocks(), sb.totalBlocks(),
+                sb.rootIno(), sb.logStart(), sb.logBlocks(), sb.compatFeatures(), sb.roCompatFeatures(), incompat, sb.label());
+    }
+
+    /**
+     * Delta records (mkfs sets {@link SuperblockLayout#INCOMPAT_LOG_DELTA}): a block's first record
+     * after a checkpoint carries its whole image, later ones only the bytes that changed (a test
+     * block's value and checksum: one descriptor and one payload block per commit); a crash
+     * replays the deltas over the whole image.
+     */
+    @Test
+    void laterRecordsOfABlockCarryOnlyItsChangedBytes() throws Exception {
+        try (SimDevice dev = device(21)) {
+            Superblock sb = Mkfs.format(dev, Mkfs.Options.defaults().withAgCount(4));
+            assertThat(sb.incompatFeatures() & SuperblockLayout.INCOMPAT_LOG_DELTA).isNotZero();
+            Journal j = Journal.open(dev, sb, NO_SPACE, 1024);
+            init(j, sb, 4);
+            long w0 = j.stats().logBlocksWritten();
+            change(j, sb, 0, 1);
+            j.force();
+            long w1 = j.stats().logBlocksWritten();
+            assertThat(w1 - w0).as("descriptor + block 0 whole (its entry takes 12 bytes more than a block)").isEqualTo(3);
+            change(j, sb, 0, 2);
+            change(j, sb, 1, 20);
+            j.force();
+            long w2 = j.stats().logBlocksWritten();
+            assertThat(w2 - w1).as("descriptor + block 0's delta and block 1 whole").isEqualTo(3);
+            for (int v = 3; v <= 5; v++) {
+                change(j, sb, 0, v);
+                change(j, sb, 1, 10 * v);
+                j.force();
+            }
+            assertThat(j.stats().logBlocksWritten() - w2).as("three commits of two deltas: descriptor + one payload block each").isEqualTo(6);
+            j.abandon();
+            dev.crash();
+            Journal j2 = Journal.open(dev, sb, NO_SPACE, 1024);
+            assertThat(j2.recovery().transactions()).isEqualTo(5);
+            assertThat(readAll(j2, sb, 4)).containsExactly(5, 50, 0, 0);
+            change(j2, sb, 2, 7);   // after recovery (the log emptied): whole images again, then deltas
+            change(j2, sb, 0, 6);
+            j2.force();
+            change(j2, sb, 2, 8);
+            j2.force();
+            j2.abandon();
+            dev.crash();
+            Journal j3 = Journal.open(dev, sb, NO_SPACE, 1024);
+            assertThat(j3.recovery().transactions()).isEqualTo(2);
+            assertThat(readAll(j3, sb, 4)).containsExactly(6, 50, 8, 0);
+            j3.close();
+        }
+    }
+
+    /**
+     * A volume without {@link SuperblockLayout#INCOMPAT_LOG_DELTA} keeps whole-image records
+     * (one block per changed block), and a build that writes deltas still replays them.
+     */
+    @Test
+    void aVolumeWithoutTheDeltaFeatureKeepsWholeImageRecords() throws Exception {
+        try (SimDevice dev = device(22)) {
+            Superblock sb = Mkfs.format(dev, Mkfs.Options.defaults().withAgCount(4));
+            Superblock whole = withIncompat(sb, 0);
+            Journal j = Journal.open(dev, whole, NO_SPACE, 1024);
+            init(j, whole, 4);
+            long w0 = j.stats().logBlocksWritten();
+            for (int v = 1; v <= 3; v++) {
+                change(j, whole, 0, v);
+                change(j, whole, 3, 100 + v);
+                j.force();
+            }
+            assertThat(j.stats().logBlocksWritten() - w0).as("three commits of a descriptor and two images").isEqualTo(9);
+            j.abandon();
+            dev.crash();
+            Journal j2 = Journal.open(dev, sb, NO_SPACE, 1024);
+            assertThat(j2.recovery().transactions()).isEqualTo(3);
+            assertThat(readAll(j2, sb, 4)).containsExactly(3, 0, 0, 103);
+            j2.close();
+        }
+    }
+
+    /**
+     * {@code changedRanges} on random blocks and random changes (seeded; the seed is printed):
+     * applying the ranges to the base gives the new image, the ranges are in order, start and end
+     * on changed bytes, and are at least the joining gap apart; no base means the whole block.
+     */
+    @Test
+    void changedRangesRebuildTheNewImage() {
+        long seed = Long.getLong("foliofs.seed", System.nanoTime());
+        System.out.println("JournalTest.changedRangesRebuildTheNewImage seed=" + seed + " (replay: -Dfoliofs.seed=" + seed + ")");
+        Random rnd = new Random(seed);
+        assertThat(Journal.changedRanges(null, new byte[512])).containsExactly(0, 512);
+        for (int iter = 0; iter < 3000; iter++) {
+            int bs = rnd.nextBoolean() ? 512 : 4096;
+            byte[] base = new byte[bs];
+            rnd.nextBytes(base);
+            byte[] cur = base.clone();
+            int changes = rnd.nextInt(12);
+            for (int c = 0; c < changes; c++) {
+                int at = rnd.nextInt(bs), len = 1 + rnd.nextInt(rnd.nextInt(10) == 0 ? bs : 24);
+                for (int k = at; k < Math.min(bs, at + len); k++) cur[k] = (byte) rnd.nextInt();
+            }
+            int[] r = Journal.changedRanges(base, cur);
+            byte[] rebuilt = base.clone();
+            int prevEnd = -1;
+            for (int k = 0; k < r.length; k += 2) {
+                int off = r[k], len = r[k + 1];
+                assertThat(len).as("seed %d iteration %d: range %d length", seed, iter, k / 2).isPositive();
+                assertThat(off + len).as("seed %d iteration %d: range end", seed, iter).isLessThanOrEqualTo(bs);
+                if (prevEnd >= 0) assertThat(off - prevEnd).as("seed %d iteration %d: gap before range %d", seed, iter, k / 2)
+                        .isGreaterThanOrEqualTo(8);
+                assertThat(cur[off] != base[off] && cur[off + len - 1] != base[off + len - 1])
+                        .as("seed %d iteration %d: range %d starts and ends on changed bytes", seed, iter, k / 2).isTrue();
+                System.arraycopy(cur, off, rebuilt, off, len);
+                prevEnd = off + len;
+            }
+            assertThat(rebuilt).as("seed %d iteration %d: base + ranges", seed, iter).isEqualTo(cur);
+        }
+    }
+
     /**
      * A block read through a handle is the cached image itself, read-only (no copy per read): a
      * change copies it first, so neither a change that is never written nor a change after the
