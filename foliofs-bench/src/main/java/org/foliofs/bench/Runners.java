@@ -436,6 +436,12 @@ final class Runners {
      */
     static Map<Named, Measured> runGroup(String title, List<Named> cases, int trials, double warmup, double seconds, PrintStream log)
             throws Exception {
+        return medians(runTrials(title, cases, trials, warmup, seconds, log));
+    }
+
+    /** Like {@link #runGroup}, but returns every trial of each case, in the order they ran. */
+    static Map<Named, List<Measured>> runTrials(String title, List<Named> cases, int trials, double warmup, double seconds,
+                                                PrintStream log) throws Exception {
         log.println(title);
         Map<Named, List<Measured>> res = new LinkedHashMap<>();
         for (int t = 0; t < trials; t++) {
@@ -448,13 +454,46 @@ final class Runners {
                                 m.writesPerOp(), m.flushesPerOp())) + m.extras());
             }
         }
+        return res;
+    }
+
+    /** Each case's median trial by throughput. */
+    static Map<Named, Measured> medians(Map<Named, List<Measured>> trials) {
         Map<Named, Measured> medians = new LinkedHashMap<>();
-        for (Named n : cases) {
-            List<Measured> l = new ArrayList<>(res.get(n));
+        for (Map.Entry<Named, List<Measured>> e : trials.entrySet()) {
+            List<Measured> l = new ArrayList<>(e.getValue());
             l.sort(Comparator.comparingDouble(Measured::iops));
-            medians.put(n, l.get(l.size() / 2));
+            medians.put(e.getKey(), l.get(l.size() / 2));
         }
         return medians;
+    }
+
+    /**
+     * The throughput ratio {@code b / a} of two cases run in the same trials, paired trial by trial
+     * (trial t of b ran right after trial t of a, so both saw the disk in the same state): the
+     * median of the per-trial ratios (the lower middle one for an even count), and the list.
+     */
+    static PairedRatio pairedRatio(List<Measured> a, List<Measured> b) {
+        if (a.size() != b.size() || a.isEmpty())
+            throw new IllegalArgumentException("paired ratio needs the same number of trials, not " + a.size() + " and " + b.size());
+        double[] r = new double[a.size()];
+        for (int i = 0; i < r.length; i++) r[i] = b.get(i).iops() / a.get(i).iops();
+        double[] sorted = r.clone();
+        java.util.Arrays.sort(sorted);
+        return new PairedRatio(sorted[(sorted.length - 1) / 2], r);
+    }
+
+    /** A median of per-trial ratios and the ratios, in trial order. */
+    record PairedRatio(double median, double[] perTrial) {
+        /** E.g. "1.74x doublewrite (target >= 1.5x; trials 1.15, 1.74, 1.68)"; one trial: no list. */
+        String note(String what, String target) {
+            StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%.2fx %s (target %s", median, what, target));
+            if (perTrial.length > 1) {
+                sb.append("; trials");
+                for (int i = 0; i < perTrial.length; i++) sb.append(i == 0 ? " " : ", ").append(String.format(Locale.ROOT, "%.2f", perTrial[i]));
+            }
+            return sb.append(')').toString();
+        }
     }
 
     /** The type of the file system holding {@code dir} (e.g. ext4), or "unknown fs". */

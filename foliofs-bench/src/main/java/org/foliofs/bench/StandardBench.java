@@ -257,20 +257,21 @@ public final class StandardBench {
                     g.add(pagePairs[k][1]);
                     k++;
                 }
-                Map<Named, Measured> res = runGroup(AT, g, cfg.trials(), cfg.warmupSeconds(), cfg.seconds(), log);
+                Map<Named, List<Measured>> trials = runTrials(AT, g, cfg.trials(), cfg.warmupSeconds(), cfg.seconds(), log);
+                Map<Named, Measured> res = medians(trials);
                 for (Named[] p : pairs) {
                     if (p[0] == null) continue;
                     Measured plain = res.get(p[0]), atm = res.get(p[1]);
                     lines.add(line(AT, p[0], AT_BS, "IOPS", plain, Double.NaN, p[0].note()));
                     lines.add(line(AT, p[1], AT_BS, "IOPS", atm, Double.NaN,
-                            join(p[1].note(), String.format(Locale.ROOT, "%.2fx non-atomic (target >= 0.6x)", atm.iops() / plain.iops()))));
+                            join(p[1].note(), pairedRatio(trials.get(p[0]), trials.get(p[1])).note("non-atomic", ">= 0.6x"))));
                 }
                 for (Named[] p : pagePairs) {
                     if (p[0] == null) continue;
                     Measured dw = res.get(p[0]), atm = res.get(p[1]);
                     lines.add(line(AT, p[0], PAGE, "pages/s", dw, Double.NaN, join(p[0].note(), "2 DSYNC writes per page")));
                     lines.add(line(AT, p[1], PAGE, "pages/s", atm, Double.NaN,
-                            join(p[1].note(), String.format(Locale.ROOT, "%.2fx doublewrite (target >= 1.5x)", atm.iops() / dw.iops()))));
+                            join(p[1].note(), pairedRatio(trials.get(p[0]), trials.get(p[1])).note("doublewrite", ">= 1.5x"))));
                 }
             }
         }
@@ -283,7 +284,7 @@ public final class StandardBench {
                 .append("; temp dir on ").append(fsType)
                 .append(" (the device-limit, fio and JDK rows use a file of the same size there)").append('\n');
         md.append(String.format(Locale.ROOT, "File: %d MiB written full first (every write an overwrite; the ATOMIC rows write files of their own, the same size, first overwritten once with atomic writes in random order); page cache %d MiB (writeback: %d MiB). "
-                        + "Each row: %d trial(s) (device limit: at least 3; median shown), %s s warm-up and %s s measured, on a fresh mount.%s%n%n",
+                        + "Each row: %d trial(s) (device limit: at least 3; median shown), %s s warm-up and %s s measured, on a fresh mount; the rows of a group alternate trial by trial, and an ATOMIC row's ratio is the median of its per-trial ratios to the row before it (each pair ran back to back).%s%n%n",
                 fileBytes >> 20, bigCache >> 20, smallCache >> 20, cfg.trials(), fmt(cfg.warmupSeconds()), fmt(cfg.seconds()),
                 fioVersion == null ? "" : " fio: " + fioVersion + "."));
         md.append(StandardReport.table(lines));
