@@ -294,7 +294,7 @@ public final class Journal implements AutoCloseable {
         // it), so the previous one's data is durable. The
         // last one is replayed only if its data dependencies hold (DEPS records).
         List<Rec> lastTxn = null;
-        Map<Long, byte[]> replayed = new HashMap<>();   // each block's image as replayed so far (the base of its deltas)
+        Replayed replayed = new Replayed();   // each block's image as replayed so far (the base of its deltas)
         long endSeq = seq, endPos = pos, beforeLastSeq = seq, beforeLastPos = pos;
         long guard = 0;
         while (guard++ < area + 1) {
@@ -449,12 +449,45 @@ public final class Journal implements AutoCloseable {
     }
 
     /**
+     * Blocks this replay has written home, and the images of the most recently used of them (at
+     * most 16 MiB of blocks, so a full log does not need its size in heap): a delta whose base is
+     * no longer held reads it back from its home, where this replay wrote it.
+     */
+    private final class Replayed {
+        private final int limit = replayCacheOverride > 0 ? replayCacheOverride : Math.max(64, (16 << 20) / bs);
+        private final java.util.HashSet<Long> written = new java.util.HashSet<>();
+        private final LinkedHashMap<Long, byte[]> recent = new LinkedHashMap<>(256, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<Long, byte[]> e) { return size() > limit; }
+        };
+        long readBack;   // bases read back from home (tests)
+
+        /** The block's image as this replay left it, or null if this replay has not written it. */
+        byte[] get(long home) throws IOException {
+            byte[] img = recent.get(home);
+            if (img != null || !written.contains(home)) return img;
+            readBack++;
+            return io.read(home * bs, bs).toArray(ValueLayout.JAVA_BYTE);
+        }
+
+        void put(long home, byte[] img) {
+            written.add(home);
+            recent.put(home, img);
+        }
+    }
+
+    /** Tests: images a replay keeps in memory as delta bases (0: the default, 16 MiB of blocks). */
+    static volatile int replayCacheOverride;
+    /** Delta bases the last recovery read back from home instead of memory (tests). */
+    long replayReadBack;
+
+    /**
      * Writes the blocks of {@code r} home: whole images as they are; a delta entry applied to the
      * block's image from an earlier record of this replay ({@code replayed}, which gets every image
      * written). A delta without one is corrupt: the first record of a block after a checkpoint
      * always carries the whole block.
      */
-    private long replay(Rec r, Map<Long, byte[]> replayed) throws IOException {
+    private long replay(Rec r, Replayed replayed) throws IOException {
         MemorySegment body = MemorySegment.ofArray(r.body);
         for (int i = 0; i < r.homes.length; i++) {
             long home = r.homes[i];
@@ -477,9 +510,10 @@ public final class Journal implements AutoCloseable {
                     o += 8 + len;
                 }
             }
-            replayed.put(home, img);
             io.write(home * bs, MemorySegment.ofArray(img), 0);
+            replayed.put(home, img);
         }
+        replayReadBack = replayed.readBack;
         return r.homes.length;
     }
 
