@@ -480,6 +480,8 @@ public final class Journal implements AutoCloseable {
     static volatile int replayCacheOverride;
     /** Delta bases the last recovery read back from home instead of memory (tests). */
     long replayReadBack;
+    /** Delta entries (not whole blocks) the last recovery applied (tests). */
+    long replayedDeltas;
 
     /**
      * Writes the blocks of {@code r} home: whole images as they are; a delta entry applied to the
@@ -499,11 +501,12 @@ public final class Journal implements AutoCloseable {
                 int nr = body.get(U32, o);
                 o += 4;
                 boolean whole = nr == 1 && body.get(U32, o) == 0 && body.get(U32, o + 4) == bs;
-                byte[] base = replayed.get(home);
+                byte[] base = whole ? null : replayed.get(home);
                 if (!whole && base == null)
                     throw new CorruptMetadataException(home, MetaType.LOG_RECORD.name(), "a journal record holds changes to block "
                             + home + " without the block's whole image in an earlier record since the tail");
                 img = whole ? new byte[bs] : base.clone();
+                if (!whole) replayedDeltas++;
                 for (int k = 0; k < nr; k++) {
                     int off = body.get(U32, o), len = body.get(U32, o + 4);
                     System.arraycopy(r.body, (int) o + 8, img, off, len);

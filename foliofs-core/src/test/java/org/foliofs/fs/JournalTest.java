@@ -543,19 +543,22 @@ class JournalTest {
         int rounds = Integer.getInteger("foliofs.journal.rounds", 150);
         System.out.println("JournalTest.crashCampaign bs=" + bs + " seed=" + base + " rounds=" + rounds
                 + " (replay: -Dfoliofs.seed=" + base + ")");
-        int tornLogWrites = 0, replayed = 0;
+        int tornLogWrites = 0, replayed = 0, deltas = 0;
         for (int round = 0; round < rounds; round++) {
             long seed = base + round * 7919L;
             try {
                 int[] r = crashRound(bs, seed);
                 replayed += r[0];
                 tornLogWrites += r[1];
+                deltas += r[2];
             } catch (AssertionError | Exception e) {
                 throw new AssertionError("round " + round + " failed; replay with -Dfoliofs.seed=" + seed
                         + " -Dfoliofs.journal.rounds=1: " + e, e);
             }
         }
-        System.out.println("  transactions replayed " + replayed + ", crashes that tore writes " + tornLogWrites);
+        System.out.println("  transactions replayed " + replayed + ", delta entries replayed " + deltas + ", crashes that tore writes "
+                + tornLogWrites);
+        assertThat(deltas).as("recovery applied delta records (not only whole images)").isPositive();
         assertThat(replayed).as("recovery replayed transactions").isPositive();
         assertThat(tornLogWrites).as("crashes tore writes").isPositive();
     }
@@ -614,7 +617,7 @@ class JournalTest {
             Journal j3 = Journal.open(dev, sb, NO_SPACE, 64);
             assertThat(readAll(j3, sb, n)).isEqualTo(after);
             j3.close();
-            return new int[] {(int) replayed, cr.torn() > 0 ? 1 : 0};
+            return new int[] {(int) replayed, cr.torn() > 0 ? 1 : 0, (int) j2.replayedDeltas};
         }
     }
 
