@@ -482,6 +482,8 @@ public final class Journal implements AutoCloseable {
     long replayReadBack;
     /** Delta entries (not whole blocks) the last recovery applied (tests). */
     long replayedDeltas;
+    /** Delta entries every recovery in this JVM applied, fsck's included (tests). */
+    static final java.util.concurrent.atomic.LongAdder DELTAS_REPLAYED = new java.util.concurrent.atomic.LongAdder();
 
     /**
      * Writes the blocks of {@code r} home: whole images as they are; a delta entry applied to the
@@ -506,7 +508,10 @@ public final class Journal implements AutoCloseable {
                     throw new CorruptMetadataException(home, MetaType.LOG_RECORD.name(), "a journal record holds changes to block "
                             + home + " without the block's whole image in an earlier record since the tail");
                 img = whole ? new byte[bs] : base.clone();
-                if (!whole) replayedDeltas++;
+                if (!whole) {
+                    replayedDeltas++;
+                    DELTAS_REPLAYED.increment();
+                }
                 for (int k = 0; k < nr; k++) {
                     int off = body.get(U32, o), len = body.get(U32, o + 4);
                     System.arraycopy(r.body, (int) o + 8, img, off, len);

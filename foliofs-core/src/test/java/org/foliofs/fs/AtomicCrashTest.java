@@ -305,7 +305,7 @@ class AtomicCrashTest {
         long seed = seed();
         int points = Integer.getInteger("foliofs.atomic.points", 2000);
         Campaign sw = new Campaign(seed, false, true), hw = new Campaign(seed + 1, true, true);
-        long hwAtomicBefore = hw.dev.stats().atomicWrites();
+        long hwAtomicBefore = hw.dev.stats().atomicWrites(), deltasBefore = Journal.DELTAS_REPLAYED.sum();
         try {
             run(seed, "atomicWritesAreUntornAcrossCrashes", points, sw, hw, new Random(seed ^ 0x1234));
             int cp = sw.crashPoints + hw.crashPoints, cuts = sw.cutsMidWrite + hw.cutsMidWrite;
@@ -316,8 +316,10 @@ class AtomicCrashTest {
                     + " direct=" + (sw.directRounds + hw.directRounds) + " (DSYNC " + (sw.directDsync + hw.directDsync) + ", bases sw="
                     + Arrays.toString(sw.directByBase) + ")"
                     + " ms prep/write/crash/fsck/mount=" + Arrays.toString(Arrays.stream(T).map(x -> x / 1_000_000).toArray()) + " device ATOMIC writes=" + hwAtomic + " max unit=" + sw.unit
-                    + " recycling rounds=" + sw.recycleRounds + " (the armed write took recycled blocks in " + sw.recycledTaken + ")");
+                    + " recycling rounds=" + sw.recycleRounds + " (the armed write took recycled blocks in " + sw.recycledTaken + ")"
+                    + " delta journal entries replayed (by fsck and mount)=" + (Journal.DELTAS_REPLAYED.sum() - deltasBefore));
             assertThat(cp).isGreaterThanOrEqualTo(points);
+            assertThat(Journal.DELTAS_REPLAYED.sum() - deltasBefore).as("recoveries applied delta journal records").isPositive();
             assertThat(sw.recycledTaken).as("armed writes into recycled blocks").isGreaterThan(points / 20);
             assertThat(cuts).as("power cuts during the write").isGreaterThan(points / 3);
             assertThat(sw.acked + hw.acked).as("acknowledged writes").isGreaterThan(points / 10);
