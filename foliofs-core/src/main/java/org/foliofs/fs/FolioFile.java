@@ -565,7 +565,7 @@ public final class FolioFile implements AutoCloseable {
 
     /** Read-only mount: every change of the file is refused ({@link ReadOnlyVolumeException}). */
     private void checkWritable(String what) throws ReadOnlyVolumeException {
-        fs.checkWritable("inode " + fi.ino, what);
+        if (fs.isReadOnly()) fs.checkWritable("inode " + fi.ino, what);   // the name is built only to be thrown
     }
 
     private void checkWriteRange(long pos, long len) throws FileSystemException {

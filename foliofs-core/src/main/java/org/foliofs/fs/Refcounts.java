@@ -280,15 +280,18 @@ public final class Refcounts {
     private void checkRecord(int agno, long leaf, long s, RefcountOps.Rec r, boolean cow, long prevEnd)
             throws CorruptMetadataException {
         long agLen = sb.agLength(agno);
-        String what = (cow ? "CoW staging" : "refcount") + " record [" + s + ", +" + r.length() + ") refcount " + r.refcount()
-                + " (group-relative)";
+        // (the record's description is built only for a problem: this runs for every record a remap reads)
         if (r.length() < 1 || s < AgHeader.RESERVED_BLOCKS || s + r.length() > agLen)
-            throw MetaBlockLayout.corrupt(leaf, MetaType.REFCOUNT_BTREE, what + " is not inside the group's blocks ["
+            throw MetaBlockLayout.corrupt(leaf, MetaType.REFCOUNT_BTREE, describe(s, r, cow) + " is not inside the group's blocks ["
                     + AgHeader.RESERVED_BLOCKS + ", " + agLen + ")");
         if (cow ? r.refcount() != 1 : r.refcount() < 2)
-            throw MetaBlockLayout.corrupt(leaf, MetaType.REFCOUNT_BTREE, what + ": refcount must be " + (cow ? "1" : "at least 2"));
+            throw MetaBlockLayout.corrupt(leaf, MetaType.REFCOUNT_BTREE, describe(s, r, cow) + ": refcount must be " + (cow ? "1" : "at least 2"));
         if (s < prevEnd)
-            throw MetaBlockLayout.corrupt(leaf, MetaType.REFCOUNT_BTREE, what + " overlaps the previous record ending at " + prevEnd);
+            throw MetaBlockLayout.corrupt(leaf, MetaType.REFCOUNT_BTREE, describe(s, r, cow) + " overlaps the previous record ending at " + prevEnd);
+    }
+
+    private static String describe(long s, RefcountOps.Rec r, boolean cow) {
+        return (cow ? "CoW staging" : "refcount") + " record [" + s + ", +" + r.length() + ") refcount " + r.refcount() + " (group-relative)";
     }
 
     private BTree<RefcountOps.Rec> open(Txn tx, int agno) throws IOException {
