@@ -331,6 +331,7 @@ public final class Journal implements AutoCloseable {
                 endPos = beforeLastPos;
             }
         }
+        replayReadBack = replayed.readBack;
         if (readOnly) {   // nothing replayed, nothing written: the log stays as found
             headSeq = tailSeq = h[1];
             headPos = tailPos;
@@ -478,10 +479,8 @@ public final class Journal implements AutoCloseable {
 
     /** Tests: images a replay keeps in memory as delta bases (0: the default, 16 MiB of blocks). */
     static volatile int replayCacheOverride;
-    /** Delta bases the last recovery read back from home instead of memory (tests). */
+    /** Delta bases the recovery read back from home instead of memory (tests). */
     long replayReadBack;
-    /** Delta entries (not whole blocks) the last recovery applied (tests). */
-    long replayedDeltas;
     /** Delta entries every recovery in this JVM applied, fsck's included (tests). */
     static final java.util.concurrent.atomic.LongAdder DELTAS_REPLAYED = new java.util.concurrent.atomic.LongAdder();
 
@@ -508,10 +507,7 @@ public final class Journal implements AutoCloseable {
                     throw new CorruptMetadataException(home, MetaType.LOG_RECORD.name(), "a journal record holds changes to block "
                             + home + " without the block's whole image in an earlier record since the tail");
                 img = whole ? new byte[bs] : base.clone();
-                if (!whole) {
-                    replayedDeltas++;
-                    DELTAS_REPLAYED.increment();
-                }
+                if (!whole) DELTAS_REPLAYED.increment();
                 for (int k = 0; k < nr; k++) {
                     int off = body.get(U32, o), len = body.get(U32, o + 4);
                     System.arraycopy(r.body, (int) o + 8, img, off, len);
@@ -521,7 +517,6 @@ public final class Journal implements AutoCloseable {
             io.write(home * bs, MemorySegment.ofArray(img), 0);
             replayed.put(home, img);
         }
-        replayReadBack = replayed.readBack;
         return r.homes.length;
     }
 
@@ -1099,13 +1094,16 @@ public final class Journal implements AutoCloseable {
         long[] at = new long[records], seqs = new long[records];   // log block and sequence of each record
         // The images as of this gather (cached images are never changed in place: a later handle
         // replaces the array), so the records are built after the lock is released.
-        byte[][] imgs = new byte[blknos.length][];
-        for (int i = 0; i < blknos.length; i++) imgs[i] = cache.get(blknos[i]).cur;
         // Delta records: each block's changed ranges against its image in the log's previous record
         // (`logged`, which replay will have rebuilt by then), or the whole block when it has none
         // since the last checkpoint: replay never needs the home location's content.
+        byte[][] imgs = new byte[blknos.length][];
         int[][] ranges = deltaRecords ? new int[blknos.length][] : null;
-        if (deltaRecords) for (int i = 0; i < blknos.length; i++) ranges[i] = changedRanges(cache.get(blknos[i]).logged, imgs[i]);
+        for (int i = 0; i < blknos.length; i++) {
+            Buf b = cache.get(blknos[i]);
+            imgs[i] = b.cur;
+            if (ranges != null) ranges[i] = changedRanges(b.logged, imgs[i]);
+        }
         int[] body = new int[records];   // blocks after each record's descriptor, without the dependency block
         for (int r = 0; r < records; r++) {
             int from = r * perDescriptor, n = Math.min(perDescriptor, blknos.length - from);

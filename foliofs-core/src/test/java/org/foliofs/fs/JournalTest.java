@@ -102,6 +102,13 @@ class JournalTest {
         }
     }
 
+    /** A crash of {@code j} (nothing more written, the device's volatile state lost), then a new journal that recovers. */
+    static Journal crashAndReopen(Journal j, SimDevice dev, Superblock sb) throws IOException {
+        j.abandon();
+        dev.crash();
+        return Journal.open(dev, sb, NO_SPACE, 1024);
+    }
+
     /** {@code sb} with the incompatible features {@code incompat} instead of its own. */
     static Superblock withIncompat(Superblock sb, long incompat) {
         return new Superblock(sb.major(), sb.minor(), sb.uuid(), sb.blockSize(), sb.agCount(), sb.agBlocks(), sb.totalBlocks(),
@@ -137,9 +144,7 @@ class JournalTest {
                 j.force();
             }
             assertThat(j.stats().logBlocksWritten() - w2).as("three commits of two deltas: descriptor + one payload block each").isEqualTo(6);
-            j.abandon();
-            dev.crash();
-            Journal j2 = Journal.open(dev, sb, NO_SPACE, 1024);
+            Journal j2 = crashAndReopen(j, dev, sb);
             assertThat(j2.recovery().transactions()).isEqualTo(5);
             assertThat(readAll(j2, sb, 4)).containsExactly(5, 50, 0, 0);
             change(j2, sb, 2, 7);   // after recovery (the log emptied): whole images again, then deltas
@@ -147,9 +152,7 @@ class JournalTest {
             j2.force();
             change(j2, sb, 2, 8);
             j2.force();
-            j2.abandon();
-            dev.crash();
-            Journal j3 = Journal.open(dev, sb, NO_SPACE, 1024);
+            Journal j3 = crashAndReopen(j2, dev, sb);
             assertThat(j3.recovery().transactions()).isEqualTo(2);
             assertThat(readAll(j3, sb, 4)).containsExactly(6, 50, 8, 0);
             j3.close();
@@ -173,9 +176,7 @@ class JournalTest {
                 for (int i = 0; i < 3; i++) change(j, sb, i, 10 * v + i);
                 j.force();
             }
-            j.abandon();
-            dev.crash();
-            Journal j2 = Journal.open(dev, sb, NO_SPACE, 1024);
+            Journal j2 = crashAndReopen(j, dev, sb);
             assertThat(j2.recovery().transactions()).isEqualTo(4);
             assertThat(j2.replayReadBack).as("bases read back from home").isPositive();
             assertThat(readAll(j2, sb, 4)).containsExactly(40, 41, 42, 0);
@@ -203,9 +204,7 @@ class JournalTest {
                 j.force();
             }
             assertThat(j.stats().logBlocksWritten() - w0).as("three commits of a descriptor and two images").isEqualTo(9);
-            j.abandon();
-            dev.crash();
-            Journal j2 = Journal.open(dev, sb, NO_SPACE, 1024);
+            Journal j2 = crashAndReopen(j, dev, sb);
             assertThat(j2.recovery().transactions()).isEqualTo(3);
             assertThat(readAll(j2, sb, 4)).containsExactly(3, 0, 0, 103);
             j2.close();
@@ -603,7 +602,9 @@ class JournalTest {
             }
             j.abandon();
             CrashReport cr = dev.crash();
+            long deltasBefore = Journal.DELTAS_REPLAYED.sum();
             Journal j2 = Journal.open(dev, sb, NO_SPACE, 64);
+            long deltas = Journal.DELTAS_REPLAYED.sum() - deltasBefore;
             long[] after = readAll(j2, sb, n);
             int match = -1;
             for (int s = states.size() - 1; s >= 0; s--) if (Arrays.equals(states.get(s), after)) { match = s; break; }
@@ -617,7 +618,7 @@ class JournalTest {
             Journal j3 = Journal.open(dev, sb, NO_SPACE, 64);
             assertThat(readAll(j3, sb, n)).isEqualTo(after);
             j3.close();
-            return new int[] {(int) replayed, cr.torn() > 0 ? 1 : 0, (int) j2.replayedDeltas};
+            return new int[] {(int) replayed, cr.torn() > 0 ? 1 : 0, (int) deltas};
         }
     }
 
