@@ -20,8 +20,10 @@ import static org.foliofs.fs.MetaBlockLayout.U32;
 import static org.foliofs.fs.MetaBlockLayout.U64;
 
 /**
- * The metadata journal and block cache: a write-ahead log of whole metadata block images (physical
- * logging, as jbd2 does), with transactions built from {@link Handle}s.
+ * The metadata journal and block cache: a write-ahead log of metadata block images (physical
+ * logging, as jbd2 does; on volumes with {@link SuperblockLayout#INCOMPAT_LOG_DELTA} a block's
+ * later records carry only its changed bytes, {@link #DELTA}), with transactions built from
+ * {@link Handle}s.
  *
  * <h2>Model</h2>
  * Every metadata change happens in a {@link Handle} (one file system operation), under the journal's
@@ -55,8 +57,11 @@ import static org.foliofs.fs.MetaBlockLayout.U64;
  * <h2>On disk</h2>
  * See docs/FORMAT.md section 5. The log is {@code logBlocks} blocks from {@code logStart}: two header
  * blocks (written alternately; the valid one with the larger generation wins), then a circular area of
- * records. A record is a descriptor block (magic FLGR) followed by the images it lists, written
- * contiguously; a record that does not fit before the end of the area starts at its beginning.
+ * records. A record is a descriptor block (magic FLGR) followed by the images it lists (a delta
+ * record: by its payload of per-block entries), written contiguously; a record that does not fit
+ * before the end of the area starts at its beginning. The gather computes each block's delta
+ * against its {@code logged} image under the lock (the record's size fixes its place in the log);
+ * the record is built and written without it.
  */
 public final class Journal implements AutoCloseable {
     /** Log-relative block where records start (blocks 0 and 1 are the headers). */

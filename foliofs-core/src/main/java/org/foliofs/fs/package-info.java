@@ -12,7 +12,9 @@
  * writes' {@link org.foliofs.fs.StagingPool} monitor, then the journal lock
  * (every metadata change is one handle under it; handles run one at a time), then the FsInode and
  * Allocator monitors. A commit gathers the running transaction under the journal lock and writes
- * the log with it released (one commit in flight; the next commit and checkpoints wait for it);
+ * the log with it released (one commit in flight; the next commit and checkpoints wait for it;
+ * a block's records after its first since a checkpoint carry only its changed bytes, so replay
+ * never reads a home block it did not write);
  * {@link org.foliofs.fs.Journal#force()} waits for a commit gathered after it; callers whose data
  * completed before their handles ({@link org.foliofs.fs.Journal#forceCommitted},
  * {@link org.foliofs.fs.Journal#forceCommittedAsync}) wait as queued waiters when a commit is in flight,
