@@ -86,6 +86,8 @@ final class Runners {
                 sb.append(String.format(Locale.ROOT, "  commits/op %.2f blocks/commit %.1f (log blocks written %.1f) meta writes/op %.1f",
                         journal[0] / (double) Math.max(1, ops), journal[1] / (double) journal[0], journal[3] / (double) journal[0],
                         journal[2] / (double) Math.max(1, ops)));
+            if (journal != null && journal[0] > 0 && journal.length > 4 && journal[4] > 0)
+                sb.append(String.format(Locale.ROOT, " logged data blocks/op %.1f", journal[4] / (double) Math.max(1, ops)));
             return sb.toString();
         }
     }
@@ -101,7 +103,7 @@ final class Runners {
     static long[] journalCounts(org.foliofs.fs.Journal j) {
         if (j == null) return null;
         var s = j.stats();
-        return new long[] {s.commits(), s.blocksLogged(), s.handleWrites(), s.logBlocksWritten()};
+        return new long[] {s.commits(), s.blocksLogged() + s.dataBlocksLogged(), s.handleWrites(), s.logBlocksWritten(), s.dataBlocksLogged()};
     }
 
     private static long[] minus(long[] a, long[] b) {

@@ -12,6 +12,9 @@ class RunnersTest {
     void progressLinesGiveCpuAndJournalWorkPerCall() {
         var m = new Runners.Measured(1000, 8_192_000, 1_000_000_000L, 100, 200, null, 56_000_000L, new long[] {100, 1230, 3000, 310});
         assertThat(m.extras()).isEqualTo("  cpu 56 us/op  commits/op 0.10 blocks/commit 12.3 (log blocks written 3.1) meta writes/op 3.0");
+        var logged = new Runners.Measured(1000, 8_192_000, 1_000_000_000L, 100, 200, null, 56_000_000L, new long[] {50, 1000, 0, 1050, 2000});
+        assertThat(logged.extras()).isEqualTo("  cpu 56 us/op  commits/op 0.05 blocks/commit 20.0 (log blocks written 21.0) meta writes/op 0.0"
+                + " logged data blocks/op 2.0");
         var noCommit = new Runners.Measured(1000, 8_192_000, 1_000_000_000L, 100, 200, null, 39_000_000L, new long[] {0, 0, 0, 0});
         assertThat(noCommit.extras()).as("no commit: no journal figures").isEqualTo("  cpu 39 us/op");
         assertThat(new Runners.Measured(1000, 8_192_000, 1_000_000_000L, 100, 200, null).extras())

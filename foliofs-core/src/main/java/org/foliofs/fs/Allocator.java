@@ -391,6 +391,14 @@ public final class Allocator implements MetaSpace {
         freeRange(tx, start, len, false);
     }
 
+    /**
+     * {@link #freeData}, busy until the log tail passes the freeing transaction (as a metadata
+     * free): for blocks whose logged data recovery may still write ({@link Journal#loggedDataOverlaps}).
+     */
+    public void freeDataUntilCheckpoint(Txn tx, long start, long len) throws IOException {
+        freeRange(tx, start, len, true);
+    }
+
     // ------------------------------------------------------------------ metadata blocks
 
     @Override

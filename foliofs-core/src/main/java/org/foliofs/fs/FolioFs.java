@@ -250,6 +250,40 @@ public final class FolioFs implements AutoCloseable {
         return Math.max(sb.blockSize(), Long.highestOneBit(bytes));
     }
 
+    /** System property giving {@link #atomicLogMax()}'s value at mount, in bytes (default 65536; 0: never). */
+    public static final String ATOMIC_LOG_PROPERTY = "foliofs.atomic.logMax";
+
+    private volatile long atomicLogMax = atomicLogDefault();
+
+    private static long atomicLogDefault() {
+        String v = System.getProperty(ATOMIC_LOG_PROPERTY, "65536").trim();
+        try {
+            long n = Long.parseLong(v);
+            if (n >= 0) return n;
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new IllegalArgumentException("system property " + ATOMIC_LOG_PROPERTY + " is '" + v
+                + "': it must be a number of bytes, 0 or more (0: atomic writes are never logged)");
+    }
+
+    /**
+     * Largest buffered atomic write whose data the journal logs (default 64 KiB, or the system
+     * property {@value #ATOMIC_LOG_PROPERTY} at mount; 0: none): an overwrite of blocks the file
+     * already owns (one written, unshared extent, inside the on-disk size) goes into the commit
+     * record itself and home after the commit, instead of out of place and remapped. Bounded by an
+     * eighth of the journal's largest transaction.
+     */
+    public long atomicLogMax() {
+        return Math.min(atomicLogMax, journal.maxTransactionBlocks() / 8 * sb.blockSize());
+    }
+
+    /** Sets {@link #atomicLogMax()} (bytes, 0 or more; 0: atomic writes are never logged). */
+    public void setAtomicLogMax(long bytes) {
+        if (bytes < 0) throw new IllegalArgumentException("largest logged atomic write (" + bytes + " bytes) must not be negative");
+        atomicLogMax = bytes;
+    }
+
     /** System property giving {@link #atomicHardwarePath()}'s value at mount: {@code true} (default) or {@code false}. */
     public static final String ATOMIC_HARDWARE_PROPERTY = "foliofs.atomic.hardware";
 
@@ -785,7 +819,10 @@ public final class FolioFs implements AutoCloseable {
     void freeExtent(Txn h, Inode i, Extent e, boolean recycle) throws IOException {
         long pos = e.startBlock(), end = e.deviceEnd();
         for (long[] r : refs.decrement(h, e.startBlock(), e.length())) {
-            if (!recycle || !staging.recycle(h, r[0], r[1])) alloc.freeData(h, r[0], r[1]);
+            // Blocks with logged data in the log: recovery may write that data again, so they stay
+            // busy until the tail passes it, as freed metadata does (and are never recycled).
+            if (journal.loggedDataOverlaps(r[0], r[1])) alloc.freeDataUntilCheckpoint(h, r[0], r[1]);
+            else if (!recycle || !staging.recycle(h, r[0], r[1])) alloc.freeData(h, r[0], r[1]);
             if (r[0] > pos) refs.unsharedNotDurable(h, pos, r[0] - pos);   // kept by another owner
             pos = r[0] + r[1];
         }

@@ -100,6 +100,9 @@ public final class FsIoEnd implements IoEndHandler {
         FsInode fi = (FsInode) inode;
         FolioFs fs = fi.fs;
         int bs = fi.bs;
+        boolean allLogged = true;
+        for (IoMap m : maps) allLogged &= m.hasFlag(IoMap.LOGGED);
+        if (allLogged) return error == 0;   // logAtomic did it all: the data is in the journal's running transaction
         if (error != 0) {
             fs.op(h -> {
                 for (IoMap m : maps) if (m.hasFlag(IoMap.SHARED)) freeStaging(h, fs, m, bs, m.offset() / bs, Math.ceilDiv(m.end(), bs));
@@ -152,6 +155,31 @@ public final class FsIoEnd implements IoEndHandler {
         });
         diskSizeAtLeast(fi, size);
         return !inPlace;
+    }
+
+    /**
+     * A logged atomic write ({@link IoMap#LOGGED}, {@link FsIoMapOps}): one handle logs the data
+     * ({@link Journal.Handle#logData}); the journal writes it home after the commit. The blocks
+     * stay the file's, so nothing else changes. Without DSYNC the log thread is asked to commit
+     * soon all the same: the folios stay under writeback until their home write.
+     */
+    @Override
+    public void logAtomic(IoInode inode, long deviceOffset, java.lang.foreign.MemorySegment[] segs, boolean dsync,
+                          java.util.function.BiConsumer<Throwable, Boolean> homeDone) throws IOException {
+        FsInode fi = (FsInode) inode;
+        FolioFs fs = fi.fs;
+        int bs = fi.bs;
+        long bytes = 0;
+        for (var m : segs) bytes += m.byteSize();
+        if (deviceOffset % bs != 0 || bytes % bs != 0)
+            throw new IllegalArgumentException("logged atomic write of " + bytes + " bytes at device offset " + deviceOffset
+                    + " is not whole " + bs + "-byte blocks");
+        int reserve = (int) (bytes / bs) + 1;
+        fs.op(reserve, h -> {
+            h.logData(deviceOffset / bs, segs, homeDone);
+            return null;
+        });
+        if (!dsync) fs.journal().forceCommittedAsync(e -> {});
     }
 
     /** Frees the CoW staging blocks of {@code map} for file blocks [from, to). */

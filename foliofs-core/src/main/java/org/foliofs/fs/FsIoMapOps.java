@@ -110,7 +110,7 @@ public final class FsIoMapOps implements IoMapOps {
                 return new IoMap(fb * bs, (to - fb) * bs, IoMap.Type.DELALLOC, 0, IoMap.NO_ADDRESS, 0);
             });
             case WRITEBACK, DIRECT_WRITE, WRITETHROUGH -> (opFlags & ATOMIC) != 0 && kind != Kind.WRITEBACK
-                    ? atomic(fi, fs, pos, length, fb, endB)
+                    ? atomic(fi, fs, pos, length, fb, endB, kind == Kind.WRITETHROUGH)
                     : allocating(fi, fs, pos, pos + length, fb, endB);
         };
     }
@@ -183,9 +183,18 @@ public final class FsIoMapOps implements IoMapOps {
             int bs = fs.blockSize();
             long first = m.deviceAddress() / bs, count = Math.ceilDiv(m.deviceAddress() + m.length(), bs) - first;
             if (fs.journal().dependsOn(first, count)) fs.journal().barrier();
+            // Logged data the log may replay over these blocks: checkpoint first, or recovery would
+            // write the older logged data over this write
+            if (!brokenSkipLoggedCheckpoint && fs.journal().loggedDataOverlaps(first, count)) fs.journal().checkpointLoggedData();
         }
         return m;
     }
+
+    /** Test only (AtomicCrashTest's logged control): in-place writes over logged data skip the checkpoint (the bug it must catch). */
+    static volatile boolean brokenSkipLoggedCheckpoint;
+
+    /** Probe toggle (scripts/atomic-probe): non-zero turns logged atomic writes off, read at each write. */
+    static volatile int logToggleOff;
 
     /**
      * An atomic (untorn) write of file blocks [fb, endB), which the caller checked against the
@@ -197,12 +206,23 @@ public final class FsIoMapOps implements IoMapOps {
      * MAPPED|NEW|SHARED; {@link FsIoEnd#ioEndAtomic} remaps the range in one transaction. A hole,
      * unwritten, written or shared range is all the same to the out-of-place path.
      */
-    private static IoMap atomic(FsInode fi, FolioFs fs, long pos, long length, long fb, long endB) throws IOException {
+    private static IoMap atomic(FsInode fi, FolioFs fs, long pos, long length, long fb, long endB, boolean buffered)
+            throws IOException {
         int bs = fi.bs;
         long n = endB - fb;
         var dev = fs.device();
         boolean hw = fs.atomicHardwarePath() && length >= dev.atomicWriteUnitMin() && length <= dev.atomicWriteUnitMax()
                 && dev.atomicWriteUnitMax() > 0;
+        if (!hw && buffered && logToggleOff == 0 && length <= fs.atomicLogMax() && pos + length <= fi.diskSize && pos + length <= fi.size()) {
+            // An overwrite of blocks the file owns: logged, if they are one written, unshared extent
+            IoMap logged = fs.op(h -> {
+                Extent e = ExtentMap.find(h, Inodes.get(h, fi.ino), fb);
+                if (e == null || e.unwritten() || e.fileEnd() < endB || !fs.refcounts().sharedOrPending(h, e.deviceBlockOf(fb), n).isEmpty())
+                    return null;
+                return new IoMap(fb * bs, n * bs, IoMap.Type.MAPPED, IoMap.LOGGED, e.deviceBlockOf(fb) * bs, 0);
+            });
+            if (logged != null) return logged;
+        }
         if (!hw && atomicAlignBlocks(fs, bs) == 1) {
             // No device alignment to keep: staging blocks from the pool, without a handle
             long s = fs.staging().take(Inode.agOf(fi.ino), n);

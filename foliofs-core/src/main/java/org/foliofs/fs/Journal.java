@@ -131,6 +131,28 @@ public final class Journal implements AutoCloseable {
     private void updateDepsLive() { depsLive = !runningDeps.isEmpty() || !committingDeps.isEmpty() || !lastDeps.isEmpty(); }
     /** Committed, not yet checkpointed: actions to run when the tail passes them. */
     private List<Runnable> pendingCheckpointed = new ArrayList<>();
+
+    /**
+     * Logged data ({@link Handle#logData}): file blocks whose new content is written into the
+     * commit record itself, then home once the commit is durable. {@code runningData}: the entries
+     * of finished handles, not yet gathered ({@code runningDataBlocks} blocks). {@code loggedData}:
+     * every block with such content in the log since its tail, or running: recovery may write it
+     * home again, so no other write may go to it in place before a checkpoint
+     * ({@link #loggedDataOverlaps}), and a free keeps it busy until one. {@code homePending}: home
+     * writes in flight (a checkpoint waits for them before it moves the tail); {@code homeFailure}:
+     * the first that failed (the journal then refuses checkpoints: recovery must write it).
+     */
+    private List<DataEntry> runningData = new ArrayList<>();
+    private int runningDataBlocks;
+    private final java.util.HashSet<Long> loggedData = new java.util.HashSet<>();
+    private volatile boolean loggedDataLive;
+    private final Object homeLock = new Object();
+    private int homePending;
+    private IOException homeFailure;
+    private long dataBlocksLogged, dataCheckpoints;
+
+    /** One {@link Handle#logData} call: device blocks from {@code blkno}, their new content, and who to tell when it is home. */
+    private record DataEntry(long blkno, MemorySegment[] segs, int blocks, java.util.function.BiConsumer<Throwable, Boolean> done) {}
     private final LinkedHashSet<Long> checkpointDirty = new LinkedHashSet<>();
 
     private long logId, headerGen, headSeq, headPos, tailSeq, usedBlocks;
@@ -581,14 +603,15 @@ public final class Journal implements AutoCloseable {
             // A commit's I/O runs without the lock: other handles may fill the transaction or the
             // log meanwhile, so check again after each.
             while (true) {
-                if (running.size() + reserveBlocks > maxTransactionBlocks()) {
+                long runningBlocks = running.size() + runningDataBlocks;
+                if (runningBlocks + reserveBlocks > maxTransactionBlocks()) {
                     commitLocked();
-                } else if (usedBlocks + 2 * recordBlocks(running.size() + reserveBlocks) > area) {
+                } else if (usedBlocks + 2 * recordBlocks(runningBlocks + reserveBlocks) > area) {
                     // Threads that queued here meanwhile find the log emptied by the first one's
                     // checkpoint: each checks again after its commit, or one full log would cost a
                     // checkpoint per waiting thread.
                     commitLocked();
-                    if (usedBlocks + 2 * recordBlocks(running.size() + reserveBlocks) > area) checkpointLocked();
+                    if (usedBlocks + 2 * recordBlocks(running.size() + runningDataBlocks + reserveBlocks) > area) checkpointLocked();
                 } else {
                     break;
                 }
@@ -616,6 +639,8 @@ public final class Journal implements AutoCloseable {
         private boolean done;
         private boolean exposureDeclared;
         private final List<long[]> deps = new ArrayList<>(1);
+        private List<DataEntry> data;
+        private int dataBlocks;
 
         private Handle(int reserve) { this.reserve = reserve; }
 
@@ -697,7 +722,7 @@ public final class Journal implements AutoCloseable {
             Buf b = cache.get(blkno);
             boolean wasRunning = running.contains(blkno);
             if (!wasRunning) {
-                if (added + 1 > reserve)
+                if (added + dataBlocks + 1 > reserve)
                     throw new IllegalStateException("handle changed more than its reservation of " + reserve
                             + " blocks (block " + blkno + "): the operation is aborted, nothing was changed");
                 added++;
@@ -712,7 +737,7 @@ public final class Journal implements AutoCloseable {
          * distinct blocks it changed that were not already in it): operations that loop inside one
          * handle take another bounded step only while its worst case still fits.
          */
-        public int reserveLeft() { return reserve - added; }
+        public int reserveLeft() { return reserve - added - dataBlocks; }
 
         /**
          * Declares that this handle exposes no file data: it maps no blocks into a file and moves
@@ -739,6 +764,42 @@ public final class Journal implements AutoCloseable {
             deps.add(new long[] {blkno, count, crc & 0xffffffffL});
         }
 
+        /**
+         * Logs file data: device blocks {@code [blkno, blkno + n)} get the content of {@code segs}
+         * (whole blocks, {@code n} in all, in order), written into this handle's commit record and
+         * home after that commit is durable, so the blocks change all at once (an untorn
+         * overwrite of blocks a file already owns, written and unshared). The segments must stay
+         * unchanged until {@code done} runs: after the home write {@code (null, true)}; with a
+         * failure: {@code (e, false)} when the commit failed (the data may not be durable), {@code
+         * (e, true)} when the home write did (the log holds the data: recovery writes it); never if the handle aborts (its caller's failure
+         * path owns them then). The blocks count against the reservation. Until the log's tail
+         * passes the record, the blocks may not be written in place by anything else
+         * ({@link Journal#loggedDataOverlaps}) and are busy when freed.
+         */
+        public void logData(long blkno, MemorySegment[] segs, java.util.function.BiConsumer<Throwable, Boolean> done) throws IOException {
+            check();
+            if (readOnly) throw refused("logged write of block " + blkno);
+            long bytes = 0;
+            for (MemorySegment m : segs) {
+                if (m.byteSize() == 0 || m.byteSize() % bs != 0)
+                    throw new IllegalArgumentException("logged data segment of " + m.byteSize() + " bytes is not whole " + bs + "-byte blocks");
+                bytes += m.byteSize();
+            }
+            int n = (int) (bytes / bs);
+            if (n < 1 || blkno < 0 || blkno + n > sb.totalBlocks())
+                throw new IllegalArgumentException("logged data [" + blkno + ", +" + n + ") is not inside the volume ("
+                        + sb.totalBlocks() + " blocks)");
+            if (blkno < logStart + logBlocks && blkno + n > logStart)
+                throw new IllegalArgumentException("logged data [" + blkno + ", +" + n + ") overlaps the journal [" + logStart + ", +" + logBlocks + ")");
+            if (added + dataBlocks + n > reserve)
+                throw new IllegalStateException("handle logs more than its reservation of " + reserve + " blocks (data [" + blkno
+                        + ", +" + n + ")): the operation is aborted, nothing was changed");
+            if (data == null) data = new ArrayList<>(1);
+            data.add(new DataEntry(blkno, segs.clone(), n, done));
+            dataBlocks += n;
+            exposureDeclared = true;   // the data is in the record itself: nothing it exposes needs a flush first
+        }
+
         @Override public void onCommitted(Runnable r) { committed.add(r); }
         @Override public void onCheckpointed(Runnable r) { checkpointed.add(r); }
         @Override public void onAbort(Runnable r) { aborted.add(r); }
@@ -754,9 +815,19 @@ public final class Journal implements AutoCloseable {
                     runningDeps.addAll(deps);
                     depsLive = true;
                 }
+                if (data != null && (commitFailure != null || closed)) {   // never to be committed: tell the owners now
+                    IOException f = commitFailure != null ? commitFailure : new IOException("journal of " + dev.describe() + " is closed");
+                    for (DataEntry e : data) e.done().accept(f, false);
+                } else if (data != null) {
+                    for (DataEntry e : data) for (int k = 0; k < e.blocks(); k++) loggedData.add(e.blkno() + k);
+                    runningData.addAll(data);
+                    runningDataBlocks += dataBlocks;
+                    loggedDataLive = true;
+                }
                 runningCommitted.addAll(committed);
                 runningCheckpointed.addAll(checkpointed);
-                if (running.size() >= maxTransactionBlocks()) commitLocked();
+                if (++joinedSince >= releasedLast && rejoinWaiting) logWork.signal();
+                if (running.size() + runningDataBlocks >= maxTransactionBlocks()) commitLocked();
             } finally {
                 lock.unlock();
             }
@@ -847,7 +918,7 @@ public final class Journal implements AutoCloseable {
         try {
             if (active != null && lock.getHoldCount() > 1)
                 throw new IllegalStateException("force() inside an active handle");
-            if (running.isEmpty()) {
+            if (nothingRunning()) {
                 // What finished before this call may be in the commit in flight: commitLocked waits
                 // for it, then has nothing to log (it runs the callbacks of handles that changed nothing).
                 commitLocked();
@@ -929,7 +1000,10 @@ public final class Journal implements AutoCloseable {
      * Under the lock: the number of the commit that holds every handle finished so far (the
      * running transaction's, gathered next, or when nothing runs the last one gathered).
      */
-    private long commitOfFinishedHandles() { return running.isEmpty() ? gathered : gathered + 1; }
+    private long commitOfFinishedHandles() { return nothingRunning() ? gathered : gathered + 1; }
+
+    /** No finished handle waits for a commit: no changed block, no logged data. */
+    private boolean nothingRunning() { return running.isEmpty() && runningData.isEmpty(); }
 
     /** Under the lock: queues a waiter for commit {@code target} and has the log thread commit for it. */
     private void waitFor(long target, java.util.function.Consumer<IOException> done) {
@@ -977,11 +1051,12 @@ public final class Journal implements AutoCloseable {
                 while (!closed && commitFailure == null && (wanted <= gathered || committing)) logWork.awaitUninterruptibly();
                 if (closed || commitFailure != null) return;
                 try {
-                    if (running.isEmpty()) {   // cannot happen (a waiter's handles are running or gathered): end them anyway
+                    if (nothingRunning()) {   // cannot happen (a waiter's handles are running or gathered): end them anyway
                         wanted = gathered;
                         releaseWaiters();
                         continue;
                     }
+                    awaitRejoin();
                     commitLocked();
                 } catch (IOException | RuntimeException e) {
                     // commitFailure is set (the waiters were failed with it), or the journal closed
@@ -993,10 +1068,49 @@ public final class Journal implements AutoCloseable {
         }
     }
 
+    /** Probe toggle: 0 turns {@link #awaitRejoin} off. */
+    static volatile int rejoinToggle = 50;
+    /** Waiters the last commit released; handles finished since (see {@link #awaitRejoin}); the last commit's I/O time. */
+    private int releasedLast, joinedSince;
+    private long lastCommitNanos;
+    private boolean rejoinWaiting;
+
+    /**
+     * The log thread, before it leads a commit: the writers the previous commit released come back
+     * with their next handle within a fraction of a commit (a logged write: a copy and a handle),
+     * so it waits for as many handles as it released, at most half the previous commit's I/O time
+     * (1 ms at most), and all of them share this commit instead of half of them waiting for the
+     * next (two cohorts alternating, each commit half full).
+     */
+    private void awaitRejoin() {
+        if (rejoinToggle == 0 || releasedLast <= 0 || lastCommitNanos <= 0) return;
+        long deadline = System.nanoTime() + Math.min(lastCommitNanos * rejoinToggle / 100, 1_000_000);
+        rejoinWaiting = true;
+        try {
+            while (joinedSince < releasedLast && !closed && commitFailure == null) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) break;
+                logWork.awaitNanos(left);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            rejoinWaiting = false;
+        }
+    }
+
     /** Under the lock, after a commit ended: runs the waiters it made durable (all of them, failed, if it failed). */
     private void releaseWaiters() {
         if (commitFailure != null) { failWaiters(commitFailure); return; }
-        while (!waiters.isEmpty() && waiters.peekFirst().target() <= durable) waiters.pollFirst().done().accept(null);
+        int n = 0;
+        while (!waiters.isEmpty() && waiters.peekFirst().target() <= durable) {
+            waiters.pollFirst().done().accept(null);
+            n++;
+        }
+        if (n > 0) {
+            releasedLast = n;
+            joinedSince = 0;
+        }
         if (wanted > gathered) logWork.signal();   // more to commit: the log thread goes on at once
     }
 
@@ -1046,7 +1160,119 @@ public final class Journal implements AutoCloseable {
     /** Waits (releasing the lock) until no commit's log I/O is in flight; throws a commit's failure. */
     private void awaitCommit() throws IOException {
         while (committing) commitEnded.awaitUninterruptibly();
-        if (commitFailure != null) throw commitFailure;
+        if (commitFailure == null) {   // a failed home write of logged data: the journal stops (recovery writes it)
+            synchronized (homeLock) { if (homeFailure != null) commitFailure = homeFailure; }
+        }
+        if (commitFailure != null) {
+            failRunningData(commitFailure);
+            throw commitFailure;
+        }
+    }
+
+    /** Under the lock: the running transaction's logged data will never be committed: tells its owners. */
+    private void failRunningData(IOException e) {
+        List<DataEntry> data = runningData;
+        if (data.isEmpty()) return;
+        runningData = new ArrayList<>();
+        runningDataBlocks = 0;
+        for (DataEntry d : data) d.done().accept(e, false);
+    }
+
+    /**
+     * After the commit holding {@code data} is durable: writes each entry home from its segments
+     * (one request each, asynchronously); each completion tells the entry's owner. A checkpoint
+     * waits for these writes before it moves the tail past their record.
+     */
+    private void writeDataHome(List<DataEntry> data) {
+        if (data.isEmpty()) return;
+        synchronized (homeLock) { homePending += data.size(); }
+        for (DataEntry e : data) {
+            IoRequest r = new IoRequest().prepare(org.foliofs.device.IoOp.WRITE, e.blkno() * bs, 0, (req, result) -> {
+                Throwable t = null;
+                if (result < 0) t = req.error();
+                else if (result != req.length())
+                    t = new IOException("short home write of logged data: " + result + " of " + req.length() + " bytes at offset "
+                            + req.offset() + " on " + dev.describe());
+                homeWritten(e, t);
+            });
+            for (MemorySegment m : e.segs()) r.add(m);
+            try {
+                dev.submit(r);
+            } catch (RuntimeException x) {   // rejected: never queued
+                homeWritten(e, x);
+            }
+        }
+    }
+
+    private void homeWritten(DataEntry e, Throwable t) {
+        try {
+            if (t != null) {
+                synchronized (homeLock) {
+                    if (homeFailure == null)
+                        homeFailure = new IOException("journal of " + dev.describe() + ": writing logged data home to [" + e.blkno()
+                                + ", +" + e.blocks() + ") failed (the log keeps it: remount to have recovery write it): " + t, t);
+                }
+            }
+            e.done().accept(t, true);
+        } finally {
+            synchronized (homeLock) {
+                if (--homePending == 0) homeLock.notifyAll();
+            }
+        }
+    }
+
+    /** Waits until every home write of logged data has completed; throws the first that failed. */
+    private void awaitDataHome() throws IOException {
+        synchronized (homeLock) {
+            boolean interrupted = false;
+            while (homePending > 0) {
+                try {
+                    homeLock.wait();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) Thread.currentThread().interrupt();
+            if (homeFailure != null) throw homeFailure;
+        }
+    }
+
+    /**
+     * Whether device blocks {@code [blkno, blkno + count)} hold logged data the log may still
+     * replay ({@link Handle#logData}, since the tail, or running). A write in place must then
+     * first have the journal {@link #checkpointLoggedData checkpoint}; a free keeps them busy until
+     * one. Cheap when there are none.
+     */
+    public boolean loggedDataOverlaps(long blkno, long count) {
+        if (!loggedDataLive) return false;
+        lock.lock();
+        try {
+            if (count > loggedData.size()) {
+                for (long b : loggedData) if (b >= blkno && b < blkno + count) return true;
+                return false;
+            }
+            for (long b = blkno; b < blkno + count; b++) if (loggedData.contains(b)) return true;
+            return false;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * A checkpoint for a write in place over logged data: afterwards no record the log may replay
+     * holds data for the blocks (unless a logged write joined meanwhile: that one is newer).
+     * Call without a handle.
+     */
+    public void checkpointLoggedData() throws IOException {
+        lock.lock();
+        try {
+            if (active != null && lock.getHoldCount() > 1) throw new IllegalStateException("checkpoint inside an active handle");
+            dataCheckpoints++;
+            commitLocked();
+            checkpointLocked();
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Commits and checkpoints: afterwards the log is empty and every block is home. */
@@ -1077,17 +1303,33 @@ public final class Journal implements AutoCloseable {
         awaitCommit();
         if (readOnly && !running.isEmpty())   // handles refuse every change, so this cannot happen
             throw new IllegalStateException("read-only journal of " + dev.describe() + " has " + running.size() + " changed blocks");
-        if (running.isEmpty() && !(barrier && !lastDeps.isEmpty())) {
+        if (nothingRunning() && !(barrier && !lastDeps.isEmpty())) {
             runAll(runningCommitted);
             runningCommitted = new ArrayList<>();
             pendingCheckpointed.addAll(runningCheckpointed);
             runningCheckpointed = new ArrayList<>();
             return;
         }
-        long[] blknos = running.stream().mapToLong(Long::longValue).toArray();
         // Worst case: the record chain plus the end of the area skipped by a wrap. Checkpointing
         // writes only committed images home, so it is safe with a running transaction.
-        if (usedBlocks + 2 * recordBlocks(blknos.length) > area) checkpointLocked();
+        if (usedBlocks + 2 * recordBlocks(running.size() + runningDataBlocks) > area) checkpointLocked();
+        // Metadata blocks first, then the logged data blocks (whole images from their segments).
+        int nMeta = running.size(), nData = runningDataBlocks;
+        long[] blknos = new long[nMeta + nData];
+        int bi = 0;
+        for (long b : running) blknos[bi++] = b;
+        List<DataEntry> data = runningData;
+        MemorySegment[] dataSegs = new MemorySegment[nData];
+        for (DataEntry e : data) {
+            long blk = e.blkno();
+            for (MemorySegment m : e.segs())
+                for (long off = 0; off < m.byteSize(); off += bs) {
+                    dataSegs[bi - nMeta] = m.asSlice(off, bs);
+                    blknos[bi++] = blk++;
+                }
+        }
+        runningData = new ArrayList<>();
+        runningDataBlocks = 0;
         // Without PREFLUSH: every handle declared the data it exposes (none, or checksummed
         // ranges that fit one block), and the device has a volatile cache (else PREFLUSH and FUA
         // cost nothing). The records go down plain; the last write carries POSTFLUSH.
@@ -1102,13 +1344,14 @@ public final class Journal implements AutoCloseable {
         // Delta records: each block's changed ranges against its image in the log's previous record
         // (`logged`, which replay will have rebuilt by then), or the whole block when it has none
         // since the last checkpoint: replay never needs the home location's content.
-        byte[][] imgs = new byte[blknos.length][];
+        byte[][] imgs = new byte[nMeta][];
         int[][] ranges = deltaRecords ? new int[blknos.length][] : null;
-        for (int i = 0; i < blknos.length; i++) {
+        for (int i = 0; i < nMeta; i++) {
             Buf b = cache.get(blknos[i]);
             imgs[i] = b.cur;
             if (ranges != null) ranges[i] = changedRanges(b.logged, imgs[i]);
         }
+        if (ranges != null) for (int i = nMeta; i < blknos.length; i++) ranges[i] = new int[] {0, bs};   // logged data: whole blocks
         int[] body = new int[records];   // blocks after each record's descriptor, without the dependency block
         for (int r = 0; r < records; r++) {
             int from = r * perDescriptor, n = Math.min(perDescriptor, blknos.length - from);
@@ -1128,14 +1371,15 @@ public final class Journal implements AutoCloseable {
             logBlocksWritten += 1 + body[r] + extra;
         }
         // Committed images: a checkpoint (which waits for this commit's I/O) writes them home.
-        for (long blkno : blknos) {
-            Buf b = cache.get(blkno);
+        for (int i = 0; i < nMeta; i++) {
+            Buf b = cache.get(blknos[i]);
             b.logged = b.cur;
-            checkpointDirty.add(blkno);
+            checkpointDirty.add(blknos[i]);
         }
         running.clear();
         long g = ++gathered;
-        blocksLogged += blknos.length;
+        blocksLogged += nMeta;
+        dataBlocksLogged += nData;
         List<Runnable> done = runningCommitted;
         runningCommitted = new ArrayList<>();
         pendingCheckpointed.addAll(runningCheckpointed);
@@ -1145,6 +1389,7 @@ public final class Journal implements AutoCloseable {
         boolean unlocked = lock.getHoldCount() == 1;
         if (unlocked) lock.unlock();
         IOException failure = null;
+        long ioStart = System.nanoTime();
         try {
             boolean first = true;
             for (int r = 0; r < records; r++) {
@@ -1156,7 +1401,7 @@ public final class Journal implements AutoCloseable {
                 // is built on the heap and written in pieces.
                 boolean direct = recBytes <= IO_CHUNK;
                 MemorySegment rs = direct ? commitIo.buffer(recBytes) : MemorySegment.ofArray(new byte[recBytes]);
-                buildRecord(rs, from, n, body[r], extra, r < records - 1, blknos, imgs, ranges, deps, at[r], seqs[r]);
+                buildRecord(rs, from, n, body[r], extra, r < records - 1, blknos, imgs, dataSegs, ranges, deps, at[r], seqs[r]);
                 for (int off = 0; off < recBytes; off += IO_CHUNK) {
                     int len = Math.min(IO_CHUNK, recBytes - off);
                     boolean last = r == records - 1 && off + len == recBytes;
@@ -1183,6 +1428,7 @@ public final class Journal implements AutoCloseable {
             if (failure == null) {
                 durable = g;
                 commits++;
+                lastCommitNanos = System.nanoTime() - ioStart;
                 lastDeps = committingDeps;   // this commit is now the log's newest: the one recovery checks
             }
             committingDeps = List.of();
@@ -1190,7 +1436,11 @@ public final class Journal implements AutoCloseable {
             commitEnded.signalAll();
             if (failure != null) releaseWaiters();
         }
-        if (failure != null) throw commitFailure;
+        if (failure != null) {
+            for (DataEntry e : data) e.done().accept(commitFailure, false);
+            throw commitFailure;
+        }
+        writeDataHome(data);   // durable in the log now: home may change (a torn home write is replayed whole)
         runAll(done);
         releaseWaiters();   // after the commit's callbacks, as a synchronous force returns after them
     }
@@ -1202,9 +1452,13 @@ public final class Journal implements AutoCloseable {
      * captured (no journal state): runs without the lock.
      */
     private void buildRecord(MemorySegment rs, int from, int n, int body, int extra, boolean more, long[] blknos, byte[][] imgs,
-                             int[][] ranges, List<long[]> deps, long pos, long seq) {
+                             MemorySegment[] dataSegs, int[][] ranges, List<long[]> deps, long pos, long seq) {
         if (ranges == null) {
-            for (int i = 0; i < n; i++) MemorySegment.copy(imgs[from + i], 0, rs, ValueLayout.JAVA_BYTE, (long) (i + 1) * bs, bs);
+            for (int i = 0; i < n; i++) {
+                int k = from + i;
+                if (k < imgs.length) MemorySegment.copy(imgs[k], 0, rs, ValueLayout.JAVA_BYTE, (long) (i + 1) * bs, bs);
+                else MemorySegment.copy(dataSegs[k - imgs.length], 0, rs, (long) (i + 1) * bs, bs);
+            }
         } else {
             // Entries, one per block: u32 range count, then per range u32 offset, u32 length, the bytes.
             MemorySegment p = rs.asSlice(bs, (long) body * bs);
@@ -1216,7 +1470,8 @@ public final class Journal implements AutoCloseable {
                 for (int k = 0; k < rg.length; k += 2) {
                     p.set(U32, o, rg[k]);
                     p.set(U32, o + 4, rg[k + 1]);
-                    MemorySegment.copy(imgs[i], rg[k], p, ValueLayout.JAVA_BYTE, o + 8, rg[k + 1]);
+                    if (i < imgs.length) MemorySegment.copy(imgs[i], rg[k], p, ValueLayout.JAVA_BYTE, o + 8, rg[k + 1]);
+                    else MemorySegment.copy(dataSegs[i - imgs.length], rg[k], p, o + 8, rg[k + 1]);
                     o += 8 + rg[k + 1];
                 }
             }
@@ -1286,6 +1541,7 @@ public final class Journal implements AutoCloseable {
 
     private void checkpointLocked() throws IOException {
         awaitCommit();   // never write home images whose commit is not yet durable
+        awaitDataHome();   // nor move the tail past logged data that is not home
         if (readOnly && (!checkpointDirty.isEmpty() || tailSeq != headSeq))
             throw new IllegalStateException("read-only journal of " + dev.describe() + " has blocks to checkpoint");
         if (!checkpointDirty.isEmpty()) {
@@ -1301,6 +1557,9 @@ public final class Journal implements AutoCloseable {
         }
         lastDeps = List.of();   // the log is empty: no transaction left for recovery to check
         updateDepsLive();
+        loggedData.clear();   // only running data (not in the log yet) is left to replay
+        for (DataEntry e : runningData) for (int k = 0; k < e.blocks(); k++) loggedData.add(e.blkno() + k);
+        loggedDataLive = !loggedData.isEmpty();
         usedBlocks = 0;
         checkpoints++;
         List<Runnable> done = pendingCheckpointed;
@@ -1375,6 +1634,7 @@ public final class Journal implements AutoCloseable {
             } finally {
                 closed = true;
                 failWaiters(new IOException("journal of " + dev.describe() + " closed"));
+                failRunningData(new IOException("journal of " + dev.describe() + " closed"));
                 logWork.signalAll();
                 closeIo();
             }
@@ -1392,6 +1652,7 @@ public final class Journal implements AutoCloseable {
                 // A commit in flight (another thread, without the lock) uses commitIo: let it end first.
                 while (committing) commitEnded.awaitUninterruptibly();
                 failWaiters(new IOException("journal of " + dev.describe() + " abandoned: the commit never happened"));
+                failRunningData(new IOException("journal of " + dev.describe() + " abandoned: the commit never happened"));
                 logWork.signalAll();
                 closeIo();
             }
@@ -1403,17 +1664,19 @@ public final class Journal implements AutoCloseable {
     /**
      * Counters; {@code handles}, {@code handleReads}, {@code handleWrites}: handles begun, block reads
      * and writes in them; {@code blocksLogged}: changed blocks committed; {@code logBlocksWritten}:
-     * log blocks their records took (descriptors, images or delta entries, dependency blocks).
+     * log blocks their records took (descriptors, images or delta entries, dependency blocks);
+     * {@code dataBlocksLogged}: blocks of file data logged ({@link Handle#logData});
+     * {@code dataCheckpoints}: checkpoints a write in place over logged data needed.
      */
     public record Stats(long commits, long checkpoints, long blocksLogged, long logUsedBlocks, long logAreaBlocks,
                         long cachedBlocks, long runningBlocks, long handles, long handleReads, long handleWrites,
-                        long logBlocksWritten) {}
+                        long logBlocksWritten, long dataBlocksLogged, long dataCheckpoints) {}
 
     public Stats stats() {
         lock.lock();
         try {
             return new Stats(commits, checkpoints, blocksLogged, usedBlocks, area, cache.size(), running.size(), handles, handleReads,
-                    handleWrites, logBlocksWritten);
+                    handleWrites, logBlocksWritten, dataBlocksLogged, dataCheckpoints);
         } finally {
             lock.unlock();
         }

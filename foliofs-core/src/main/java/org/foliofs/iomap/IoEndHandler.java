@@ -82,6 +82,22 @@ public interface IoEndHandler {
     }
 
     /**
+     * An atomic write-through's {@link IoMap#LOGGED} mapping, instead of its device request: the
+     * file system logs {@code segs} (the folio slices holding the new data of device range
+     * {@code [deviceOffset, +total)}, whole blocks, stable until {@code homeDone} runs) in its
+     * journal, where the whole call's data becomes durable at once; it writes them home after that
+     * commit and then runs {@code homeDone}: {@code (null, true)}; {@code (e, false)} when the
+     * commit failed (the data may not be durable); {@code (e, true)} when the home write failed
+     * (the journal holds the data). A throw means nothing was logged ({@code homeDone} never runs). {@code dsync}: the
+     * caller will wait for the commit ({@link #syncLogged}); without it the file system should
+     * still commit soon, since the folios stay under writeback until their home write.
+     */
+    default void logAtomic(IoInode inode, long deviceOffset, java.lang.foreign.MemorySegment[] segs, boolean dsync,
+                           java.util.function.BiConsumer<Throwable, Boolean> homeDone) throws IOException {
+        throw new UnsupportedOperationException(getClass().getName() + " does not log atomic writes");
+    }
+
+    /**
      * DSYNC of an atomic call whose {@link #ioEndAtomic} returned true: its data was complete before
      * the metadata that exposes it was logged, so the data is durable once that metadata's commit
      * is, if the commit drains the device's cache after it was gathered (a commit already in flight

@@ -38,7 +38,13 @@ public record IoMap(long offset, long length, Type type, int flags, long deviceA
     public static final int DIRTY = 4;
     /** Set by the engine on a mapping it found invalid (see {@link IoMapValidity}); it remaps. */
     public static final int STALE = 8;
-    static final int ALL_FLAGS = NEW | SHARED | DIRTY | STALE;
+    /**
+     * An atomic write's MAPPED mapping whose data the file system logs in its journal instead of a
+     * device request ({@link IoEndHandler#logAtomic}): the blocks change all at once when the
+     * commit holding the data is durable, and the journal writes them home after it.
+     */
+    public static final int LOGGED = 16;
+    static final int ALL_FLAGS = NEW | SHARED | DIRTY | STALE | LOGGED;
 
     /** What a file range is. */
     public enum Type {
@@ -61,7 +67,7 @@ public record IoMap(long offset, long length, Type type, int flags, long deviceA
         }
         if ((flags & ~ALL_FLAGS) != 0) {
             throw new IllegalArgumentException("mapping flags (0x" + Integer.toHexString(flags)
-                    + ") has unknown bits; allowed are NEW, SHARED, DIRTY, STALE");
+                    + ") has unknown bits; allowed are NEW, SHARED, DIRTY, STALE, LOGGED");
         }
         boolean addressed = type == Type.MAPPED || type == Type.UNWRITTEN;
         if (addressed && deviceAddress < 0) {
@@ -106,6 +112,7 @@ public record IoMap(long offset, long length, Type type, int flags, long deviceA
         if ((flags & SHARED) != 0) sb.append("SHARED|");
         if ((flags & DIRTY) != 0) sb.append("DIRTY|");
         if ((flags & STALE) != 0) sb.append("STALE|");
+        if ((flags & LOGGED) != 0) sb.append("LOGGED|");
         return sb.substring(0, sb.length() - 1);
     }
 

@@ -271,6 +271,10 @@ final class WriteThrough extends IoCall implements IoMapIter.Chunk {
             c.release(!atomic, atomic);
             return;
         }
+        if (atomic && c.map.hasFlag(IoMap.LOGGED)) {
+            logAtomic(c);
+            return;
+        }
         int reqFlags = 0;
         boolean overwrite = c.map.type() == IoMap.Type.MAPPED && (c.map.flags() & (IoMap.NEW | IoMap.SHARED)) == 0;
         boolean pure = overwrite && !c.map.hasFlag(IoMap.DIRTY) && c.userEnd <= sizeAtStart;
@@ -291,6 +295,33 @@ final class WriteThrough extends IoCall implements IoMapIter.Chunk {
             reqs.remove(reqs.size() - 1);
             fail(e);
             c.release(!atomic, atomic);
+        }
+    }
+
+    /**
+     * A LOGGED mapping's data goes into the file system's journal instead of a device request: the
+     * request counts as complete at once; the folios stay under writeback until the journal wrote
+     * them home (it then releases them: this call's {@link #release} skips the request). On a
+     * failed commit the cached blocks are forgotten (the device holds the old data; the error is
+     * also recorded for fsync, since a call without DSYNC has returned by then); on a failed home
+     * write they stay as they are (the log holds the data; the journal stops, and recovery writes it home).
+     */
+    private void logAtomic(Req c) {
+        MemorySegment[] segs = new MemorySegment[c.segs];
+        for (int i = 0; i < c.segs; i++) segs[i] = c.held[i].folio.data().asSlice(c.segOff[i], c.segLen[i]);
+        c.logged = true;
+        reqs.add(c);
+        if (dsync) needSync = true;   // durable with the commit that holds the data (syncLogged)
+        try {
+            file.ioEnd.logAtomic(inode, c.map.deviceAddressOf(c.filePos), segs, dsync, (t, durable) -> {
+                if (t != null) file.errors.record(t instanceof DeviceException d ? d.errno() : Errno.EIO);
+                c.release(false, t != null && !durable);
+            });
+        } catch (Throwable e) {   // nothing logged: the call fails, its blocks read old
+            reqs.remove(reqs.size() - 1);
+            c.logged = false;
+            fail(e);
+            c.release(false, true);
         }
     }
 
@@ -319,6 +350,7 @@ final class WriteThrough extends IoCall implements IoMapIter.Chunk {
         WritebackIoEnd.Held[] held = new WritebackIoEnd.Held[4];
         long[] segOff = new long[4], segLen = new long[4];
         boolean pure;
+        boolean logged;   // handed to the journal (LOGGED): it releases the folios after the home write
         volatile boolean released;
 
         Req(WriteThrough call, IoMap map, long filePos, long userPos) {
@@ -423,6 +455,7 @@ final class WriteThrough extends IoCall implements IoMapIter.Chunk {
     private void release(long result, Throwable err) {
         long tRelease = trace != null ? System.nanoTime() : 0;
         for (Req r : reqs) {
+            if (r.logged) continue;   // the journal releases it after the home write (or its failure)
             if (atomic) {
                 // Untorn: on failure the range must read all old. The caller wrote the range back
                 // before (it was clean), so the device holds the old data: forget the new bytes.

@@ -57,6 +57,10 @@ class AtomicCrashTest {
         FolioFile a, b;
         long unit;          // the slot size: the volume's max atomic unit
         int crashPoints, cutsMidWrite, acked, ackedAndCut, tornSeen, directRounds, directDsync, recycleRounds, recycledTaken;
+        int loggedRounds, loggedCommitted, loggedAcked;   // armed writes that took the logged path; of them committed; acknowledged
+        /** The logged-overwrite campaign: mostly written bases, write-through, logging on, small writes, and the scenarios below. */
+        boolean loggedFocus;
+        int midLogged, conflicts;   // a logged DSYNC write before the armed one; then an in-place overwrite of it (a checkpoint)
         final int[] byBase = new int[BASES.length], directByBase = new int[BASES.length];
         String trace = "";
 
@@ -106,14 +110,20 @@ class AtomicCrashTest {
             int base = rnd.nextInt(BASES.length);
             if (!atomic || hardware && rnd.nextBoolean()) base = 1;                      // the control: in-place overwrites of written extents
             int len = switch (rnd.nextInt(3)) { case 0 -> 16 << 10; case 1 -> 64 << 10; default -> (int) unit; };
+            if (loggedFocus) {
+                if (rnd.nextInt(4) != 0) base = 1;
+                len = new int[] {4096, 8192, 16384, 65536}[rnd.nextInt(4)];
+            }
             long slotOff = slot * unit;
             long pos = slotOff + rnd.nextInt((int) (unit / len)) * (long) len;
             boolean dsync = rnd.nextBoolean(), async = rnd.nextInt(4) == 0, syncAfter = rnd.nextInt(4) == 0;
-            boolean direct = rnd.nextBoolean();
+            boolean direct = !loggedFocus && rnd.nextBoolean();
+            boolean logOn = loggedFocus ? rnd.nextInt(10) != 0 : rnd.nextBoolean();   // logged overwrites (the journal holds the data)
             long gen = rnd.nextLong();
             trace = "slot " + slot + " base " + BASES[base] + (direct ? " DIRECT" : " WRITETHROUGH") + " write " + len + " at " + pos
                     + (dsync ? " DSYNC" : "")
-                    + (async ? " async" : "") + (syncAfter ? " +sync/fdatasync" : "") + (hardware ? " (atomic-unit device)" : "");
+                    + (async ? " async" : "") + (syncAfter ? " +sync/fdatasync" : "") + (hardware ? " (atomic-unit device)" : "")
+                    + (logOn ? " (logging on)" : "");
             // --- the base state, made durable
             byte[] old;
             byte[] bOld = null;
@@ -156,7 +166,7 @@ class AtomicCrashTest {
             byte[] pre = null, preOld = null;
             boolean preSync = false;
             long prePos = -1, takenBefore = fs.staging().recycledCounts()[0];
-            if (atomic && !hardware && len <= StagingPool.CHUNK_BLOCKS / 4 * BS && rnd.nextBoolean()) {
+            if (atomic && !hardware && !loggedFocus && len <= StagingPool.CHUNK_BLOCKS / 4 * BS && rnd.nextBoolean()) {
                 int s2 = (int) ((bPos / unit + 1 + rnd.nextInt(SLOTS - 1)) % SLOTS);
                 prePos = s2 * unit + rnd.nextInt((int) (unit / len)) * (long) len;
                 preSync = rnd.nextInt(3) != 0;
@@ -166,16 +176,50 @@ class AtomicCrashTest {
                 b.fsync(false);
                 pre = FsCrashTest.Campaign.data(4, gen ^ 0x99, prePos, len);
                 int pf = FolioFile.WRITETHROUGH | FolioFile.ATOMIC | (preSync ? FolioFile.DSYNC : 0);
+                fs.setAtomicLogMax(0);   // out of place: its old blocks are what the armed write takes
                 assertThat(b.write(prePos, MemorySegment.ofArray(pre), pf)).isEqualTo(len);
                 if (preSync)
                     assertThat(fs.staging().recycledCounts()[1]).as("blocks the DSYNC atomic write recycled").isGreaterThanOrEqualTo(len / BS);
                 recycleRounds++;
                 trace += "; recycled " + len + " from b at " + prePos + (preSync ? " (DSYNC)" : " (not committed)");
             }
+            // --- logged campaign: a DSYNC logged write of the range first (the armed write then logs
+            // the same blocks again: replay must apply both in order), and in half of those a plain
+            // DSYNC overwrite in place after it (which must checkpoint first, or replay would bring
+            // the logged data back over it)
+            int scen = loggedFocus ? rnd.nextInt(3) : 0;
+            if (scen >= 1) {
+                fs.setAtomicLogMax(65536);
+                long dl = fs.journal().stats().dataBlocksLogged();
+                byte[] mid = FsCrashTest.Campaign.data(5, gen ^ 0x3C, pos, len);
+                assertThat(a.write(pos, MemorySegment.ofArray(mid), FolioFile.WRITETHROUGH | FolioFile.ATOMIC | FolioFile.DSYNC)).isEqualTo(len);
+                old = mid;
+                boolean midWasLogged = fs.journal().stats().dataBlocksLogged() > dl;
+                if (midWasLogged) midLogged++;
+                trace += "; logged DSYNC write first" + (midWasLogged ? "" : " (not logged)");
+                if (scen == 2) {
+                    long cps = fs.journal().stats().dataCheckpoints();
+                    byte[] plain = FsCrashTest.Campaign.data(6, gen ^ 0xC3, pos, len);
+                    assertThat(a.write(pos, MemorySegment.ofArray(plain), FolioFile.WRITETHROUGH | FolioFile.DSYNC)).isEqualTo(len);
+                    old = plain;
+                    trace += "; then a plain DSYNC overwrite";
+                    if (midWasLogged) {
+                        conflicts++;
+                        if (!FsIoMapOps.brokenSkipLoggedCheckpoint)
+                            assertThat(fs.journal().stats().dataCheckpoints()).as("the overwrite of logged blocks checkpointed").isGreaterThan(cps);
+                    }
+                }
+                assertThat(read(a, pos, len)).as("the state before the armed write").isEqualTo(old);
+            }
             // --- the write, with the power cut armed
             byte[] neu = FsCrashTest.Campaign.data(1, gen, pos, len);
             long t0 = System.nanoTime(); T[0] += t0 - tStart;
             int flags = (direct ? FolioFile.DIRECT : FolioFile.WRITETHROUGH) | (atomic ? FolioFile.ATOMIC : 0) | (dsync ? FolioFile.DSYNC : 0);
+            fs.setAtomicLogMax(logOn ? 65536 : 0);
+            // eligible: an overwrite of a written, unshared extent (the base, or what the first write left)
+            boolean logged = atomic && logOn && !direct && !hardware && (BASES[base].equals("written") || scen >= 1) && len <= 65536;
+            if (logged) loggedRounds++;
+            long dataLoggedBefore = fs.journal().stats().dataBlocksLogged();
             dev.powerCutAt(1 + rnd.nextInt(atomic ? 5 : 3));
             boolean ack = false;
             try {
@@ -209,6 +253,11 @@ class AtomicCrashTest {
             if (pre != null && fs.staging().recycledCounts()[0] > takenBefore) recycledTaken++;   // (only committed ones can be taken)
             if (ack) acked++;
             if (ack && cut) ackedAndCut++;
+            if (fs.journal().stats().dataBlocksLogged() > dataLoggedBefore) {
+                if (!logged) throw new AssertionError("the write was logged, but it is not an eligible overwrite");
+                loggedCommitted++;
+                if (ack) loggedAcked++;
+            }
             long t1 = System.nanoTime();
             a = b = null;
             fs.abandon();
@@ -264,6 +313,15 @@ class AtomicCrashTest {
             return sb.toString();
         }
 
+        /** {@link #close}, after a failed round: a close error (the device may be powered off) is added to the failure's suppressed ones. */
+        void closeAfter(Throwable failure) {
+            try {
+                close();
+            } catch (Throwable t) {
+                failure.addSuppressed(t);
+            }
+        }
+
         void close() throws IOException {
             FsIoMapOps.afterAllocate = null;
             if (a != null) a.close();
@@ -317,10 +375,13 @@ class AtomicCrashTest {
                     + Arrays.toString(sw.directByBase) + ")"
                     + " ms prep/write/crash/fsck/mount=" + Arrays.toString(Arrays.stream(T).map(x -> x / 1_000_000).toArray()) + " device ATOMIC writes=" + hwAtomic + " max unit=" + sw.unit
                     + " recycling rounds=" + sw.recycleRounds + " (the armed write took recycled blocks in " + sw.recycledTaken + ")"
-                    + " delta journal entries replayed (by fsck and mount)=" + (Journal.DELTAS_REPLAYED.sum() - deltasBefore));
+                    + " delta journal entries replayed (by fsck and mount)=" + (Journal.DELTAS_REPLAYED.sum() - deltasBefore)
+                    + " logged writes=" + sw.loggedRounds + " (gathered in a commit " + sw.loggedCommitted + ", acknowledged " + sw.loggedAcked + ")");
             assertThat(cp).isGreaterThanOrEqualTo(points);
             assertThat(Journal.DELTAS_REPLAYED.sum() - deltasBefore).as("recoveries applied delta journal records").isPositive();
             assertThat(sw.recycledTaken).as("armed writes into recycled blocks").isGreaterThan(points / 20);
+            assertThat(sw.loggedRounds).as("armed writes that took the logged path").isGreaterThan(points / 40);
+            assertThat(sw.loggedAcked).as("logged writes acknowledged before the crash").isGreaterThan(points / 200);
             assertThat(cuts).as("power cuts during the write").isGreaterThan(points / 3);
             assertThat(sw.acked + hw.acked).as("acknowledged writes").isGreaterThan(points / 10);
             for (int k = 0; k < BASES.length; k++) assertThat(sw.byBase[k]).as("rounds over %s", BASES[k]).isGreaterThan(points / 20);
@@ -331,6 +392,56 @@ class AtomicCrashTest {
         } finally {
             sw.close();
             hw.close();
+        }
+    }
+
+    /**
+     * Logged atomic overwrites (the journal holds the data, {@link Journal.Handle#logData}): 4-64
+     * KiB write-through overwrites of written extents, most with logging on, a quarter over the
+     * other bases; before a third of the armed writes a DSYNC logged write of the same range, and
+     * before another third the same followed by a plain DSYNC overwrite in place (which must
+     * checkpoint first). After every crash the range reads all old or all new, all new if
+     * acknowledged; fsck is clean. Default 600 crash points ({@code -Dfoliofs.atomic.loggedPoints=N}).
+     */
+    @Test
+    void loggedAtomicOverwritesAreUntornAcrossCrashes() throws Exception {
+        long seed = seed();
+        int points = Integer.getInteger("foliofs.atomic.loggedPoints", 600);
+        Campaign c = new Campaign(seed, false, true);
+        c.loggedFocus = true;
+        try {
+            run(seed, "loggedAtomicOverwritesAreUntornAcrossCrashes", points, c, null, new Random(seed));
+            System.out.println("logged campaign: crash points=" + c.crashPoints + " power cuts mid-write=" + c.cutsMidWrite
+                    + " acknowledged=" + c.acked + " logged armed writes=" + c.loggedRounds + " (gathered " + c.loggedCommitted
+                    + ", acknowledged " + c.loggedAcked + ") logged writes before them=" + c.midLogged
+                    + " in-place overwrites of logged blocks=" + c.conflicts + " bases=" + Arrays.toString(c.byBase));
+            assertThat(c.crashPoints).isGreaterThanOrEqualTo(points);
+            assertThat(c.loggedRounds).as("logged armed writes").isGreaterThan(points / 3);
+            assertThat(c.loggedAcked).as("logged armed writes acknowledged").isGreaterThan(points / 10);
+            assertThat(c.midLogged).as("logged writes before the armed one").isGreaterThan(points / 4);
+            assertThat(c.conflicts).as("in-place overwrites of logged blocks").isGreaterThan(points / 10);
+            assertThat(c.cutsMidWrite).as("power cuts during the write").isGreaterThan(points / 4);
+        } catch (Throwable t) {
+            c.closeAfter(t);
+            throw t;
+        }
+        c.close();
+    }
+
+    /** The logged campaign with the checkpoint before an in-place overwrite of logged blocks skipped must fail: recovery brings the logged data back. */
+    @Test
+    void loggedControlWithoutTheCheckpointFails() throws Exception {
+        long seed = seed();
+        Campaign c = new Campaign(seed, false, true);
+        c.loggedFocus = true;
+        FsIoMapOps.brokenSkipLoggedCheckpoint = true;
+        try {
+            assertThatThrownBy(() -> run(seed, "loggedControlWithoutTheCheckpointFails", 600, c, null, new Random(seed)))
+                    .isInstanceOf(AssertionError.class);
+            System.out.println("logged control: failed after " + c.crashPoints + " crash points: " + c.trace);
+        } finally {
+            FsIoMapOps.brokenSkipLoggedCheckpoint = false;
+            c.closeAfter(new AssertionError("closing after the expected failure"));
         }
     }
 

@@ -29,6 +29,7 @@ class AtomicWriteTest {
     static FolioFs format(SimDevice dev) throws IOException {
         FolioFs fs = FolioFs.format(dev, Mkfs.Options.defaults().withBlockSize(BS).withAgCount(2));
         fs.setPageCacheConfig(PageCache.Config.builder().memoryBytes(32L << 20).dirtyExpireMillis(3_600_000).build());
+        fs.setAtomicLogMax(0);   // these tests are about the out-of-place path; LoggedAtomicWriteTest covers logged overwrites
         return fs;
     }
 

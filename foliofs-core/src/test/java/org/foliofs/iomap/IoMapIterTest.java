@@ -92,7 +92,7 @@ class IoMapIterTest {
         assertThatThrownBy(() -> new IoMap(0, 4096, IoMap.Type.HOLE, 0, 8192, 0))
                 .hasMessage("HOLE mapping [0, +4096) must have deviceAddress NO_ADDRESS (-1), not 8192");
         assertThatThrownBy(() -> new IoMap(0, 4096, IoMap.Type.HOLE, 0x100, IoMap.NO_ADDRESS, 0))
-                .hasMessage("mapping flags (0x100) has unknown bits; allowed are NEW, SHARED, DIRTY, STALE");
+                .hasMessage("mapping flags (0x100) has unknown bits; allowed are NEW, SHARED, DIRTY, STALE, LOGGED");
         assertThatThrownBy(() -> new IoMap(Long.MAX_VALUE - 10, 4096, IoMap.Type.HOLE, 0, IoMap.NO_ADDRESS, 0))
                 .hasMessageContaining("overflows");
     }

@@ -1,0 +1,254 @@
+package org.foliofs.fs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import org.foliofs.device.Errno;
+import org.foliofs.device.FaultPlan;
+import org.foliofs.device.IoOp;
+import org.foliofs.device.SimDevice;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Logged atomic overwrites ({@link Journal.Handle#logData}, {@code FsIoMapOps}): a small buffered
+ * atomic write over blocks the file owns goes into the commit record and home after the commit.
+ * The crash campaign is {@link AtomicCrashTest#loggedAtomicOverwritesAreUntornAcrossCrashes}.
+ */
+class LoggedAtomicWriteTest {
+    static final int BS = 4096;
+    static final int AT = FolioFile.WRITETHROUGH | FolioFile.ATOMIC;
+
+    static SimDevice device() { return SimDevice.builder().capacity(64L << 20).seed(11).build(); }
+
+    static FolioFs format(SimDevice dev) throws IOException {
+        FolioFs fs = FolioFs.format(dev, Mkfs.Options.defaults().withBlockSize(BS).withAgCount(2));
+        fs.setPageCacheConfig(org.foliofs.pagecache.PageCache.Config.builder().memoryBytes(32L << 20).dirtyExpireMillis(3_600_000).build());
+        fs.setAtomicLogMax(65536);
+        return fs;
+    }
+
+    static MemorySegment data(long seed, int len) { return MemorySegment.ofArray(FolioFileTest.pattern(seed, len)); }
+
+    /** File "a": 256 KiB of pattern 1 written through and durable. */
+    static FolioFile writtenFile(FolioFs fs) throws IOException {
+        FolioFile f = FolioFileTest.create(fs, "a");
+        f.write(0, data(1, 256 << 10), FolioFile.WRITETHROUGH);
+        f.fsync(false);
+        return f;
+    }
+
+    static long deviceBlock(FolioFs fs, FolioFile f, long pos) throws IOException {
+        return fs.op(h -> {
+            Extent e = ExtentMap.find(h, Inodes.get(h, f.ino()), pos / BS);
+            return e.deviceBlockOf(pos / BS);
+        });
+    }
+
+    static long logged(FolioFs fs) { return fs.journal().stats().dataBlocksLogged(); }
+
+    @Test
+    void aDsyncOverwriteIsLoggedStaysInPlaceAndSurvivesACrash() throws IOException {
+        try (SimDevice dev = device()) {
+            FolioFs fs = format(dev);
+            long ino, blk;
+            try (FolioFile f = writtenFile(fs)) {
+                ino = f.ino();
+                blk = deviceBlock(fs, f, 16384);
+                long before = logged(fs), free = fs.allocator().freeBlocks();
+                assertThat(f.write(16384, data(2, 8192), AT | FolioFile.DSYNC)).isEqualTo(8192);
+                assertThat(logged(fs) - before).as("blocks logged").isEqualTo(2);
+                assertThat(deviceBlock(fs, f, 16384)).as("no remap: the same blocks").isEqualTo(blk);
+                assertThat(fs.allocator().freeBlocks()).as("nothing allocated").isEqualTo(free);
+                assertThat(FolioFileTest.read(f, 16384, 8192)).isEqualTo(FolioFileTest.pattern(2, 8192));
+            }
+            fs.abandon();   // right after the DSYNC return: the home write may not have happened
+            dev.crash();
+            assertThat(Fsck.check(dev).problems()).isEmpty();
+            fs = FolioFs.mount(dev);
+            try (FolioFile f = fs.openFile(ino)) {
+                assertThat(FolioFileTest.read(f, 16384, 8192)).isEqualTo(FolioFileTest.pattern(2, 8192));
+                assertThat(FolioFileTest.read(f, 0, 16384)).isEqualTo(FolioFileTest.pattern(1, 16384));
+                assertThat(deviceBlock(fs, f, 16384)).isEqualTo(blk);
+            }
+            fs.close();
+        }
+    }
+
+    @Test
+    void aWriteWithoutDsyncIsCommittedSoonAndWrittenHome() throws Exception {
+        try (SimDevice dev = device()) {
+            FolioFs fs = format(dev);
+            try (FolioFile f = writtenFile(fs)) {
+                long commits = fs.journal().stats().commits(), blk = deviceBlock(fs, f, 65536);
+                assertThat(f.write(65536, data(3, 16384), AT)).isEqualTo(16384);
+                long t0 = System.nanoTime();
+                while (fs.journal().stats().commits() == commits && System.nanoTime() - t0 < 5_000_000_000L) Thread.sleep(1);
+                assertThat(fs.journal().stats().commits()).as("the log thread committed without a sync").isGreaterThan(commits);
+                f.fsync(true);   // waits for the home write (the folios stay under writeback until then)
+                byte[] home;
+                try (BlockIo io = new BlockIo(dev, 16384)) { home = io.read(blk * BS, 16384).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE); }
+                assertThat(home).as("the device's home blocks").isEqualTo(FolioFileTest.pattern(3, 16384));
+            }
+            fs.close();
+            assertThat(Fsck.check(dev).problems()).isEmpty();
+        }
+    }
+
+    @Test
+    void onlyOverwritesOfWrittenUnsharedBlocksInsideTheSizeAreLogged() throws IOException {
+        try (SimDevice dev = device()) {
+            FolioFs fs = format(dev);
+            try (FolioFile f = writtenFile(fs); FolioFile g = FolioFileTest.create(fs, "g")) {
+                long n = logged(fs);
+                f.write(256 << 10, data(4, 8192), AT | FolioFile.DSYNC);                 // extends the file
+                assertThat(logged(fs)).as("extends the file").isEqualTo(n);
+                f.write(0, data(4, 131072), AT | FolioFile.DSYNC);                       // larger than the limit
+                assertThat(logged(fs)).as("larger than the limit").isEqualTo(n);
+                f.write(8192, data(4, 8192), FolioFile.DIRECT | FolioFile.ATOMIC | FolioFile.DSYNC);   // direct
+                assertThat(logged(fs)).as("direct").isEqualTo(n);
+                g.truncate(65536);
+                g.write(0, data(4, 8192), AT | FolioFile.DSYNC);                         // a hole
+                assertThat(logged(fs)).as("a hole").isEqualTo(n);
+                g.cloneRange(f, 32768, 32768, 8192);
+                g.write(32768, data(5, 8192), AT | FolioFile.DSYNC);                     // shared
+                assertThat(logged(fs)).as("shared").isEqualTo(n);
+                f.write(32768, data(6, 8192), AT | FolioFile.DSYNC);                     // unshared again (g moved off, durably)
+                assertThat(logged(fs) - n).as("unshared again").isEqualTo(2);
+                fs.setAtomicLogMax(0);
+                f.write(49152, data(7, 8192), AT | FolioFile.DSYNC);                     // logging off
+                assertThat(logged(fs) - n).as("logging off").isEqualTo(2);
+                fs.setAtomicLogMax(65536);
+                f.write(65536, data(8, 65536), AT | FolioFile.DSYNC);                    // 16 blocks, written, unshared
+                assertThat(logged(fs) - n).isEqualTo(18);
+                assertThat(FolioFileTest.read(g, 32768, 8192)).isEqualTo(FolioFileTest.pattern(5, 8192));
+                assertThat(FolioFileTest.read(f, 32768, 8192)).isEqualTo(FolioFileTest.pattern(6, 8192));
+                assertThat(FolioFileTest.readDirect(f, 65536, 65536)).isEqualTo(FolioFileTest.pattern(8, 65536));
+            }
+            fs.close();
+            assertThat(Fsck.check(dev).problems()).isEmpty();
+            assertThatThrownBy(() -> fs.setAtomicLogMax(-1)).hasMessageContaining("-1");
+        }
+    }
+
+    @Test
+    void anInPlaceOverwriteOfLoggedBlocksCheckpointsFirst() throws IOException {
+        try (SimDevice dev = device()) {
+            FolioFs fs = format(dev);
+            long ino;
+            try (FolioFile f = writtenFile(fs)) {
+                ino = f.ino();
+                f.write(0, data(2, 16384), AT | FolioFile.DSYNC);
+                long cps = fs.journal().stats().dataCheckpoints();
+                f.write(4096, data(3, 4096), FolioFile.WRITETHROUGH | FolioFile.DSYNC);   // in place over a logged block
+                assertThat(fs.journal().stats().dataCheckpoints()).isEqualTo(cps + 1);
+                f.write(131072, data(3, 4096), FolioFile.WRITETHROUGH | FolioFile.DSYNC);   // not logged: no checkpoint
+                assertThat(fs.journal().stats().dataCheckpoints()).isEqualTo(cps + 1);
+                assertThat(fs.journal().loggedDataOverlaps(deviceBlock(fs, f, 0), 4)).isFalse();
+            }
+            fs.abandon();
+            dev.crash();
+            fs = FolioFs.mount(dev);
+            try (FolioFile f = fs.openFile(ino)) {
+                byte[] want = FolioFileTest.pattern(2, 16384);
+                System.arraycopy(FolioFileTest.pattern(3, 4096), 0, want, 4096, 4096);
+                assertThat(FolioFileTest.read(f, 0, 16384)).as("recovery did not bring the logged block back over the overwrite").isEqualTo(want);
+            }
+            fs.close();
+        }
+    }
+
+    @Test
+    void freedLoggedBlocksStayBusyUntilACheckpointAndAreNotRecycled() throws IOException {
+        try (SimDevice dev = device()) {
+            FolioFs fs = format(dev);
+            try (FolioFile f = writtenFile(fs)) {
+                long blk = deviceBlock(fs, f, 0);
+                f.write(0, data(2, 8192), AT | FolioFile.DSYNC);
+                f.fsync(false);   // the home write done (the folios off writeback)
+                assertThat(fs.journal().loggedDataOverlaps(blk, 2)).isTrue();
+                f.fallocate(FolioFile.FALLOC_PUNCH_HOLE | FolioFile.FALLOC_KEEP_SIZE, 0, 8192);
+                fs.sync();
+                assertThat(fs.allocator().busy().overlaps(blk, 2)).as("busy after the free's commit").isTrue();
+                fs.journal().checkpoint();
+                assertThat(fs.allocator().busy().overlaps(blk, 2)).as("free after the checkpoint").isFalse();
+                assertThat(fs.journal().loggedDataOverlaps(blk, 2)).isFalse();
+            }
+            fs.close();
+            assertThat(Fsck.check(dev).problems()).isEmpty();
+        }
+    }
+
+    @Test
+    void aFailedCommitFailsTheWriteAndTheRangeReadsAllOld() throws IOException {
+        try (SimDevice dev = device()) {
+            FolioFs fs = format(dev);
+            long ino;
+            try (FolioFile f = writtenFile(fs)) {
+                ino = f.ino();
+                Superblock sb = fs.superblock();
+                dev.faultPlan(FaultPlan.builder().failRange(sb.logStart() * BS, sb.logBlocks() * (long) BS, IoOp.WRITE, Errno.EIO).build());
+                assertThatThrownBy(() -> f.write(0, data(2, 16384), AT | FolioFile.DSYNC)).hasMessageContaining("EIO");
+                dev.faultPlan(FaultPlan.none());
+                assertThat(FolioFileTest.read(f, 0, 16384)).as("the cache forgot the new bytes").isEqualTo(FolioFileTest.pattern(1, 16384));
+            }
+            fs.abandon();
+            dev.crash();
+            fs = FolioFs.mount(dev);
+            try (FolioFile f = fs.openFile(ino)) {
+                assertThat(FolioFileTest.read(f, 0, 16384)).isEqualTo(FolioFileTest.pattern(1, 16384));
+            }
+            fs.close();
+            assertThat(Fsck.check(dev).problems()).isEmpty();
+        }
+    }
+
+    @Test
+    void aFailedHomeWriteStopsTheJournalAndRecoveryWritesTheData() throws IOException {
+        try (SimDevice dev = device()) {
+            FolioFs fs = format(dev);
+            long ino;
+            try (FolioFile f = writtenFile(fs)) {
+                ino = f.ino();
+                long blk = deviceBlock(fs, f, 0);
+                dev.faultPlan(FaultPlan.builder().failRange(blk * BS, 16384, IoOp.WRITE, Errno.EIO).build());
+                assertThat(f.write(0, data(2, 16384), AT | FolioFile.DSYNC)).as("durable in the log").isEqualTo(16384);
+                assertThatThrownBy(() -> f.fsync(false)).hasMessageContaining("EIO");
+                dev.faultPlan(FaultPlan.none());
+                assertThat(FolioFileTest.read(f, 0, 16384)).isEqualTo(FolioFileTest.pattern(2, 16384));
+                Journal j = fs.journal();
+                assertThatThrownBy(j::checkpoint).hasMessageContaining("writing logged data home");
+            }
+            fs.abandon();
+            dev.crash();
+            fs = FolioFs.mount(dev);
+            try (FolioFile f = fs.openFile(ino)) {
+                assertThat(FolioFileTest.read(f, 0, 16384)).isEqualTo(FolioFileTest.pattern(2, 16384));
+            }
+            fs.close();
+            assertThat(Fsck.check(dev).problems()).isEmpty();
+        }
+    }
+
+    @Test
+    void logDataChecksItsArguments() throws IOException {
+        try (SimDevice dev = device()) {
+            FolioFs fs = format(dev);
+            Journal j = fs.journal();
+            MemorySegment block = MemorySegment.ofArray(new byte[BS]);
+            try (Journal.Handle h = j.begin(2)) {
+                assertThatThrownBy(() -> h.logData(1000, new MemorySegment[] {block.asSlice(0, 100)}, (t, d) -> {}))
+                        .hasMessageContaining("100 bytes");
+                assertThatThrownBy(() -> h.logData(fs.superblock().totalBlocks(), new MemorySegment[] {block}, (t, d) -> {}))
+                        .hasMessageContaining("not inside the volume");
+                assertThatThrownBy(() -> h.logData(fs.superblock().logStart(), new MemorySegment[] {block}, (t, d) -> {}))
+                        .hasMessageContaining("overlaps the journal");
+                long past = fs.superblock().logStart() + fs.superblock().logBlocks() + 100;
+                assertThatThrownBy(() -> h.logData(past, new MemorySegment[] {block, block, block}, (t, d) -> {}))
+                        .hasMessageContaining("reservation of 2");
+            }
+            fs.close();
+        }
+    }
+}
