@@ -35,7 +35,8 @@ public final class FolioFile implements AutoCloseable {
      * only) {@link #read(long, MemorySegment, int)}: {@code DSYNC} (durable before success; RWF_DSYNC),
      * {@code WRITETHROUGH} (buffered write-through, RWF_WRITETHROUGH: the data goes into the cache
      * and to the device at once, with direct-I/O error semantics), {@code ATOMIC} (untorn: all old or all new after a crash; needs
-     * WRITETHROUGH or DIRECT; limits in {@link FolioFs#atomicWriteUnitMax()}), {@code DIRECT} (O_DIRECT: no
+     * WRITETHROUGH or DIRECT; limits in {@link FolioFs#atomicWriteUnitMax()}; a buffered one of at most
+     * {@link FolioFs#atomicLogMax()} over blocks the file owns is logged in the journal), {@code DIRECT} (O_DIRECT: no
      * page cache; alignment to the device's logical block).
      */
     public static final int DSYNC = DirectIo.DSYNC, WRITETHROUGH = 0x200, ATOMIC = 0x400, DIRECT = 0x4000;
