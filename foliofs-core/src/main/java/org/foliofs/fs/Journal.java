@@ -47,6 +47,15 @@ import static org.foliofs.fs.MetaBlockLayout.U64;
  * with FUA). Recovery replays complete records from the tail; replaying whole images is idempotent,
  * so a crash during recovery is recovered by the next mount.
  *
+ * <h2>Logged data</h2>
+ * A handle may also log file data ({@link Handle#logData}: a small atomic overwrite): the blocks
+ * follow the commit's metadata blocks in its records, as whole images, and after the commit is
+ * durable the journal writes them home from the caller's segments (asynchronously, without the
+ * lock; {@code homeLock} counts them, and a checkpoint waits for them before its flush). Until the
+ * tail passes such a record, recovery may write that data home again: {@link #loggedDataOverlaps}
+ * tells writers in place to {@link #checkpointLoggedData checkpoint} first, and the allocator to
+ * keep the blocks busy until a checkpoint when they are freed. A failed home write stops the journal.
+ *
  * <h2>Space</h2>
  * {@link #begin} takes a reservation: the most distinct blocks the handle may change. Before the
  * handle starts, the journal makes room (commit, then checkpoint if the log is too full), so a handle

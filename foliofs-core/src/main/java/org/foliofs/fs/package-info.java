@@ -27,7 +27,13 @@
  * asynchronous calls overlapping its range ({@code FsInode.waitIo(pos, len)}); a small one takes
  * its staging blocks from the pool without a handle, and its remap stages the old blocks again
  * for the pool (handed out once that commit is durable; the recycled list's monitor is a leaf,
- * taken under the journal lock). A synchronous atomic write that finds another in progress runs
+ * taken under the journal lock). A small buffered atomic overwrite of blocks the file owns is
+ * logged instead ({@link org.foliofs.fs.Journal.Handle#logData}): its data goes into the commit
+ * record and home after the commit, from folios kept under writeback until then; an in-place
+ * write over blocks whose logged data the log still holds checkpoints first
+ * ({@link org.foliofs.fs.Journal#checkpointLoggedData}), and their frees stay busy until a
+ * checkpoint. Home writes complete without the journal lock (their own monitor; a checkpoint
+ * waits for them under it). A synchronous atomic write that finds another in progress runs
  * as an asynchronous call and waits, except on an engine thread; the step after its commit then
  * runs on that waiting thread ({@link org.foliofs.iomap.CallerRuns}). Metadata blocks are copy-on-write in memory
  * ({@link org.foliofs.fs.MetaBlock}): reads share the cached image, a change copies it.

@@ -23,13 +23,24 @@ class LoggedAtomicWriteTest {
     static SimDevice device() { return SimDevice.builder().capacity(64L << 20).seed(11).build(); }
 
     static FolioFs format(SimDevice dev) throws IOException {
-        FolioFs fs = FolioFs.format(dev, Mkfs.Options.defaults().withBlockSize(BS).withAgCount(2));
-        fs.setPageCacheConfig(org.foliofs.pagecache.PageCache.Config.builder().memoryBytes(32L << 20).dirtyExpireMillis(3_600_000).build());
-        fs.setAtomicLogMax(65536);
+        FolioFs fs = AtomicWriteTest.format(dev);
+        fs.setAtomicLogMax(65536);   // (AtomicWriteTest's volumes turn logging off)
         return fs;
     }
 
-    static MemorySegment data(long seed, int len) { return MemorySegment.ofArray(FolioFileTest.pattern(seed, len)); }
+    static MemorySegment data(long seed, int len) { return AtomicWriteTest.data(seed, len); }
+
+    /** Crashes {@code fs} (nothing more reaches the device), recovers, and checks that file {@code ino} reads {@code want} at {@code pos}; fsck clean. */
+    static void crashAndExpect(SimDevice dev, FolioFs fs, long ino, long pos, byte[] want) throws IOException {
+        fs.abandon();
+        dev.crash();
+        FolioFs again = FolioFs.mount(dev);
+        try (FolioFile f = again.openFile(ino)) {
+            assertThat(FolioFileTest.read(f, pos, want.length)).as("after the crash and recovery").isEqualTo(want);
+        }
+        again.close();
+        assertThat(Fsck.check(dev).problems()).isEmpty();
+    }
 
     /** File "a": 256 KiB of pattern 1 written through and durable. */
     static FolioFile writtenFile(FolioFs fs) throws IOException {
@@ -147,15 +158,9 @@ class LoggedAtomicWriteTest {
                 assertThat(fs.journal().stats().dataCheckpoints()).isEqualTo(cps + 1);
                 assertThat(fs.journal().loggedDataOverlaps(deviceBlock(fs, f, 0), 4)).isFalse();
             }
-            fs.abandon();
-            dev.crash();
-            fs = FolioFs.mount(dev);
-            try (FolioFile f = fs.openFile(ino)) {
-                byte[] want = FolioFileTest.pattern(2, 16384);
-                System.arraycopy(FolioFileTest.pattern(3, 4096), 0, want, 4096, 4096);
-                assertThat(FolioFileTest.read(f, 0, 16384)).as("recovery did not bring the logged block back over the overwrite").isEqualTo(want);
-            }
-            fs.close();
+            byte[] want = FolioFileTest.pattern(2, 16384);
+            System.arraycopy(FolioFileTest.pattern(3, 4096), 0, want, 4096, 4096);
+            crashAndExpect(dev, fs, ino, 0, want);   // recovery must not bring the logged block back over the overwrite
         }
     }
 
@@ -193,14 +198,7 @@ class LoggedAtomicWriteTest {
                 dev.faultPlan(FaultPlan.none());
                 assertThat(FolioFileTest.read(f, 0, 16384)).as("the cache forgot the new bytes").isEqualTo(FolioFileTest.pattern(1, 16384));
             }
-            fs.abandon();
-            dev.crash();
-            fs = FolioFs.mount(dev);
-            try (FolioFile f = fs.openFile(ino)) {
-                assertThat(FolioFileTest.read(f, 0, 16384)).isEqualTo(FolioFileTest.pattern(1, 16384));
-            }
-            fs.close();
-            assertThat(Fsck.check(dev).problems()).isEmpty();
+            crashAndExpect(dev, fs, ino, 0, FolioFileTest.pattern(1, 16384));
         }
     }
 
@@ -220,14 +218,7 @@ class LoggedAtomicWriteTest {
                 Journal j = fs.journal();
                 assertThatThrownBy(j::checkpoint).hasMessageContaining("writing logged data home");
             }
-            fs.abandon();
-            dev.crash();
-            fs = FolioFs.mount(dev);
-            try (FolioFile f = fs.openFile(ino)) {
-                assertThat(FolioFileTest.read(f, 0, 16384)).isEqualTo(FolioFileTest.pattern(2, 16384));
-            }
-            fs.close();
-            assertThat(Fsck.check(dev).problems()).isEmpty();
+            crashAndExpect(dev, fs, ino, 0, FolioFileTest.pattern(2, 16384));
         }
     }
 
