@@ -21,7 +21,7 @@ import org.foliofs.pagecache.PageCache;
  * A/B in one run, both sides on the same disk state (an A/A run gives ~0.98-1.02).
  *
  * Arguments: IMAGE (made, filled and aged by one random pass of atomic writes if missing; copy a
- * pristine one over it before each run) THREADS SECONDS LEN; -Dwarm=SECONDS (6), -DfileMiB (256),
+ * pristine one over it before each run) THREADS SECONDS LEN; -Dwarm=SECONDS (10: the C2 compiler is still busy for ~12 s after start), -DfileMiB (256),
  * -DvolMiB (1024).
  */
 public class AtomicProbe {
@@ -29,7 +29,7 @@ public class AtomicProbe {
         if (a.length != 4) throw new IllegalArgumentException("usage: AtomicProbe IMAGE THREADS SECONDS LEN");
         Path img = Path.of(a[0]);
         int threads = Integer.parseInt(a[1]), len = Integer.parseInt(a[3]);
-        double secs = Double.parseDouble(a[2]), warm = Double.parseDouble(System.getProperty("warm", "6"));
+        double secs = Double.parseDouble(a[2]), warm = Double.parseDouble(System.getProperty("warm", "10"));
         long fileBytes = Long.getLong("fileMiB", 256) << 20;
         int flags = FolioFile.WRITETHROUGH | FolioFile.DSYNC | FolioFile.ATOMIC;
         if (!Files.exists(img)) make(img, fileBytes, len, flags);
