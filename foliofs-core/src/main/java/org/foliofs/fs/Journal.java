@@ -49,7 +49,7 @@ import static org.foliofs.fs.MetaBlockLayout.U64;
  *
  * <h2>Logged data</h2>
  * A handle may also log file data ({@link Handle#logData}: a small atomic overwrite): the blocks
- * follow the commit's metadata blocks in its records, as whole images, and after the commit is
+ * follow the commit's metadata records in records of their own, as whole images, and after the commit is
  * durable the journal writes them home from the caller's segments (asynchronously, without the
  * lock; {@code homeLock} counts them, and a checkpoint waits for them before its flush). Until the
  * tail passes such a record, recovery may write that data home again: {@link #loggedDataOverlaps}
@@ -588,7 +588,8 @@ public final class Journal implements AutoCloseable {
 
     /** Records needed to log {@code n} images: the images plus their descriptors. */
     private long recordBlocks(long n) {
-        long records = (n + perDescriptor - 1) / perDescriptor;
+        // (+1: logged data blocks start records of their own after the metadata's)
+        long records = (n + perDescriptor - 1) / perDescriptor + 1;
         // a delta record of whole images: each entry costs 12 bytes more than its image
         long entryOverhead = deltaRecords ? (12L * perDescriptor + bs - 1) / bs : 0;
         return n + records * (1 + entryOverhead) + 2;
@@ -1346,7 +1347,18 @@ public final class Journal implements AutoCloseable {
         List<long[]> deps = depsMode ? runningDeps : List.of();
         runningDeps = new ArrayList<>();
         runningPreflush = false;
-        int records = Math.max(1, (blknos.length + perDescriptor - 1) / perDescriptor);
+        // Records: the metadata blocks' (delta records on log-delta volumes), then the logged
+        // data blocks' in records of their own, whole images (no per-entry overhead).
+        int metaRecords = (nMeta + perDescriptor - 1) / perDescriptor, dataRecords = (nData + perDescriptor - 1) / perDescriptor;
+        int records = Math.max(1, metaRecords + dataRecords);
+        int[] recFrom = new int[records], recN = new int[records];
+        boolean[] recDelta = new boolean[records];
+        for (int r = 0; r < records; r++) {
+            boolean meta = r < metaRecords || metaRecords + dataRecords == 0;
+            recFrom[r] = meta ? r * perDescriptor : nMeta + (r - metaRecords) * perDescriptor;
+            recN[r] = Math.min(perDescriptor, (meta ? nMeta : blknos.length) - recFrom[r]);
+            recDelta[r] = meta && deltaRecords;
+        }
         long[] at = new long[records], seqs = new long[records];   // log block and sequence of each record
         // The images as of this gather (cached images are never changed in place: a later handle
         // replaces the array), so the records are built after the lock is released.
@@ -1354,17 +1366,15 @@ public final class Journal implements AutoCloseable {
         // (`logged`, which replay will have rebuilt by then), or the whole block when it has none
         // since the last checkpoint: replay never needs the home location's content.
         byte[][] imgs = new byte[nMeta][];
-        int[][] ranges = deltaRecords ? new int[blknos.length][] : null;
+        int[][] ranges = deltaRecords ? new int[nMeta][] : null;
         for (int i = 0; i < nMeta; i++) {
             Buf b = cache.get(blknos[i]);
             imgs[i] = b.cur;
             if (ranges != null) ranges[i] = changedRanges(b.logged, imgs[i]);
         }
-        if (ranges != null) for (int i = nMeta; i < blknos.length; i++) ranges[i] = new int[] {0, bs};   // logged data: whole blocks
         int[] body = new int[records];   // blocks after each record's descriptor, without the dependency block
         for (int r = 0; r < records; r++) {
-            int from = r * perDescriptor, n = Math.min(perDescriptor, blknos.length - from);
-            body[r] = deltaRecords ? payloadBlocks(ranges, from, n) : n;
+            body[r] = recDelta[r] ? payloadBlocks(ranges, recFrom[r], recN[r]) : recN[r];
             int extra = r == records - 1 && !deps.isEmpty() ? 1 : 0;   // the dependency block
             long pos = headPos;
             if (pos + 1 + body[r] + extra > logBlocks) {      // does not fit before the end: wrap
@@ -1402,7 +1412,7 @@ public final class Journal implements AutoCloseable {
         try {
             boolean first = true;
             for (int r = 0; r < records; r++) {
-                int from = r * perDescriptor, n = Math.min(perDescriptor, blknos.length - from);
+                int from = recFrom[r], n = recN[r];
                 int extra = r == records - 1 && !deps.isEmpty() ? 1 : 0;   // the dependency block
                 int recBytes = (body[r] + 1 + extra) * bs;
                 long pos = at[r];
@@ -1410,7 +1420,7 @@ public final class Journal implements AutoCloseable {
                 // is built on the heap and written in pieces.
                 boolean direct = recBytes <= IO_CHUNK;
                 MemorySegment rs = direct ? commitIo.buffer(recBytes) : MemorySegment.ofArray(new byte[recBytes]);
-                buildRecord(rs, from, n, body[r], extra, r < records - 1, blknos, imgs, dataSegs, ranges, deps, at[r], seqs[r]);
+                buildRecord(rs, from, n, body[r], extra, r < records - 1, blknos, imgs, dataSegs, recDelta[r] ? ranges : null, deps, at[r], seqs[r]);
                 for (int off = 0; off < recBytes; off += IO_CHUNK) {
                     int len = Math.min(IO_CHUNK, recBytes - off);
                     boolean last = r == records - 1 && off + len == recBytes;

@@ -68,8 +68,12 @@ class LoggedAtomicWriteTest {
                 ino = f.ino();
                 blk = deviceBlock(fs, f, 16384);
                 long before = logged(fs), free = fs.allocator().freeBlocks();
+                long commits = fs.journal().stats().commits(), logBlocks = fs.journal().stats().logBlocksWritten();
                 assertThat(f.write(16384, data(2, 8192), AT | FolioFile.DSYNC)).isEqualTo(8192);
                 assertThat(logged(fs) - before).as("blocks logged").isEqualTo(2);
+                assertThat(fs.journal().stats().commits() - commits).isEqualTo(1);
+                assertThat(fs.journal().stats().logBlocksWritten() - logBlocks)
+                        .as("one record: a descriptor and the two blocks whole (no delta entry overhead)").isEqualTo(3);
                 assertThat(deviceBlock(fs, f, 16384)).as("no remap: the same blocks").isEqualTo(blk);
                 assertThat(fs.allocator().freeBlocks()).as("nothing allocated").isEqualTo(free);
                 assertThat(FolioFileTest.read(f, 16384, 8192)).isEqualTo(FolioFileTest.pattern(2, 8192));
