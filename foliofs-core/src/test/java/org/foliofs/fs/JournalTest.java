@@ -2,6 +2,7 @@ package org.foliofs.fs;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -98,6 +99,63 @@ class JournalTest {
             Journal j3 = Journal.open(dev, sb, NO_SPACE, 1024);
             assertThat(j3.recovery().transactions()).isZero();
             assertThat(readAll(j3, sb, 4)).containsExactly(42, 0, 0, 0);
+            j3.close();
+        }
+    }
+
+    /**
+     * Logged data ({@link Journal.Handle#logData}) in a commit with metadata changes: the data
+     * blocks go into a record of their own after the metadata's delta record (a descriptor and
+     * the whole blocks), home after the commit; a crash before the home write replays both, and
+     * so does a crash after it. Data never committed (the handle's commit torn by a power cut)
+     * leaves the old content, the metadata too.
+     */
+    @Test
+    void loggedDataRidesInItsOwnRecordsAndReplaysWithTheMetadata() throws Exception {
+        try (SimDevice dev = device(41)) {
+            Superblock sb = Mkfs.format(dev, Mkfs.Options.defaults().withAgCount(4));
+            Journal j = Journal.open(dev, sb, NO_SPACE, 1024);
+            init(j, sb, 4);
+            long data = sb.logStart() + sb.logBlocks() + 10;   // a free block past the journal (no file system on top)
+            byte[] d1 = new byte[sb.blockSize() * 2];
+            java.util.Arrays.fill(d1, (byte) 0x5A);
+            MemorySegment seg = java.lang.foreign.Arena.global().allocate(d1.length, 4096).copyFrom(MemorySegment.ofArray(d1));
+            java.util.concurrent.CompletableFuture<Boolean> home = new java.util.concurrent.CompletableFuture<>();
+            long w0 = j.stats().logBlocksWritten();
+            change(j, sb, 0, 1);   // metadata: block 0's first record since the checkpoint (whole, as a delta entry: 2 blocks)
+            try (var h = j.begin(3)) {
+                h.logData(data, new MemorySegment[] {seg}, (t, durable) -> home.complete(t == null));
+                h.commit();
+            }
+            j.force();
+            assertThat(j.stats().logBlocksWritten() - w0).as("metadata record (descriptor + 2) and data record (descriptor + 2)").isEqualTo(6);
+            assertThat(home.get(10, java.util.concurrent.TimeUnit.SECONDS)).as("written home after the commit").isTrue();
+            assertThat(j.loggedDataOverlaps(data + 1, 1)).isTrue();
+            assertThat(j.loggedDataOverlaps(data + 2, 5)).isFalse();
+            Journal j2 = crashAndReopen(j, dev, sb);
+            assertThat(readAll(j2, sb, 4)).containsExactly(1, 0, 0, 0);
+            try (BlockIo io = new BlockIo(dev, d1.length)) {
+                assertThat(io.read(data * sb.blockSize(), d1.length).toArray(ValueLayout.JAVA_BYTE)).isEqualTo(d1);
+            }
+            assertThat(j2.loggedDataOverlaps(data, 2)).as("recovery emptied the log").isFalse();
+            // A commit cut by a power cut: neither its metadata nor its data
+            byte[] d2 = new byte[d1.length];
+            java.util.Arrays.fill(d2, (byte) 0x77);
+            seg.copyFrom(MemorySegment.ofArray(d2));
+            change(j2, sb, 1, 9);
+            java.util.concurrent.CompletableFuture<Boolean> home2 = new java.util.concurrent.CompletableFuture<>();
+            try (var h = j2.begin(3)) {
+                h.logData(data, new MemorySegment[] {seg}, (t, durable) -> home2.complete(t == null));
+                h.commit();
+            }
+            dev.powerCutAt(1);   // the first request of the commit (its first record) and everything after fail
+            assertThatThrownBy(j2::force).isInstanceOf(IOException.class);
+            assertThat(home2.get(10, java.util.concurrent.TimeUnit.SECONDS)).as("told of the failed commit").isFalse();
+            Journal j3 = crashAndReopen(j2, dev, sb);
+            assertThat(readAll(j3, sb, 4)).containsExactly(1, 0, 0, 0);
+            try (BlockIo io = new BlockIo(dev, d1.length)) {
+                assertThat(io.read(data * sb.blockSize(), d1.length).toArray(ValueLayout.JAVA_BYTE)).as("the old data").isEqualTo(d1);
+            }
             j3.close();
         }
     }
