@@ -281,6 +281,7 @@ public final class StandardBench {
         md.append("Volume: FolioFS on ").append(device).append(" (written full of zeros before mkfs: every block backed by the host file system)")
                 .append("false".equals(System.getProperty(org.foliofs.fs.FolioFs.ATOMIC_HARDWARE_PROPERTY))
                         ? "; atomic writes: hardware path off (--atomic-software), every one out of place" : "")
+                .append(logMaxNote())
                 .append("; temp dir on ").append(fsType)
                 .append(" (the device-limit, fio and JDK rows use a file of the same size there)").append('\n');
         md.append(String.format(Locale.ROOT, "File: %d MiB written full first (every write an overwrite; the ATOMIC rows write files of their own, the same size, first overwritten once with atomic writes in random order); page cache %d MiB (writeback: %d MiB). "
@@ -289,6 +290,13 @@ public final class StandardBench {
                 fioVersion == null ? "" : " fio: " + fioVersion + "."));
         md.append(StandardReport.table(lines));
         return new Outcome(List.copyOf(lines), title, md.toString());
+    }
+
+    /** How atomic overwrites without a device unit are done: logged in the journal up to the volume's limit, else remapped. */
+    static String logMaxNote() {
+        String v = System.getProperty(org.foliofs.fs.FolioFs.ATOMIC_LOG_PROPERTY, "65536").trim();
+        return "0".equals(v) ? "; atomic overwrites: never logged (" + org.foliofs.fs.FolioFs.ATOMIC_LOG_PROPERTY + "=0), out of place"
+                : "; atomic overwrites of up to " + v + " bytes: logged in the journal (the others out of place)";
     }
 
     /**

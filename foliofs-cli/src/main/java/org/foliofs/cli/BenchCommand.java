@@ -95,7 +95,7 @@ public final class BenchCommand implements Callable<Integer> {
     boolean noFio;
 
     @Option(names = "--atomic-software",
-            description = "Atomic rows: turn the hardware path off (every ATOMIC write out of place and remapped, as on a device without an atomic unit), for a device whose atomic unit is a slow emulation, e.g. an image on XFS (sets -D" + org.foliofs.fs.FolioFs.ATOMIC_HARDWARE_PROPERTY + "=false).")
+            description = "Atomic rows: turn the hardware path off (every ATOMIC write logged or out of place, as on a device without an atomic unit), for a device whose atomic unit is a slow emulation, e.g. an image on XFS (sets -D" + org.foliofs.fs.FolioFs.ATOMIC_HARDWARE_PROPERTY + "=false).")
     boolean atomicSoftware;
 
     @Option(names = "--engine", paramLabel = "<engine>", defaultValue = "both",
