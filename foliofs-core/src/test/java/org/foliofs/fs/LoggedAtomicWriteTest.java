@@ -206,6 +206,25 @@ class LoggedAtomicWriteTest {
         }
     }
 
+    /** Without DSYNC the call returns before its commit: a failed commit reaches the caller through fsync, and the range reads all old. */
+    @Test
+    void aFailedCommitAfterAWriteWithoutDsyncIsReportedByFsync() throws IOException {
+        try (SimDevice dev = device()) {
+            FolioFs fs = format(dev);
+            long ino;
+            try (FolioFile f = writtenFile(fs)) {
+                ino = f.ino();
+                Superblock sb = fs.superblock();
+                dev.faultPlan(FaultPlan.builder().failRange(sb.logStart() * BS, sb.logBlocks() * (long) BS, IoOp.WRITE, Errno.EIO).build());
+                assertThat(f.write(0, data(2, 8192), AT)).as("returns once logged in the running transaction").isEqualTo(8192);
+                assertThatThrownBy(() -> f.fsync(true)).hasMessageContaining("EIO");
+                dev.faultPlan(FaultPlan.none());
+                assertThat(FolioFileTest.read(f, 0, 8192)).as("the cache forgot the new bytes").isEqualTo(FolioFileTest.pattern(1, 8192));
+            }
+            crashAndExpect(dev, fs, ino, 0, FolioFileTest.pattern(1, 8192));
+        }
+    }
+
     @Test
     void aFailedHomeWriteStopsTheJournalAndRecoveryWritesTheData() throws IOException {
         try (SimDevice dev = device()) {
