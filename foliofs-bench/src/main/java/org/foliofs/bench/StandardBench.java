@@ -294,7 +294,7 @@ public final class StandardBench {
 
     /** How atomic overwrites without a device unit are done: logged in the journal up to the volume's limit, else remapped. */
     static String logMaxNote() {
-        String v = System.getProperty(org.foliofs.fs.FolioFs.ATOMIC_LOG_PROPERTY, "65536").trim();
+        String v = System.getProperty(org.foliofs.fs.FolioFs.ATOMIC_LOG_PROPERTY, Long.toString(org.foliofs.fs.FolioFs.ATOMIC_LOG_DEFAULT)).trim();
         return "0".equals(v) ? "; atomic overwrites: never logged (" + org.foliofs.fs.FolioFs.ATOMIC_LOG_PROPERTY + "=0), out of place"
                 : "; atomic overwrites of up to " + v + " bytes: logged in the journal (the others out of place)";
     }

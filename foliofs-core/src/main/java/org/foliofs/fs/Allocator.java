@@ -68,7 +68,8 @@ import java.util.List;
  * Freed ranges stay in {@link #busy()} until they may be reused: data frees until the freeing
  * transaction is committed ({@link Txn#onCommitted}), metadata frees (and AGFL blocks returned to
  * the trees) until the log tail has passed it ({@link Txn#onCheckpointed}): before that, recovery
- * could replay an old metadata image over new file data. Aborting the freeing handle drops the
+ * could replay an old metadata image over new file data; so do data frees of blocks whose logged
+ * data the journal may replay ({@link #replayedRanges}). Aborting the freeing handle drops the
  * entry. Allocation uses only non-busy parts of free extents; if only busy space could satisfy a
  * request, it throws {@link BusyException}.
  *
@@ -391,13 +392,19 @@ public final class Allocator implements MetaSpace {
         freeRange(tx, start, len, false);
     }
 
-    /**
-     * {@link #freeData}, busy until the log tail passes the freeing transaction (as a metadata
-     * free): for blocks whose logged data recovery may still write ({@link Journal#loggedDataOverlaps}).
-     */
-    public void freeDataUntilCheckpoint(Txn tx, long start, long len) throws IOException {
-        freeRange(tx, start, len, true);
+    /** Whether recovery may still write a device range (a {@link Journal#loggedDataOverlaps} test). */
+    @FunctionalInterface
+    public interface ReplayedRanges {
+        boolean overlaps(long start, long len);
     }
+
+    private volatile ReplayedRanges replayed = (start, len) -> false;
+
+    /**
+     * Data frees of ranges {@code r} reports (logged data the journal may replay) stay busy until
+     * the log tail passes them, as metadata frees do; set by the file system at mount.
+     */
+    public void replayedRanges(ReplayedRanges r) { this.replayed = java.util.Objects.requireNonNull(r, "r"); }
 
     // ------------------------------------------------------------------ metadata blocks
 
@@ -510,7 +517,7 @@ public final class Allocator implements MetaSpace {
             }
             if (len > 0) {
                 insertFree(o, rel, len);
-                markBusy(tx, start, len, meta);
+                markBusy(tx, start, len, meta || replayed.overlaps(start, len));
             }
             end(o);
         } finally {

@@ -85,6 +85,7 @@ public final class FolioFs implements AutoCloseable {
         this.sb = sb;
         this.journal = journal;
         this.alloc = alloc;
+        alloc.replayedRanges(journal::loggedDataOverlaps);   // freed logged blocks stay busy until a checkpoint
         this.readOnly = journal.isReadOnly();
         this.refs = new Refcounts(sb);
         this.staging = new StagingPool(this, sb.agCount());
@@ -252,11 +253,13 @@ public final class FolioFs implements AutoCloseable {
 
     /** System property giving {@link #atomicLogMax()}'s value at mount, in bytes (default 65536; 0: never). */
     public static final String ATOMIC_LOG_PROPERTY = "foliofs.atomic.logMax";
+    /** {@link #atomicLogMax()} without the property: 64 KiB. */
+    public static final long ATOMIC_LOG_DEFAULT = 65536;
 
     private volatile long atomicLogMax = atomicLogDefault();
 
     private static long atomicLogDefault() {
-        String v = System.getProperty(ATOMIC_LOG_PROPERTY, "65536").trim();
+        String v = System.getProperty(ATOMIC_LOG_PROPERTY, Long.toString(ATOMIC_LOG_DEFAULT)).trim();
         try {
             long n = Long.parseLong(v);
             if (n >= 0) return n;
@@ -819,10 +822,7 @@ public final class FolioFs implements AutoCloseable {
     void freeExtent(Txn h, Inode i, Extent e, boolean recycle) throws IOException {
         long pos = e.startBlock(), end = e.deviceEnd();
         for (long[] r : refs.decrement(h, e.startBlock(), e.length())) {
-            // Blocks with logged data in the log: recovery may write that data again, so they stay
-            // busy until the tail passes it, as freed metadata does (and are never recycled).
-            if (journal.loggedDataOverlaps(r[0], r[1])) alloc.freeDataUntilCheckpoint(h, r[0], r[1]);
-            else if (!recycle || !staging.recycle(h, r[0], r[1])) alloc.freeData(h, r[0], r[1]);
+            if (!recycle || !staging.recycle(h, r[0], r[1])) alloc.freeData(h, r[0], r[1]);
             if (r[0] > pos) refs.unsharedNotDurable(h, pos, r[0] - pos);   // kept by another owner
             pos = r[0] + r[1];
         }

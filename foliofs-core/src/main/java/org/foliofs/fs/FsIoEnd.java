@@ -169,12 +169,11 @@ public final class FsIoEnd implements IoEndHandler {
         FsInode fi = (FsInode) inode;
         FolioFs fs = fi.fs;
         int bs = fi.bs;
+        if (deviceOffset % bs != 0)
+            throw new IllegalArgumentException("logged atomic write at device offset " + deviceOffset + " is not block aligned (" + bs + ")");
         long bytes = 0;
         for (var m : segs) bytes += m.byteSize();
-        if (deviceOffset % bs != 0 || bytes % bs != 0)
-            throw new IllegalArgumentException("logged atomic write of " + bytes + " bytes at device offset " + deviceOffset
-                    + " is not whole " + bs + "-byte blocks");
-        int reserve = (int) (bytes / bs) + 1;
+        int reserve = (int) Math.ceilDiv(bytes, bs) + 1;   // (logData checks the segments are whole blocks)
         fs.op(reserve, h -> {
             h.logData(deviceOffset / bs, segs, homeDone);
             return null;

@@ -103,10 +103,12 @@ final class StagingPool {
      * start+len)} that the remap of an atomic write just unmapped and would free: stages them
      * again instead (one CoW staging record), to be handed out once {@code h}'s commit is durable.
      * Returns false, having changed nothing, when they should be freed instead (too long, enough
-     * recycled already, or space short).
+     * recycled already, space short, or logged data the journal may still replay over them: a
+     * free keeps those busy until a checkpoint).
      */
     boolean recycle(Txn h, long start, long len) throws IOException {
-        if (len > CHUNK_BLOCKS / 4 || fs.allocator().available() < MIN_AVAILABLE_CHUNKS * CHUNK_BLOCKS) return false;
+        if (len > CHUNK_BLOCKS / 4 || fs.allocator().available() < MIN_AVAILABLE_CHUNKS * CHUNK_BLOCKS
+                || fs.journal().loggedDataOverlaps(start, len)) return false;
         synchronized (recycled) {   // checked and counted at once: concurrent remaps cannot pass the cap together
             if (recycledBlocks + recycling + len > RECYCLE_MAX_BLOCKS) return false;
             recycling += len;

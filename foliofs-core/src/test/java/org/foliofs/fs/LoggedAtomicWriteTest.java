@@ -10,6 +10,8 @@ import org.foliofs.device.FaultPlan;
 import org.foliofs.device.IoOp;
 import org.foliofs.device.SimDevice;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Logged atomic overwrites ({@link Journal.Handle#logData}, {@code FsIoMapOps}): a small buffered
@@ -183,14 +185,31 @@ class LoggedAtomicWriteTest {
                 fs.journal().checkpoint();
                 assertThat(fs.allocator().busy().overlaps(blk, 2)).as("free after the checkpoint").isFalse();
                 assertThat(fs.journal().loggedDataOverlaps(blk, 2)).isFalse();
+                // Unmapped by an atomic remap (which recycles old blocks for staging): freed busy, not recycled
+                long blk2 = deviceBlock(fs, f, 16384);
+                f.write(16384, data(3, 8192), AT | FolioFile.DSYNC);
+                f.fsync(false);
+                long recycledBefore = fs.staging().recycledCounts()[1];
+                fs.setAtomicLogMax(0);
+                f.write(16384, data(4, 8192), AT | FolioFile.DSYNC);   // out of place: the logged blocks are unmapped
+                assertThat(deviceBlock(fs, f, 16384)).isNotEqualTo(blk2);
+                assertThat(fs.staging().recycledCounts()[1]).as("nothing recycled").isEqualTo(recycledBefore);
+                assertThat(fs.allocator().busy().overlaps(blk2, 2)).as("busy after the remap's commit").isTrue();
+                assertThat(FolioFileTest.read(f, 16384, 8192)).isEqualTo(FolioFileTest.pattern(4, 8192));
             }
             fs.close();
             assertThat(Fsck.check(dev).problems()).isEmpty();
         }
     }
 
-    @Test
-    void aFailedCommitFailsTheWriteAndTheRangeReadsAllOld() throws IOException {
+    /**
+     * A failed commit (every log write fails): with DSYNC the write throws; without it the call
+     * returned before its commit, so fsync reports the failure. Either way the range reads all
+     * old, in the cache and after a crash.
+     */
+    @ParameterizedTest(name = "dsync={0}")
+    @ValueSource(booleans = {true, false})
+    void aFailedCommitFailsTheWriteOrItsFsyncAndTheRangeReadsAllOld(boolean dsync) throws IOException {
         try (SimDevice dev = device()) {
             FolioFs fs = format(dev);
             long ino;
@@ -198,30 +217,16 @@ class LoggedAtomicWriteTest {
                 ino = f.ino();
                 Superblock sb = fs.superblock();
                 dev.faultPlan(FaultPlan.builder().failRange(sb.logStart() * BS, sb.logBlocks() * (long) BS, IoOp.WRITE, Errno.EIO).build());
-                assertThatThrownBy(() -> f.write(0, data(2, 16384), AT | FolioFile.DSYNC)).hasMessageContaining("EIO");
+                if (dsync) {
+                    assertThatThrownBy(() -> f.write(0, data(2, 16384), AT | FolioFile.DSYNC)).hasMessageContaining("EIO");
+                } else {
+                    assertThat(f.write(0, data(2, 16384), AT)).as("returns once logged in the running transaction").isEqualTo(16384);
+                    assertThatThrownBy(() -> f.fsync(true)).hasMessageContaining("EIO");
+                }
                 dev.faultPlan(FaultPlan.none());
                 assertThat(FolioFileTest.read(f, 0, 16384)).as("the cache forgot the new bytes").isEqualTo(FolioFileTest.pattern(1, 16384));
             }
             crashAndExpect(dev, fs, ino, 0, FolioFileTest.pattern(1, 16384));
-        }
-    }
-
-    /** Without DSYNC the call returns before its commit: a failed commit reaches the caller through fsync, and the range reads all old. */
-    @Test
-    void aFailedCommitAfterAWriteWithoutDsyncIsReportedByFsync() throws IOException {
-        try (SimDevice dev = device()) {
-            FolioFs fs = format(dev);
-            long ino;
-            try (FolioFile f = writtenFile(fs)) {
-                ino = f.ino();
-                Superblock sb = fs.superblock();
-                dev.faultPlan(FaultPlan.builder().failRange(sb.logStart() * BS, sb.logBlocks() * (long) BS, IoOp.WRITE, Errno.EIO).build());
-                assertThat(f.write(0, data(2, 8192), AT)).as("returns once logged in the running transaction").isEqualTo(8192);
-                assertThatThrownBy(() -> f.fsync(true)).hasMessageContaining("EIO");
-                dev.faultPlan(FaultPlan.none());
-                assertThat(FolioFileTest.read(f, 0, 8192)).as("the cache forgot the new bytes").isEqualTo(FolioFileTest.pattern(1, 8192));
-            }
-            crashAndExpect(dev, fs, ino, 0, FolioFileTest.pattern(1, 8192));
         }
     }
 
