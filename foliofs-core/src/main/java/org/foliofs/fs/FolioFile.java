@@ -980,7 +980,10 @@ public final class FolioFile implements AutoCloseable {
                             } else {
                                 // Lingering first, clean() second; a completion ends writeback
                                 // first and reads lingering second: one of us sees the other.
+                                // Both sides fence between their store and their load (the tags
+                                // are release/acquire, not volatile: FsIoEnd.writebackDone).
                                 fi.lingering = true;
+                                java.lang.invoke.VarHandle.fullFence();
                                 io.dropIfCleanLocked(fi);
                             }
                         }

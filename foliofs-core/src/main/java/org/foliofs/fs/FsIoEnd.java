@@ -193,6 +193,11 @@ public final class FsIoEnd implements IoEndHandler {
     @Override
     public void writebackDone(IoInode inode) {
         FsInode fi = (FsInode) inode;
+        // StoreLoad: our folios' WRITEBACK tags were cleared with release stores; without a full
+        // fence the read of lingering below may pass them, and a last close running now (which
+        // sets lingering, fences, then reads the tags) and this completion can both miss each
+        // other, leaving a clean closed inode in the table until sync or unmount.
+        java.lang.invoke.VarHandle.fullFence();
         if (fi.lingering && fi.clean()) fi.cleaned.add(fi);
     }
 

@@ -223,7 +223,12 @@ class LazyCloseTest {
             FsInode fi = f.inode();
             f.close();
             long deadline = System.nanoTime() + 20_000_000_000L;
-            while (!fi.clean() && System.nanoTime() < deadline) Thread.sleep(5);
+            // Wait until the inode is queued by its writeback completion (or already dropped by
+            // the close, when writeback ended first), not only until clean(): a folio ends
+            // writeback just before its completion calls writebackDone, and an open in between
+            // finds nothing queued (the CI failure of 2026-11-22 03:01).
+            FolioFile.VolumeIo io = fs.fileIo();
+            while (!io.cleaned.contains(fi) && cached(fs) != 0 && System.nanoTime() < deadline) Thread.sleep(5);
             assertThat(fi.clean()).as("written back by the flusher within 20 s").isTrue();
             try (FolioFile other = create(fs, "other")) {   // an open drops the cleaned inode
                 assertThat(other.ino()).isNotEqualTo(ino);
