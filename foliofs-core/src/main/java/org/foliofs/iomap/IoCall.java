@@ -33,6 +33,8 @@ abstract class IoCall {
      * thread waiting for the call ({@link CallerRuns}), or null. Set before the call starts.
      */
     Executor restExecutor;
+    /** A/B switch of the probe (scripts/atomic-probe): 0 sends even a waited-for call's finish to the pool. */
+    static int waiterFinishToggle = 1;
     private final Thread submitter = Thread.currentThread();
     final AtomicInteger pending = new AtomicInteger(1);
     private final AtomicLong shortAt = new AtomicLong(Long.MAX_VALUE);   // file position of the first short completion
@@ -70,7 +72,14 @@ abstract class IoCall {
         submitting = future == null;   // a synchronous submitter keeps being woken while it waits
         if (future != null) {
             // The submitter's own drop never finishes inline: the call must not complete inside the submit call.
-            if (pending.decrementAndGet() == 0) finishOnExecutor();
+            if (pending.decrementAndGet() == 0) {
+                // Nothing in flight (a logged atomic write: its data went to the journal): a call
+                // whose submitter waits for it (CallerRuns) finishes on that thread once the submit
+                // call returned, instead of waking a pool thread for it.
+                Executor waiter = restExecutor;
+                if (waiter != null && waiterFinishToggle != 0) waiter.execute(asEngine(this::finish));
+                else finishOnExecutor();
+            }
             return;
         }
         pending.decrementAndGet();

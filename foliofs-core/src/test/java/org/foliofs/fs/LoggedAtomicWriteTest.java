@@ -270,4 +270,40 @@ class LoggedAtomicWriteTest {
             fs.close();
         }
     }
+
+    /**
+     * A synchronous logged write handed off as an asynchronous call (other atomic writers active)
+     * has nothing in flight after its submit: its end runs on the waiting caller (CallerRuns),
+     * never on the end-of-I/O pool (one thread hop less per write; BENCHMARKS, ninth session).
+     */
+    @Test
+    void aHandedOffLoggedWriteEndsOnItsCallerNotOnThePool() throws Exception {
+        try (SimDevice dev = device()) {
+            FolioFs fs = format(dev);
+            java.util.concurrent.Executor pool = org.foliofs.iomap.BufferedIo.Options.defaults().executor();
+            java.util.concurrent.atomic.AtomicInteger poolTasks = new java.util.concurrent.atomic.AtomicInteger();
+            fs.setBufferedIoOptions(org.foliofs.iomap.BufferedIo.Options.defaults().withExecutor(t -> {
+                poolTasks.incrementAndGet();
+                pool.execute(t);
+            }));
+            long ino;
+            try (FolioFile f = writtenFile(fs)) {
+                ino = f.ino();
+                long before = logged(fs), handed = fs.atomicHandedOff.sum();
+                fs.atomicCallers.incrementAndGet();   // as if another atomic writer were in its call
+                int tasks;
+                try {
+                    tasks = poolTasks.get();
+                    assertThat(f.write(16384, data(2, 8192), AT | FolioFile.DSYNC)).isEqualTo(8192);
+                } finally {
+                    fs.atomicCallers.decrementAndGet();
+                }
+                assertThat(fs.atomicHandedOff.sum() - handed).as("handed off").isEqualTo(1);
+                assertThat(logged(fs) - before).as("blocks logged").isEqualTo(2);
+                assertThat(poolTasks.get() - tasks).as("tasks run on the end-of-I/O pool for the call").isZero();
+                assertThat(FolioFileTest.read(f, 16384, 8192)).isEqualTo(data(2, 8192).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+            }
+            crashAndExpect(dev, fs, ino, 16384, data(2, 8192).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+        }
+    }
 }
