@@ -406,7 +406,7 @@ public final class FolioFile implements AutoCloseable {
                 r = io.dio.writeAsync(fi, FsIoMapOps.DIRECT_WRITE, FsIoEnd.DIRECT, pos, src,
                         (f & DSYNC) | ((f & ATOMIC) != 0 ? DirectIo.ATOMIC : 0));
                 handed = true;
-                r.whenComplete((v, t) -> fi.ioDone(call));
+                r = endsInFlightFirst(r, call);
             } else {
                 handed = true;   // from here writeThroughAsync runs ioDone exactly once
                 r = io.bio.writeThroughAsync(fi, FsIoMapOps.WRITETHROUGH, FsIoMapOps.READ, pos, src,
@@ -445,9 +445,28 @@ public final class FolioFile implements AutoCloseable {
                 fi.ioDone(call);
                 throw e;
             }
-            r.whenComplete((v, t) -> fi.ioDone(call));
-            return r;
+            return endsInFlightFirst(r, call);
         }
+    }
+
+    /**
+     * The future to hand the caller for a call whose in-flight record {@code call} ends when
+     * {@code r} completes: it completes only after the record ended, with r's own result or
+     * exception (not wrapped). The caller's callbacks may then truncate or close this file:
+     * registered on r itself they would run before the record ended (CompletableFuture runs the
+     * last registered first), and a truncate there would wait for its own call.
+     */
+    private CompletableFuture<Long> endsInFlightFirst(CompletableFuture<Long> r, FsInode.InFlight call) {
+        CompletableFuture<Long> out = new CompletableFuture<>();
+        r.whenComplete((v, t) -> {
+            try {
+                fi.ioDone(call);
+            } finally {
+                if (t != null) out.completeExceptionally(t);
+                else out.complete(v);
+            }
+        });
+        return out;
     }
 
     /**
