@@ -357,36 +357,38 @@ class WriteThroughTest {
     void callbacksOfAsyncCallsMayTruncateTheFile() throws Exception {
         try (SimDevice dev = device(true)) {
             FolioFs fs = format(dev);
-            try (FolioFile f = FolioFileTest.create(fs, "a")) {
-                f.write(0, data(1, 256 << 10), WT);
-                f.fsync(false);
-                dev.faultPlan(FaultPlan.builder().slowAll(100).build());
-                MemorySegment buf = java.lang.foreign.Arena.ofAuto().allocate(8192, 4096);
-                long[] sizes = {192 << 10, 128 << 10, 64 << 10};
-                for (int i = 0; i < sizes.length; i++) {   // one call at a time: each callback waits for no other call
-                    CompletableFuture<Long> call = switch (i) {
-                        case 0 -> f.writeAsync(0, data(2, 8192), FolioFile.DIRECT);
-                        case 1 -> f.readAsync(8192, buf, FolioFile.DIRECT);
-                        default -> f.writeAsync(16384, data(3, 8192), WT);
-                    };
-                    long size = sizes[i];
-                    assertThat(call).isNotDone();
-                    CompletableFuture<Void> callback = call.thenRun(() -> {
-                        try {
-                            f.truncate(size);
-                        } catch (IOException e) {
-                            throw new java.io.UncheckedIOException(e);
-                        }
-                    });
-                    assertThat(callback).as("call " + i + "'s callback, which truncates").succeedsWithin(java.time.Duration.ofSeconds(10));
-                }
-                dev.faultPlan(FaultPlan.none());
-                assertThat(f.size()).isEqualTo(64 << 10);
-                byte[] want = FolioFileTest.pattern(1, 64 << 10);
-                System.arraycopy(FolioFileTest.pattern(2, 8192), 0, want, 0, 8192);
-                System.arraycopy(FolioFileTest.pattern(3, 8192), 0, want, 16384, 8192);
-                assertThat(FolioFileTest.read(f, 0, 64 << 10)).isEqualTo(want);
+            // Not try-with-resources: were a callback stuck, closing the file would wait for it
+            // forever; the test fails instead, leaving the file open.
+            FolioFile f = FolioFileTest.create(fs, "a");
+            f.write(0, data(1, 256 << 10), WT);
+            f.fsync(false);
+            dev.faultPlan(FaultPlan.builder().slowAll(100).build());
+            MemorySegment buf = java.lang.foreign.Arena.ofAuto().allocate(8192, 4096);
+            long[] sizes = {192 << 10, 128 << 10, 64 << 10};
+            for (int i = 0; i < sizes.length; i++) {   // one call at a time: each callback waits for no other call
+                CompletableFuture<Long> call = switch (i) {
+                    case 0 -> f.writeAsync(0, data(2, 8192), FolioFile.DIRECT);
+                    case 1 -> f.readAsync(8192, buf, FolioFile.DIRECT);
+                    default -> f.writeAsync(16384, data(3, 8192), WT);
+                };
+                long size = sizes[i];
+                assertThat(call).isNotDone();
+                CompletableFuture<Void> callback = call.thenRun(() -> {
+                    try {
+                        f.truncate(size);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+                assertThat(callback).as("call " + i + "'s callback, which truncates").succeedsWithin(java.time.Duration.ofSeconds(10));
             }
+            dev.faultPlan(FaultPlan.none());
+            assertThat(f.size()).isEqualTo(64 << 10);
+            byte[] want = FolioFileTest.pattern(1, 64 << 10);
+            System.arraycopy(FolioFileTest.pattern(2, 8192), 0, want, 0, 8192);
+            System.arraycopy(FolioFileTest.pattern(3, 8192), 0, want, 16384, 8192);
+            assertThat(FolioFileTest.read(f, 0, 64 << 10)).isEqualTo(want);
+            f.close();
             fs.close();
             assertThat(Fsck.check(dev).problems()).isEmpty();
         }
