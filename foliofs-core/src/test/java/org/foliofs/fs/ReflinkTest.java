@@ -236,9 +236,10 @@ class ReflinkTest {
             long sIno = src.ino(), dIno = dst.ino();
             byte[] b = pattern(2, BS), c = pattern(3, BS);
             write(dst, 0, b);
-            dst.close();                                        // writeback (CoW remap), no journal force
+            // Writeback without a journal force (a last close no longer writes back: c225492).
+            dst.inode().file.writeAndWait(0, Long.MAX_VALUE);   // CoW remap of the destination
             write(src, 0, c);
-            src.close();                                        // writeback: must not overwrite in place
+            src.inode().file.writeAndWait(0, Long.MAX_VALUE);   // must not overwrite in place
             org.foliofs.device.IoRequest flush = org.foliofs.device.IoRequest.flush(null);
             dev.submit(flush);                                  // the data is durable, the journal is not
             flush.await();
