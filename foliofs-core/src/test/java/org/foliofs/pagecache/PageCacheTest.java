@@ -202,7 +202,14 @@ class PageCacheTest {
             synchronized (written) { stuckAt = written[0]; }
             Thread.sleep(200);
             synchronized (written) { assertThat(written[0]).as("throttled writer made no progress").isEqualTo(stuckAt); }
-            assertThat(writer.getState()).isIn(Thread.State.WAITING, Thread.State.TIMED_WAITING);
+            // Parked, not spinning: a paused writer wakes every max pause to re-check, so look a few
+            // times rather than once (one look can land in that instant).
+            boolean parked = false;
+            for (int k = 0; k < 50 && !parked; k++) {
+                parked = writer.getState() == Thread.State.WAITING || writer.getState() == Thread.State.TIMED_WAITING;
+                if (!parked) Thread.sleep(2);
+            }
+            assertThat(parked).as("the throttled writer is parked (state " + writer.getState() + ")").isTrue();
             assertThat(pc.stats().dirtyBytes()).isLessThanOrEqualTo(limit + 64 * 1024);
             // A writer without dirty data of its own is not held even above the limit.
             FileCache clean = pc.newFileCache(4096, target);
