@@ -360,7 +360,9 @@ public final class FolioFile implements AutoCloseable {
      * sync), never on the calling thread. A plain buffered write only copies into the cache, so it
      * runs on the calling thread and returns a completed future (with DSYNC it also writes back
      * and waits). Truncate, fallocate and the last close wait for the asynchronous calls in
-     * flight. Bad arguments throw; any later failure completes the future exceptionally.
+     * flight; a call stops counting as in flight before its future completes, so the future's
+     * callbacks may truncate or close this file. Bad arguments throw; any later failure completes
+     * the future exceptionally.
      */
     public CompletableFuture<Long> writeAsync(long pos, MemorySegment src, int flags) {
         return writeAsync(pos, src, flags, null);
