@@ -58,6 +58,7 @@ class AtomicCrashTest {
         long unit;          // the slot size: the volume's max atomic unit
         int crashPoints, cutsMidWrite, acked, ackedAndCut, tornSeen, directRounds, directDsync, recycleRounds, recycledTaken;
         int loggedRounds, loggedCommitted, loggedAcked;   // armed writes that took the logged path; of them committed; acknowledged
+        int handedOff;   // synchronous armed atomic writes run as a handed-off call (FolioFile.write with other atomic callers)
         /** The logged-overwrite campaign: mostly written bases, write-through, logging on, small writes, and the scenarios below. */
         boolean loggedFocus;
         int midLogged, conflicts;   // a logged DSYNC write before the armed one; then an in-place overwrite of it (a checkpoint)
@@ -230,6 +231,20 @@ class AtomicCrashTest {
                     } catch (ExecutionException e) {
                         throw e.getCause() instanceof Exception x ? x : new IOException(e.getCause());
                     }
+                } else if (atomic && rnd.nextBoolean()) {
+                    // as if another atomic writer were in its call: this one is handed off (an
+                    // asynchronous call its caller waits for, ending on the caller: CallerRuns)
+                    long handed = fs.atomicHandedOff.sum();
+                    fs.atomicCallers.incrementAndGet();
+                    try {
+                        n = a.write(pos, MemorySegment.ofArray(neu), flags);
+                    } finally {
+                        fs.atomicCallers.decrementAndGet();
+                    }
+                    if (fs.atomicHandedOff.sum() > handed) {
+                        handedOff++;
+                        trace += "; handed off";
+                    }
                 } else {
                     n = a.write(pos, MemorySegment.ofArray(neu), flags);
                 }
@@ -400,8 +415,10 @@ class AtomicCrashTest {
      * KiB write-through overwrites of written extents, most with logging on, a quarter over the
      * other bases; before a third of the armed writes a DSYNC logged write of the same range, and
      * before another third the same followed by a plain DSYNC overwrite in place (which must
-     * checkpoint first). After every crash the range reads all old or all new, all new if
-     * acknowledged; fsck is clean. Default 600 crash points ({@code -Dfoliofs.atomic.loggedPoints=N}).
+     * checkpoint first). Half the synchronous armed atomic writes run handed off, as with other
+     * atomic writers in their calls (an asynchronous call that ends on its waiting caller). After
+     * every crash the range reads all old or all new, all new if acknowledged; fsck is clean.
+     * Default 600 crash points ({@code -Dfoliofs.atomic.loggedPoints=N}).
      */
     @Test
     void loggedAtomicOverwritesAreUntornAcrossCrashes() throws Exception {
@@ -414,12 +431,14 @@ class AtomicCrashTest {
             System.out.println("logged campaign: crash points=" + c.crashPoints + " power cuts mid-write=" + c.cutsMidWrite
                     + " acknowledged=" + c.acked + " logged armed writes=" + c.loggedRounds + " (gathered " + c.loggedCommitted
                     + ", acknowledged " + c.loggedAcked + ") logged writes before them=" + c.midLogged
-                    + " in-place overwrites of logged blocks=" + c.conflicts + " bases=" + Arrays.toString(c.byBase));
+                    + " in-place overwrites of logged blocks=" + c.conflicts + " handed-off armed writes=" + c.handedOff
+                    + " bases=" + Arrays.toString(c.byBase));
             assertThat(c.crashPoints).isGreaterThanOrEqualTo(points);
             assertThat(c.loggedRounds).as("logged armed writes").isGreaterThan(points / 3);
             assertThat(c.loggedAcked).as("logged armed writes acknowledged").isGreaterThan(points / 10);
             assertThat(c.midLogged).as("logged writes before the armed one").isGreaterThan(points / 4);
             assertThat(c.conflicts).as("in-place overwrites of logged blocks").isGreaterThan(points / 10);
+            assertThat(c.handedOff).as("armed writes handed off (ending on their caller)").isGreaterThan(points / 5);
             assertThat(c.cutsMidWrite).as("power cuts during the write").isGreaterThan(points / 4);
         } catch (Throwable t) {
             c.closeAfter(t);
