@@ -167,7 +167,9 @@ class WriteThroughTest {
             try (FolioFile f = FolioFileTest.create(fs, "a")) {
                 f.write(0, data(1, 4096), WT);
                 f.write(0, data(2, 1024), 0);                                   // block 0 dirty
-                dev.faultPlan(FaultPlan.builder().slowAll(300).build());
+                // 800 ms per request: the checks below run within 100 ms of the call, so only a stall
+                // of the test thread of ~700 ms could let the write-through end before them
+                dev.faultPlan(FaultPlan.builder().slowAll(800).build());
                 CompletableFuture<Long> wt = f.writeAsync(2048, data(3, 1024), WT);   // block 2 through, in flight
                 assertThat(wt).isNotDone();
                 long w = writes(dev);
