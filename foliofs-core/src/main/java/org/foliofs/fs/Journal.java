@@ -1026,8 +1026,9 @@ public final class Journal implements AutoCloseable {
     /**
      * {@link #forceCommitted} without a thread waiting: {@code done} runs once the commit holding
      * the newest handle finished before this call is durable (with null), or the journal failed
-     * or closed first (with the failure). It runs on the thread that ended that commit, under the
-     * journal lock, or on this thread when nothing is left to wait for: it must only hand off
+     * or closed first (with the failure). It runs on the thread that ended that commit (after it
+     * dropped the journal lock, or under the lock when that thread held it more than once or the
+     * commit failed), or on this thread when nothing is left to wait for: it must only hand off
      * (no blocking, no journal calls). The commits are led by the journal's log thread, back to
      * back while waiters need them; synchronous forces still lead their own commit when none is
      * in flight.
@@ -1196,6 +1197,11 @@ public final class Journal implements AutoCloseable {
     private void writeDataHome(List<DataEntry> data) {
         if (data.isEmpty()) return;
         synchronized (homeLock) { homePending += data.size(); }
+        submitDataHome(data);
+    }
+
+    /** The home writes of {@link #writeDataHome}, already counted in {@code homePending}. */
+    private void submitDataHome(List<DataEntry> data) {
         for (DataEntry e : data) {
             IoRequest r = new IoRequest().prepare(org.foliofs.device.IoOp.WRITE, e.blkno() * bs, 0, (req, result) -> {
                 Throwable t = null;
@@ -1459,9 +1465,45 @@ public final class Journal implements AutoCloseable {
             for (DataEntry e : data) e.done().accept(commitFailure, false);
             throw commitFailure;
         }
-        writeDataHome(data);   // durable in the log now: home may change (a torn home write is replayed whole)
+        if (!unlocked || outsideToggle == 0 || commitFailure != null) {
+            writeDataHome(data);   // durable in the log now: home may change (a torn home write is replayed whole)
+            runAll(done);
+            releaseWaiters();   // after the commit's callbacks, as a synchronous force returns after them
+            return;
+        }
+        // The home writes' submission and the waiters' callbacks (a wake-up each) run without the
+        // lock, so the handles of the writers coming back do not wait behind them. What must hold
+        // under the lock does: the home writes count as pending (a checkpoint waits for them from
+        // now on), the commit's callbacks ran, the waiters to release are taken in order.
+        synchronized (homeLock) { homePending += data.size(); }
         runAll(done);
-        releaseWaiters();   // after the commit's callbacks, as a synchronous force returns after them
+        List<Waiter> released = takeReleased();
+        lock.unlock();
+        try {
+            Runnable hook = afterCommitUnlock;
+            if (hook != null) hook.run();
+            submitDataHome(data);
+            for (Waiter w : released) w.done().accept(null);
+        } finally {
+            lock.lock();
+        }
+    }
+
+    /** A/B switch of the probe (scripts/atomic-probe): 0 releases the waiters under the journal lock. */
+    static int outsideToggle = 1;
+    /** Test hook: runs after a commit dropped the lock, before its home writes are submitted. */
+    static volatile Runnable afterCommitUnlock;
+
+    /** {@link #releaseWaiters} without running the callbacks: returns the waiters to release, in order (the caller runs them). */
+    private List<Waiter> takeReleased() {
+        List<Waiter> out = new ArrayList<>();
+        while (!waiters.isEmpty() && waiters.peekFirst().target() <= durable) out.add(waiters.pollFirst());
+        if (!out.isEmpty()) {
+            releasedLast = out.size();
+            joinedSince = 0;
+        }
+        if (wanted > gathered) logWork.signal();
+        return out;
     }
 
     /**

@@ -306,4 +306,57 @@ class LoggedAtomicWriteTest {
             crashAndExpect(dev, fs, ino, 16384, data(2, 8192).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
         }
     }
+
+    /**
+     * A commit submits its home writes and wakes its waiters after dropping the journal lock (so
+     * returning writers' handles do not queue behind them), but its home writes count as pending
+     * before: a checkpoint that runs in between waits for them instead of moving the log's tail
+     * past data whose home write was not even issued.
+     */
+    @Test
+    void aCheckpointBetweenACommitAndItsHomeWritesWaitsForThem() throws Exception {
+        try (SimDevice dev = device()) {
+            FolioFs fs = format(dev);
+            long ino;
+            java.util.concurrent.CountDownLatch reached = new java.util.concurrent.CountDownLatch(1), go = new java.util.concurrent.CountDownLatch(1);
+            try (FolioFile f = writtenFile(fs)) {
+                ino = f.ino();
+                Journal.afterCommitUnlock = () -> {
+                    Journal.afterCommitUnlock = null;
+                    reached.countDown();
+                    try {
+                        go.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                };
+                try {
+                    java.util.concurrent.CompletableFuture<Long> w = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                        try {
+                            return f.write(16384, data(2, 8192), AT | FolioFile.DSYNC);
+                        } catch (IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    }, r -> Thread.ofPlatform().start(r));
+                    assertThat(reached.await(10, java.util.concurrent.TimeUnit.SECONDS)).as("the commit reached its unlocked tail").isTrue();
+                    java.util.concurrent.CompletableFuture<Void> ckpt = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                        try {
+                            fs.journal().checkpoint();
+                        } catch (IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    }, r -> Thread.ofPlatform().start(r));
+                    Thread.sleep(300);
+                    assertThat(ckpt).as("a checkpoint before the home writes were issued").isNotDone();
+                    go.countDown();
+                    assertThat(ckpt).succeedsWithin(java.time.Duration.ofSeconds(10));
+                    assertThat(w).succeedsWithin(java.time.Duration.ofSeconds(10)).isEqualTo(8192L);
+                } finally {
+                    Journal.afterCommitUnlock = null;
+                    go.countDown();
+                }
+            }
+            crashAndExpect(dev, fs, ino, 16384, data(2, 8192).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+        }
+    }
 }
