@@ -157,6 +157,8 @@ public final class Journal implements AutoCloseable {
     private volatile boolean loggedDataLive;
     private final Object homeLock = new Object();
     private int homePending;
+    /** Under the lock: logged data was written home (plain writes) since the last checkpoint's flush. */
+    private boolean dataHomeUnflushed;
     private IOException homeFailure;
     private long dataBlocksLogged, dataCheckpoints;
 
@@ -1197,6 +1199,7 @@ public final class Journal implements AutoCloseable {
     private void writeDataHome(List<DataEntry> data) {
         if (data.isEmpty()) return;
         synchronized (homeLock) { homePending += data.size(); }
+        dataHomeUnflushed = true;
         submitDataHome(data);
     }
 
@@ -1476,6 +1479,7 @@ public final class Journal implements AutoCloseable {
         // under the lock does: the home writes count as pending (a checkpoint waits for them from
         // now on), the commit's callbacks ran, the waiters to release are taken in order.
         synchronized (homeLock) { homePending += data.size(); }
+        if (!data.isEmpty()) dataHomeUnflushed = true;
         runAll(done);
         List<Waiter> released = takeReleased();
         lock.unlock();
@@ -1605,12 +1609,21 @@ public final class Journal implements AutoCloseable {
         awaitDataHome();   // nor move the tail past logged data that is not home
         if (readOnly && (!checkpointDirty.isEmpty() || tailSeq != headSeq))
             throw new IllegalStateException("read-only journal of " + dev.describe() + " has blocks to checkpoint");
+        // Logged data written home since the last checkpoint went down as plain writes: they are in
+        // the device's volatile cache until a flush, so one is due before the tail moves past their
+        // records even when no metadata block is dirty (without it a crash lost acknowledged logged
+        // writes: LoggedAtomicWriteTest.concurrentLoggedWritersWithCheckpointsSurviveAPowerCut).
+        boolean flush = dataHomeUnflushed;
         if (!checkpointDirty.isEmpty()) {
             long[] order = checkpointDirty.stream().mapToLong(Long::longValue).sorted().toArray();
             writeHome(order);
             for (long blkno : order) cache.get(blkno).logged = null;
             checkpointDirty.clear();
+            flush = true;
+        }
+        if (flush) {
             dev.flush();
+            dataHomeUnflushed = false;
         }
         if (tailSeq != headSeq) {
             writeHeader(headSeq, headPos);
