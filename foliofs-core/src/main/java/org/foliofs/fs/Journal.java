@@ -1062,7 +1062,10 @@ public final class Journal implements AutoCloseable {
         try {
             while (true) {
                 while (!closed && commitFailure == null && (wanted <= gathered || committing)) logWork.awaitUninterruptibly();
-                if (closed || commitFailure != null) return;
+                if (closed || commitFailure != null) {
+                    if (commitFailure != null) failWaiters(commitFailure);   // none may be left unanswered
+                    return;
+                }
                 try {
                     if (nothingRunning()) {   // cannot happen (a waiter's handles are running or gathered): end them anyway
                         wanted = gathered;
@@ -1175,6 +1178,9 @@ public final class Journal implements AutoCloseable {
         while (committing) commitEnded.awaitUninterruptibly();
         if (commitFailure == null) {   // a failed home write of logged data: the journal stops (recovery writes it)
             synchronized (homeLock) { if (homeFailure != null) commitFailure = homeFailure; }
+            // and so does every waiter: the log thread exits on a failure, and a waiter left
+            // queued would never be answered (a handed-off DSYNC writer hung after a power cut)
+            if (commitFailure != null) failWaiters(commitFailure);
         }
         if (commitFailure != null) {
             failRunningData(commitFailure);
