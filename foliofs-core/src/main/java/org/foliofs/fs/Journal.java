@@ -1118,16 +1118,7 @@ public final class Journal implements AutoCloseable {
     /** Under the lock, after a commit ended: runs the waiters it made durable (all of them, failed, if it failed). */
     private void releaseWaiters() {
         if (commitFailure != null) { failWaiters(commitFailure); return; }
-        int n = 0;
-        while (!waiters.isEmpty() && waiters.peekFirst().target() <= durable) {
-            waiters.pollFirst().done().accept(null);
-            n++;
-        }
-        if (n > 0) {
-            releasedLast = n;
-            joinedSince = 0;
-        }
-        if (wanted > gathered) logWork.signal();   // more to commit: the log thread goes on at once
+        for (Waiter w : takeReleased()) w.done().accept(null);
     }
 
     private void failWaiters(IOException e) {
@@ -1197,19 +1188,19 @@ public final class Journal implements AutoCloseable {
         for (DataEntry d : data) d.done().accept(e, false);
     }
 
-    /**
-     * After the commit holding {@code data} is durable: writes each entry home from its segments
-     * (one request each, asynchronously); each completion tells the entry's owner. A checkpoint
-     * waits for these writes before it moves the tail past their record.
-     */
-    private void writeDataHome(List<DataEntry> data) {
+    /** Under the lock: counts {@code data}'s home writes as pending (a checkpoint waits for them, then flushes). */
+    private void countDataHome(List<DataEntry> data) {
         if (data.isEmpty()) return;
         synchronized (homeLock) { homePending += data.size(); }
         dataHomeUnflushed = true;
-        submitDataHome(data);
     }
 
-    /** The home writes of {@link #writeDataHome}, already counted in {@code homePending}. */
+    /**
+     * After the commit holding {@code data} is durable: writes each entry home from its segments
+     * (one request each, asynchronously), once {@link #countDataHome} counted them; each
+     * completion tells the entry's owner. A checkpoint waits for these writes before it moves
+     * the tail past their record.
+     */
     private void submitDataHome(List<DataEntry> data) {
         for (DataEntry e : data) {
             IoRequest r = new IoRequest().prepare(org.foliofs.device.IoOp.WRITE, e.blkno() * bs, 0, (req, result) -> {
@@ -1474,8 +1465,10 @@ public final class Journal implements AutoCloseable {
             for (DataEntry e : data) e.done().accept(commitFailure, false);
             throw commitFailure;
         }
+        // Durable in the log now: home may change (a torn home write is replayed whole).
+        countDataHome(data);
         if (!unlocked || outsideToggle == 0 || commitFailure != null) {
-            writeDataHome(data);   // durable in the log now: home may change (a torn home write is replayed whole)
+            submitDataHome(data);
             runAll(done);
             releaseWaiters();   // after the commit's callbacks, as a synchronous force returns after them
             return;
@@ -1484,8 +1477,6 @@ public final class Journal implements AutoCloseable {
         // lock, so the handles of the writers coming back do not wait behind them. What must hold
         // under the lock does: the home writes count as pending (a checkpoint waits for them from
         // now on), the commit's callbacks ran, the waiters to release are taken in order.
-        synchronized (homeLock) { homePending += data.size(); }
-        if (!data.isEmpty()) dataHomeUnflushed = true;
         runAll(done);
         List<Waiter> released = takeReleased();
         lock.unlock();
@@ -1512,7 +1503,7 @@ public final class Journal implements AutoCloseable {
             releasedLast = out.size();
             joinedSince = 0;
         }
-        if (wanted > gathered) logWork.signal();
+        if (wanted > gathered) logWork.signal();   // more to commit: the log thread goes on at once
         return out;
     }
 

@@ -376,63 +376,12 @@ class LoggedAtomicWriteTest {
         for (int round = 0; round < 6; round++) {
             try (SimDevice dev = SimDevice.builder().capacity(64L << 20).seed(seed + round).asyncCompletions(true).build()) {
                 FolioFs fs = format(dev);
-                int threads = 4, pagesEach = 8, page = 8192;
-                long[] acked = new long[threads * pagesEach];   // generation of the last acknowledged write, 0: the base
                 FolioFile f = writtenFile(fs);   // not closed: the volume is abandoned with it open, as at a crash
-                long ino = f.ino(), logged0 = logged(fs), checkpoints0 = fs.journal().stats().checkpoints();
-                java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
-                java.util.concurrent.atomic.AtomicReference<Throwable> unexpected = new java.util.concurrent.atomic.AtomicReference<>();
-                java.util.List<Thread> ts = new java.util.ArrayList<>();
-                for (int t = 0; t < threads; t++) {
-                    int tt = t;
-                    long tseed = rnd.nextLong();
-                    ts.add(Thread.ofPlatform().start(() -> {
-                        java.util.Random r = new java.util.Random(tseed);
-                        try {
-                            for (int i = 1; i <= 60; i++) {
-                                int pg = tt * pagesEach + r.nextInt(pagesEach);
-                                long gen = (long) tt << 32 | i;
-                                assertThat(f.write((long) pg * page, data(gen, page), AT | FolioFile.DSYNC)).isEqualTo(page);
-                                synchronized (acked) { acked[pg] = gen; }
-                            }
-                        } catch (Throwable e) {
-                            unexpected.compareAndSet(null, e);
-                        }
-                    }));
-                }
-                Thread ckpt = Thread.ofPlatform().start(() -> {
-                    try {
-                        while (!stop.get()) {
-                            fs.journal().checkpoint();
-                            Thread.sleep(1);
-                        }
-                    } catch (Throwable e) {
-                        unexpected.compareAndSet(null, e);
-                    }
-                });
-                for (Thread t : ts) t.join(60_000);
-                stop.set(true);
-                ckpt.join(60_000);
-                if (unexpected.get() != null) throw new AssertionError("seed " + seed + " round " + round, unexpected.get());
-                for (Thread t : ts) assertThat(t.isAlive()).as("seed %d round %d: a writer still running after 60 s", seed, round).isFalse();
-                assertThat(logged(fs) - logged0).as("writes logged").isEqualTo(threads * 60 * 2L);
+                long logged0 = logged(fs), checkpoints0 = fs.journal().stats().checkpoints();
+                Pages p = writersAndCheckpoints(dev, fs, f, rnd, seed, round);
+                assertThat(logged(fs) - logged0).as("writes logged").isEqualTo(WRITERS * WRITES_EACH * 2L);
                 assertThat(fs.journal().stats().checkpoints() - checkpoints0).as("checkpoints beside the writers").isPositive();
-                fs.abandon();
-                dev.crash();
-                FolioFs again = FolioFs.mount(dev);
-                try (FolioFile g = again.openFile(ino)) {
-                    byte[] base = FolioFileTest.pattern(1, 256 << 10);
-                    for (int pg = 0; pg < acked.length; pg++) {
-                        byte[] want = acked[pg] == 0 ? java.util.Arrays.copyOfRange(base, pg * page, (pg + 1) * page)
-                                : data(acked[pg], page).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
-                        assertThat(FolioFileTest.read(g, (long) pg * page, page))
-                                .as("seed %d round %d page %d: the last acknowledged write (thread %d, write %d)", seed, round, pg,
-                                        acked[pg] >>> 32, acked[pg] & 0xFFFFFFFFL)
-                                .isEqualTo(want);
-                    }
-                }
-                again.close();
-                assertThat(Fsck.check(dev).problems()).as("seed %d round %d", seed, round).isEmpty();
+                crashAndCheckPages(dev, fs, f.ino(), p, seed, round);
             }
         }
     }
@@ -450,64 +399,89 @@ class LoggedAtomicWriteTest {
         for (int round = 0; round < 6; round++) {
             try (SimDevice dev = SimDevice.builder().capacity(64L << 20).seed(seed + round).asyncCompletions(true).build()) {
                 FolioFs fs = format(dev);
-                int threads = 4, pagesEach = 8, page = 8192;
-                long[] acked = new long[threads * pagesEach], inFlight = new long[threads * pagesEach];
                 FolioFile f = writtenFile(fs);   // not closed: the volume is abandoned with it open, as at a crash
-                long ino = f.ino();
                 dev.powerCutAt(50 + rnd.nextInt(400));
-                java.util.concurrent.atomic.AtomicReference<Throwable> unexpected = new java.util.concurrent.atomic.AtomicReference<>();
-                java.util.List<Thread> ts = new java.util.ArrayList<>();
-                for (int t = 0; t < threads; t++) {
-                    int tt = t;
-                    long tseed = rnd.nextLong();
-                    ts.add(Thread.ofPlatform().start(() -> {
-                        java.util.Random r = new java.util.Random(tseed);
-                        try {
-                            for (int i = 1; i <= 60 && !dev.powerOff(); i++) {
-                                int pg = tt * pagesEach + r.nextInt(pagesEach);
-                                long gen = (long) tt << 32 | i;
-                                synchronized (acked) { inFlight[pg] = gen; }
-                                assertThat(f.write((long) pg * page, data(gen, page), AT | FolioFile.DSYNC)).isEqualTo(page);
-                                synchronized (acked) { acked[pg] = gen; inFlight[pg] = 0; }
-                            }
-                        } catch (Throwable e) {
-                            if (!dev.powerOff()) unexpected.compareAndSet(null, e);
-                        }
-                    }));
-                }
-                Thread ckpt = Thread.ofPlatform().start(() -> {
-                    try {
-                        while (!dev.powerOff()) {
-                            fs.journal().checkpoint();
-                            Thread.sleep(1);
-                        }
-                    } catch (Throwable e) {
-                        if (!dev.powerOff()) unexpected.compareAndSet(null, e);
-                    }
-                });
-                for (Thread t : ts) t.join(30_000);
-                for (Thread t : ts) assertThat(t.isAlive()).as("seed %d round %d: a writer never returned", seed, round).isFalse();
-                if (!dev.powerOff()) dev.powerCutAt(1);   // every write ended before the cut: cut now
-                ckpt.join(30_000);
-                if (unexpected.get() != null) throw new AssertionError("seed " + seed + " round " + round, unexpected.get());
-                fs.abandon();
-                dev.crash();
-                FolioFs again = FolioFs.mount(dev);
-                try (FolioFile g = again.openFile(ino)) {
-                    byte[] base = FolioFileTest.pattern(1, 256 << 10);
-                    for (int pg = 0; pg < acked.length; pg++) {
-                        byte[] got = FolioFileTest.read(g, (long) pg * page, page);
-                        byte[] want = acked[pg] == 0 ? java.util.Arrays.copyOfRange(base, pg * page, (pg + 1) * page)
-                                : data(acked[pg], page).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
-                        if (java.util.Arrays.equals(got, want)) continue;
-                        assertThat(inFlight[pg]).as("seed %d round %d page %d: not the acknowledged write, and none was in flight", seed, round, pg).isNotZero();
-                        assertThat(got).as("seed %d round %d page %d: the write in flight at the cut, whole", seed, round, pg)
-                                .isEqualTo(data(inFlight[pg], page).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
-                    }
-                }
-                again.close();
-                assertThat(Fsck.check(dev).problems()).as("seed %d round %d", seed, round).isEmpty();
+                Pages p = writersAndCheckpoints(dev, fs, f, rnd, seed, round);
+                crashAndCheckPages(dev, fs, f.ino(), p, seed, round);
             }
         }
+    }
+
+    static final int WRITERS = 4, PAGES_EACH = 8, WRITES_EACH = 60, PAGE = 8192;
+
+    /** Per page of file "a": the generation of the last write acknowledged on it (0: the base) and of the one in flight (0: none). */
+    record Pages(long[] acked, long[] inFlight) {}
+
+    /**
+     * {@link #WRITERS} threads, each making {@link #WRITES_EACH} 8 KiB DSYNC atomic overwrites of
+     * pages of its own (handed off, their commits shared, logged), and a thread checkpointing
+     * beside them, until the writers are done or the power is cut. Fails on any error but those
+     * after a cut, and when a writer has not returned within 30 s.
+     */
+    static Pages writersAndCheckpoints(SimDevice dev, FolioFs fs, FolioFile f, java.util.Random rnd, long seed, int round)
+            throws InterruptedException {
+        Pages p = new Pages(new long[WRITERS * PAGES_EACH], new long[WRITERS * PAGES_EACH]);
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicReference<Throwable> unexpected = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.List<Thread> ts = new java.util.ArrayList<>();
+        for (int t = 0; t < WRITERS; t++) {
+            int tt = t;
+            long tseed = rnd.nextLong();
+            ts.add(Thread.ofPlatform().start(() -> {
+                java.util.Random r = new java.util.Random(tseed);
+                try {
+                    for (int i = 1; i <= WRITES_EACH && !dev.powerOff(); i++) {
+                        int pg = tt * PAGES_EACH + r.nextInt(PAGES_EACH);
+                        long gen = (long) tt << 32 | i;
+                        synchronized (p) { p.inFlight[pg] = gen; }
+                        assertThat(f.write((long) pg * PAGE, data(gen, PAGE), AT | FolioFile.DSYNC)).isEqualTo(PAGE);
+                        synchronized (p) { p.acked[pg] = gen; p.inFlight[pg] = 0; }
+                    }
+                } catch (Throwable e) {
+                    if (!dev.powerOff()) unexpected.compareAndSet(null, e);
+                }
+            }));
+        }
+        Thread ckpt = Thread.ofPlatform().start(() -> {
+            try {
+                while (!stop.get() && !dev.powerOff()) {
+                    fs.journal().checkpoint();
+                    Thread.sleep(1);
+                }
+            } catch (Throwable e) {
+                if (!dev.powerOff()) unexpected.compareAndSet(null, e);
+            }
+        });
+        for (Thread t : ts) t.join(30_000);
+        stop.set(true);
+        ckpt.join(30_000);
+        for (Thread t : ts) assertThat(t.isAlive()).as("seed %d round %d: a writer never returned", seed, round).isFalse();
+        if (unexpected.get() != null) throw new AssertionError("seed " + seed + " round " + round, unexpected.get());
+        return p;
+    }
+
+    /**
+     * Crashes {@code fs}, recovers, and checks every page: the last write acknowledged on it, or
+     * the one in flight (at a power cut), whole; fsck clean.
+     */
+    static void crashAndCheckPages(SimDevice dev, FolioFs fs, long ino, Pages p, long seed, int round) throws IOException {
+        fs.abandon();
+        dev.crash();
+        FolioFs again = FolioFs.mount(dev);
+        try (FolioFile g = again.openFile(ino)) {
+            byte[] base = FolioFileTest.pattern(1, 256 << 10);
+            for (int pg = 0; pg < p.acked.length; pg++) {
+                byte[] got = FolioFileTest.read(g, (long) pg * PAGE, PAGE);
+                byte[] want = p.acked[pg] == 0 ? java.util.Arrays.copyOfRange(base, pg * PAGE, (pg + 1) * PAGE)
+                        : data(p.acked[pg], PAGE).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+                if (java.util.Arrays.equals(got, want)) continue;
+                assertThat(p.inFlight[pg]).as("seed %d round %d page %d: not the last acknowledged write (thread %d, write %d), and none was in flight",
+                        seed, round, pg, p.acked[pg] >>> 32, p.acked[pg] & 0xFFFFFFFFL).isNotZero();
+                assertThat(got).as("seed %d round %d page %d: the write in flight at the cut, whole", seed, round, pg)
+                        .isEqualTo(data(p.inFlight[pg], PAGE).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+            }
+        }
+        again.close();
+        assertThat(Fsck.check(dev).problems()).as("seed %d round %d", seed, round).isEmpty();
     }
 }
